@@ -1,0 +1,37 @@
+"""Shared fixtures: the repository root, the real sample outputs, and a way to run the scripts."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = Path(__file__).resolve().parent / "data" / "sample"
+sys.path.insert(0, str(ROOT))
+
+#: Variables that would make a "plain" run record: cleared for every subprocess the tests start.
+RETRACE_VARIABLES = ("RETRACE", "RETRACE_RECORDING", "RETRACE_RECORDING_PATH", "RETRACE_CONFIG",
+                     "RETRACE_BENCH_REEXEC")
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in RETRACE_VARIABLES}
+    env.update(extra)
+    return env
+
+
+def run(args, cwd=ROOT, timeout=300, **env):
+    """Run a command with a clean Retrace environment; return the CompletedProcess."""
+    return subprocess.run(args, cwd=cwd, env=clean_env(**env), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture
+def sample_dir(tmp_path):
+    """A writable copy of the real sample outputs (a quick run of both built-in benchmarks)."""
+    target = tmp_path / "results"
+    shutil.copytree(SAMPLE, target)
+    return target

@@ -1,0 +1,98 @@
+"""Every bad input: a one-line error naming the file, exit status 2, no traceback, and the
+previous good summary left untouched."""
+
+import sys
+
+import pytest
+
+from conftest import ROOT, run
+
+
+def analyze(results_dir):
+    return run([sys.executable, str(ROOT / "analyze_results.py"), str(results_dir)])
+
+
+@pytest.fixture
+def good_summary(sample_dir):
+    assert analyze(sample_dir).returncode == 0
+    return (sample_dir / "summary.txt").read_text()
+
+
+def assert_clean_error(result, names):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert names in lines[0]
+
+
+def test_missing_directory(tmp_path):
+    assert_clean_error(analyze(tmp_path / "nowhere"), "nowhere")
+
+
+def test_directory_without_outputs(tmp_path):
+    assert_clean_error(analyze(tmp_path), str(tmp_path))
+
+
+def test_missing_partner_file(sample_dir, good_summary):
+    (sample_dir / "internal_retrace.txt").unlink()
+    assert_clean_error(analyze(sample_dir), "internal_retrace.txt")
+    assert (sample_dir / "summary.txt").read_text() == good_summary
+
+
+def test_empty_file(sample_dir, good_summary):
+    (sample_dir / "external_baseline.txt").write_text("")
+    assert_clean_error(analyze(sample_dir), "external_baseline.txt")
+    assert (sample_dir / "summary.txt").read_text() == good_summary
+
+
+def test_truncated_file(sample_dir, good_summary):
+    path = sample_dir / "internal_retrace.txt"
+    text = path.read_text()
+    path.write_text(text[: text.rindex("Average:")])
+    assert_clean_error(analyze(sample_dir), "internal_retrace.txt")
+    assert (sample_dir / "summary.txt").read_text() == good_summary
+
+
+def test_truncated_inside_the_header(sample_dir, good_summary):
+    (sample_dir / "internal_retrace.txt").write_text("# Retrace benchmark: synthetic_benchmark.py\nPython: 3.11\n")
+    assert_clean_error(analyze(sample_dir), "internal_retrace.txt")
+    assert (sample_dir / "summary.txt").read_text() == good_summary
+
+
+def test_garbage_file(sample_dir, good_summary):
+    (sample_dir / "external_retrace.txt").write_bytes(b"\x00\xffnot a benchmark\n" * 20)
+    assert_clean_error(analyze(sample_dir), "external_retrace.txt")
+    assert (sample_dir / "summary.txt").read_text() == good_summary
+
+
+def test_different_iteration_counts(sample_dir, good_summary):
+    path = sample_dir / "internal_retrace.txt"
+    path.write_text(path.read_text().replace("Iterations: 200\n", "Iterations: 300\n", 1))
+    assert_clean_error(analyze(sample_dir), "internal_retrace.txt")
+    assert (sample_dir / "summary.txt").read_text() == good_summary
+
+
+def test_different_tests(sample_dir, good_summary):
+    path = sample_dir / "external_retrace.txt"
+    path.write_text(path.read_text().replace("## Test 5: os.getpid()", "## Test 5: os.getppid()"))
+    assert_clean_error(analyze(sample_dir), "external_retrace.txt")
+    assert (sample_dir / "summary.txt").read_text() == good_summary
+
+
+def test_retrace_output_that_did_not_record(sample_dir, good_summary):
+    # a plain run saved under the Retrace name: what the spec's command line gives without the hook
+    (sample_dir / "internal_retrace.txt").write_text((sample_dir / "internal_baseline.txt").read_text())
+    result = analyze(sample_dir)
+    assert_clean_error(result, "internal_retrace.txt")
+    assert "did not record" in result.stderr
+    assert (sample_dir / "summary.txt").read_text() == good_summary
+
+
+def test_a_failed_benchmark_is_shown_and_the_others_still_summarised(sample_dir):
+    (sample_dir / "external_retrace.txt").write_text("FAILED: round 1 retrace run: exit status 1: Segfault\n")
+    result = analyze(sample_dir)
+    assert result.returncode == 1
+    summary = (sample_dir / "summary.txt").read_text()
+    assert "FAILED: round 1 retrace run: exit status 1: Segfault" in summary
+    assert "Test 1: time.time()" in summary
