@@ -253,7 +253,7 @@ if ((self_check)); then
     run_rounds "$scratch/selfcheck/aa" plain synthetic_benchmark.py external_boundary_benchmark.py
     run_rounds "$scratch/selfcheck/calibration" record selfcheck/calibration_benchmark.py
     echo "[timer] python -m timeit time.time()"
-    "${plain_env[@]}" "$PY" -m timeit -s 'import time' 'time.time()' >"$scratch/selfcheck/timeit.txt"
+    "${plain_env[@]}" "$PY" -m timeit -v -s 'import time' 'time.time()' >"$scratch/selfcheck/timeit.txt"
     ((${#failed[@]} == 0)) || die "self-check runs failed: ${failed[*]}"
     exec "$PY" analyze_results.py --self-check "$scratch/selfcheck"
 fi

@@ -106,3 +106,45 @@ def test_small_differences_are_within_noise_even_with_tight_intervals():
     base = [[10.0] * 5 for _ in range(4)]
     treated = [[10.1] * 5 for _ in range(4)]      # 1%: below the 2% minimum effect
     assert ar.compute([bench_from(base, treated)])[0].tests[0].within_noise
+
+
+TIMEIT_OUTPUT = """1 loop -> 1.1e-06 secs
+2000000 loops -> 0.207 secs
+
+raw times: 207 msec, 206 msec, 212 msec, 215 msec, 213 msec
+
+2000000 loops, best of 5: 103 nsec per loop
+"""
+
+
+def test_timeit_median_is_taken_from_the_raw_times(tmp_path):
+    (tmp_path / "timeit.txt").write_text(TIMEIT_OUTPUT)
+    assert abs(ar.parse_timeit_median_us(tmp_path / "timeit.txt") - 0.106) < 1e-9
+
+
+def write_arms(directory, name, baseline_text, retrace_text):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}_baseline.txt").write_text(baseline_text)
+    (directory / f"{name}_retrace.txt").write_text(retrace_text)
+
+
+def test_self_check_judges_aa_calibration_and_timer(tmp_path, capsys):
+    from conftest import SAMPLE
+    plain = (SAMPLE / "internal_baseline.txt").read_text()
+    write_arms(tmp_path / "aa", "internal", plain, plain)           # A/A: the same data twice
+    header = ("# Retrace benchmark: calibration_benchmark.py\nPython: 3.11.7 (CPython)\nOS: Linux x\n"
+              "CPU count: 2\nTimestamp: t\nretracesoftware: 0.2.30\nRecording: {}\n")
+    test = ("\n## Test 1: injected 2 µs per op when recorded\nCategory: internal\nIterations: 1000\n"
+            + "".join(f"  Run {i}: {{:.4f}} ms\n" for i in range(1, 6))
+            + "  Average: 1 ms\n  Per-operation: 1 µs\n")
+    base = "".join(header.format("OFF") + test.format(*[0.05 + 0.001 * i for i in range(5)]) for _ in range(4))
+    treated = "".join(header.format("ON -> /x") + test.format(*[2.05 + 0.001 * i for i in range(5)])
+                      for _ in range(4))
+    write_arms(tmp_path / "calibration", "calibration", base, treated)
+    (tmp_path / "timeit.txt").write_text(TIMEIT_OUTPUT)
+    status = ar.self_check(tmp_path)
+    out = capsys.readouterr().out
+    assert "[ok] internal: time.time()" in out
+    assert "[ok] injected 2 µs per op when recorded: measured +2.000 µs/op" in out
+    # the sample's time.time() (~0.09 µs) against timeit's 0.106 µs: within 1.3x
+    assert "Timer fidelity" in out and "MISS" not in out and status == 0
