@@ -22,6 +22,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import production_benchmark
 from benchlib import (BOUNDARY, INTERNAL, bootstrap_median_difference_ci,
                       coefficient_of_variation, retrace_version)
 
@@ -584,18 +585,37 @@ def manifest(commit: str, rounds: str, quick: str) -> dict:
             "cpu_count": os.cpu_count(), "rounds": int(rounds), "quick": quick == "1"}
 
 
+def parse_production(directory: Path) -> dict | None:
+    """The production benchmark's raw rounds, when it ran."""
+    path = directory / "production.json"
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        production_benchmark.summarise(data)
+    except (ValueError, KeyError, TypeError, statistics.StatisticsError, ZeroDivisionError):
+        raise InputError(f"{path}: not a complete production benchmark result") from None
+    return data
+
+
 def summarise(directory: Path) -> int:
     benchmarks = parse_results_dir(directory)
+    production = parse_production(directory)
     results = compute(benchmarks)
     text = render_text(results, benchmarks)
+    summary_json = json.loads(render_json(results))
+    if production:
+        marker = "=" * 78 + "\nRaw outputs"
+        text = text.replace(marker, production_benchmark.render(production) + "\n" + marker)
+        summary_json["production"] = production_benchmark.summarise(production)
     write_atomically(directory / "summary.txt", text)
-    write_atomically(directory / "summary.json", render_json(results))
+    write_atomically(directory / "summary.json", json.dumps(summary_json, indent=2, ensure_ascii=False))
     write_atomically(directory / "benchmark-action.json", render_action_benchmark(results))
     chart = render_chart(results, directory / "overhead.png")
     print(text)
     print(f"Wrote {directory / 'summary.txt'}, summary.json, benchmark-action.json"
           + (", overhead.png" if chart else " (no chart: pip install matplotlib for overhead.png)"))
-    return 1 if any(r.failure for r in results) else 0
+    return 1 if any(r.failure for r in results) or (production and "failure" in production) else 0
 
 
 def main(argv=None) -> int:

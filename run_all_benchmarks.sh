@@ -12,14 +12,15 @@ usage() {
 Usage: ./run_all_benchmarks.sh [options]
 
 Runs each *_benchmark.py in this directory plainly and recorded by Retrace (B R, R B, ... in
-rounds), then analyze_results.py. Results: results/summary.txt (and .json), archived under
-results/archive/.
+rounds), then production_benchmark.py (a web app under ab), then analyze_results.py.
+Results: results/summary.txt (and .json), archived under results/archive/.
 
 Options:
   --rounds N          baseline/recorded process pairs per benchmark (default 4, --quick 2)
   --quick             small iteration counts: a smoke run of well under a minute
   --keep-recordings   keep the recordings in results/recordings/ (they hold the whole
                       environment, secrets included); by default they are deleted
+  --no-production     skip the production benchmark (the web app under ab)
   --self-check        check the suite itself instead: A/A (two plain arms must come out within
                       noise), calibration (injected 2 and 20 µs must be reported within 10%),
                       timer fidelity (time.time() against python -m timeit)
@@ -35,6 +36,7 @@ rounds=""
 quick=0
 keep_recordings=0
 self_check=0
+production=1
 while (($#)); do
     case $1 in
         --rounds)
@@ -44,6 +46,7 @@ while (($#)); do
         --quick) quick=1; shift ;;
         --keep-recordings) keep_recordings=1; shift ;;
         --self-check) self_check=1; shift ;;
+        --no-production) production=0; shift ;;
         -h | --help) usage; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
@@ -258,7 +261,7 @@ if ((self_check)); then
     exec "$PY" analyze_results.py --self-check "$scratch/selfcheck"
 fi
 
-mapfile -t scripts < <(find . -maxdepth 1 -name '*_benchmark.py' -printf '%f\n' | sort)
+mapfile -t scripts < <(find . -maxdepth 1 -name '*_benchmark.py' ! -name production_benchmark.py -printf '%f\n' | sort)
 ((${#scripts[@]})) || die "no *_benchmark.py found in $PWD"
 echo "Benchmarks: ${scripts[*]}"
 mkdir -p results
@@ -273,6 +276,21 @@ for script in "${scripts[@]}"; do
         || failed[$name]="trace growth or regime profile failed"
     check_replay results "$name"
 done
+
+if ((production)); then
+    if ! command -v ab >/dev/null; then
+        echo "[production] skipped: ab (ApacheBench) not found; install it with: apt-get install apache2-utils"
+    else
+        production_args=()
+        ((quick)) && production_args+=(--quick)
+        ((keep_recordings)) && production_args+=(--keep-recordings)
+        if ! "${plain_env[@]}" "$PY" production_benchmark.py --results results "${production_args[@]}" 2>&1 \
+                | tee "$scratch/production.log" | grep --line-buffered '^\[production'; then
+            failed[production]="production benchmark: $(grep -m 1 '^error: ' "$scratch/production.log" || tail -n 1 "$scratch/production.log")"
+            echo "[production] FAILED (${failed[production]})"
+        fi
+    fi
+fi
 
 echo
 status=0

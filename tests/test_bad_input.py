@@ -96,3 +96,9 @@ def test_a_failed_benchmark_is_shown_and_the_others_still_summarised(sample_dir)
     summary = (sample_dir / "summary.txt").read_text()
     assert "FAILED: round 1 retrace run: exit status 1: Segfault" in summary
     assert "Test 1: time.time()" in summary
+
+
+def test_broken_production_result(sample_dir, good_summary):
+    (sample_dir / "production.json").write_text('{"format": 1, "runs": [')
+    assert_clean_error(analyze(sample_dir), "production.json")
+    assert (sample_dir / "summary.txt").read_text() == good_summary

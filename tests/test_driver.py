@@ -11,8 +11,8 @@ import analyze_results as ar
 from conftest import ROOT, run
 
 FILES = ["run_all_benchmarks.sh", "benchlib.py", "analyze_results.py", "synthetic_benchmark.py",
-         "external_boundary_benchmark.py", "benchmark_template.py", "requirements.txt", "scripts",
-         "selfcheck"]
+         "external_boundary_benchmark.py", "benchmark_template.py", "production_benchmark.py",
+         "requirements.txt", "scripts", "selfcheck", "apps"]
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,7 @@ def test_summary_has_every_benchmark_including_the_copied_template(driver_run):
     summary = (repo / "results" / "summary.txt").read_text()
     assert "## Internal code" in summary and "## External boundaries" in summary
     assert "## mine - mine_benchmark.py" in summary
+    assert "## Production benchmark" in summary and "/api/orders/7" in summary
     assert "Test 1: my operation" in summary
     for name in ("internal", "external", "mine"):
         for suffix in ("baseline", "retrace", "trace", "replay"):
@@ -80,7 +81,8 @@ def test_a_crashing_benchmark_is_failed_and_the_others_still_run(tmp_path):
     (repo / "ok_benchmark.py").write_text(template)
     (repo / "crash_benchmark.py").write_text(template.replace(
         '    sum(range(10))', '    import os\n    if os.environ.get("RETRACE"):\n        raise SystemExit("boom")'))
-    result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1"], cwd=repo, timeout=600)
+    result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1", "--no-production"],
+                 cwd=repo, timeout=600)
     assert result.returncode != 0
     summary = (repo / "results" / "summary.txt").read_text()
     assert "FAILED: round 1 retrace run: exit status 1: boom" in summary

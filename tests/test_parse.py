@@ -83,7 +83,7 @@ def test_summary_lists_every_test_with_its_verdicts(sample_dir):
     for bench in ar.parse_results_dir(SAMPLE):
         for test in bench.baseline[0].tests:
             assert f"Test {test.number}: {test.name}" in summary
-    assert summary.count("overhead  ") == 14
+    assert summary.count("    overhead  ") - summary.count("    overhead  throughput") == 14
     assert summary.count("95% CI") == 14
     assert "recorded: yes (25 B/op)" in summary
     assert "Replay check: identical" in summary
@@ -100,3 +100,24 @@ def test_machine_readable_outputs(sample_dir):
     action = json.loads((sample_dir / "benchmark-action.json").read_text())
     assert len(action) == 14
     assert all(set(e) >= {"name", "unit", "value"} and isinstance(e["value"], float) for e in action)
+
+
+def test_summary_has_the_production_section(sample_dir):
+    assert ar.main([str(sample_dir)]) == 0
+    summary = (sample_dir / "summary.txt").read_text()
+    assert '## Production benchmark (spec: "<1% latency increase for most endpoints")' in summary
+    for path in ("/api/report/7", "/api/orders/7"):
+        assert f"\n  {path}\n" in summary
+    assert summary.count("    overhead  throughput") == 2
+    assert "Request breakdown" in summary
+
+
+def test_production_summary_arithmetic():
+    import json
+    import production_benchmark as pb
+    data = json.loads((SAMPLE / "production.json").read_text())
+    s = pb.summarise(data)["paths"]["/api/report/7"]
+    plain, recorded = s["plain"]["requests_per_s"], s["recorded"]["requests_per_s"]
+    assert abs(s["throughput_drop_percent"] - (plain - recorded) / plain * 100) < 1e-9
+    assert abs(s["p99_increase_percent"]
+               - (s["recorded"]["p99_ms"] - s["plain"]["p99_ms"]) / s["plain"]["p99_ms"] * 100) < 1e-9

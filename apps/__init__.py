@@ -1,0 +1,1 @@
+"""Applications the production benchmark loads."""

@@ -1,0 +1,65 @@
+"""The shipped web app's endpoints return correct data (Flask's test client, a seeded database)."""
+
+import sqlite3
+
+import pytest
+
+from apps.webapp import CUSTOMERS, create_app, risk_score, seed_database
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    path = tmp_path / "orders.db"
+    seed_database(str(path))
+    return path
+
+
+@pytest.fixture
+def client(db_path):
+    return create_app(str(db_path)).test_client()
+
+
+def test_seed_is_deterministic(tmp_path, db_path):
+    other = tmp_path / "other.db"
+    seed_database(str(other))
+    query = "SELECT SUM(amount_cents), COUNT(*) FROM orders"
+    assert sqlite3.connect(db_path).execute(query).fetchone() == sqlite3.connect(other).execute(query).fetchone()
+    seed_database(str(db_path))      # seeding again adds nothing
+    assert sqlite3.connect(db_path).execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 20_000
+
+
+def test_report(client, db_path):
+    body = client.get("/api/report/7").get_json()
+    amounts = [r[0] for r in sqlite3.connect(db_path).execute(
+        "SELECT amount_cents FROM orders WHERE customer = 7 ORDER BY id")]
+    assert body["customer"] == 7 and body["orders"] == len(amounts) > 0
+    assert body["risk_score"] == risk_score(amounts)
+    assert body["tier"] == ("gold" if sum(amounts) > 5_000_000 else "standard")
+
+
+def test_orders(client, db_path):
+    body = client.get("/api/orders/7").get_json()
+    expected = sqlite3.connect(db_path).execute(
+        "SELECT status, COUNT(*), SUM(amount_cents) FROM orders WHERE customer = 7 OR amount_cents > 99900 "
+        "GROUP BY status").fetchall()
+    assert {s: (v["count"], v["total_cents"]) for s, v in body["by_status"].items()} == \
+        {s: (n, total) for s, n, total in expected}
+
+
+def test_unknown_customer_is_404(client):
+    assert client.get(f"/api/report/{CUSTOMERS}").status_code == 404
+    assert client.get("/api/orders/-1").status_code == 404
+
+
+def test_stats_count_requests_and_time_each_part(client):
+    for _ in range(3):
+        client.get("/api/orders/1")
+    client.get("/api/report/1")
+    stats = client.get("/api/stats").get_json()
+    assert stats["orders"]["requests"] == 3 and stats["report"]["requests"] == 1
+    assert all(stats["report"][f"{part}_ms"] > 0 for part in ("logic", "db", "cache"))
+
+
+def test_cache_hit_returns_the_same_answer(client):
+    first = client.get("/api/orders/3").get_json()
+    assert client.get("/api/orders/3").get_json() == first
