@@ -3,6 +3,8 @@
     analyze_results.py [RESULTS_DIR]        summary.txt, summary.json, benchmark-action.json
                                             (and overhead.png with matplotlib) in RESULTS_DIR
     analyze_results.py --self-check DIR     judge a ./run_all_benchmarks.sh --self-check run
+    analyze_results.py --compare A B [--fail-on-regression]
+                                            compare two archived runs (e.g. two Retrace versions)
 
 Bad input (missing, empty, truncated or mismatched outputs, a "retrace" output that did not
 record) is a one-line error naming the file, exit status 2, and the previous summary is kept.
@@ -576,6 +578,83 @@ def parse_timeit_median_us(path: Path) -> float:
     return statistics.median(times) / int(loops.group(1))
 
 
+# =========================================================================== compare archives
+
+@dataclass
+class Archive:
+    path: Path
+    manifest: dict
+    summary: dict
+
+    @property
+    def label(self) -> str:
+        return f"v{self.manifest.get('retracesoftware', '?')} ({self.path.name})"
+
+    def tests(self) -> dict[tuple[str, str], dict]:
+        return {(t["benchmark"], t["name"]): t
+                for b in self.summary["benchmarks"] for t in b["tests"]}
+
+
+def load_archive(path: Path) -> Archive:
+    if not path.is_dir():
+        raise InputError(f"{path}: missing (no such archive directory)")
+    loaded = []
+    for name in ("manifest.json", "summary.json"):
+        file = path / name
+        if not file.is_file():
+            raise InputError(f"{file}: missing (not a complete archive of run_all_benchmarks.sh)")
+        try:
+            loaded.append(json.loads(file.read_text()))
+        except ValueError:
+            raise InputError(f"{file}: not valid JSON") from None
+    manifest, summary = loaded
+    for file, data in ((path / "manifest.json", manifest), (path / "summary.json", summary)):
+        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+            raise InputError(f"{file}: suite format {data.get('format') if isinstance(data, dict) else '?'}"
+                             f", this analyzer reads format {FORMAT_VERSION}: incompatible archives")
+    return Archive(path, manifest, summary)
+
+
+def version_verdict(a: dict, b: dict) -> str:
+    """faster / slower when the two intervals do not overlap and the change is not negligible."""
+    change = b["overhead_us"] - a["overhead_us"]
+    minimum = max(MIN_EFFECT_FRACTION * abs(a["baseline"]["per_op_median_us"]), MIN_EFFECT_US)
+    if abs(change) >= minimum and b["ci_low_us"] > a["ci_high_us"]:
+        return "slower"
+    if abs(change) >= minimum and b["ci_high_us"] < a["ci_low_us"]:
+        return "faster"
+    return "within noise"
+
+
+def compare_archives(path_a: Path, path_b: Path, fail_on_regression: bool) -> int:
+    a, b = load_archive(path_a), load_archive(path_b)
+    tests_a, tests_b = a.tests(), b.tests()
+    lines = [f"Recording overhead per operation: A = {a.label}, B = {b.label}",
+             "verdict from the 95% intervals: slower/faster only when they do not overlap", ""]
+    slower = 0
+    for key in [k for k in tests_a if k in tests_b]:
+        ta, tb = tests_a[key], tests_b[key]
+        verdict = version_verdict(ta, tb)
+        slower += verdict == "slower"
+        lines.append(f"  {key[0]}: {key[1]}")
+        lines.append(f"    A {fmt_us(ta['overhead_us'], True)} µs/op [{fmt_us(ta['ci_low_us'], True)} .. "
+                     f"{fmt_us(ta['ci_high_us'], True)}]   B {fmt_us(tb['overhead_us'], True)} µs/op "
+                     f"[{fmt_us(tb['ci_low_us'], True)} .. {fmt_us(tb['ci_high_us'], True)}]   "
+                     f"change {fmt_us(tb['overhead_us'] - ta['overhead_us'], True)} µs/op: {verdict}")
+    for key in tests_a.keys() ^ tests_b.keys():
+        lines.append(f"  {key[0]}: {key[1]}: only in {'A' if key in tests_a else 'B'}")
+    prod_a, prod_b = a.summary.get("production", {}), b.summary.get("production", {})
+    for path in [p for p in prod_a.get("paths", {}) if p in prod_b.get("paths", {})]:
+        pa, pb = prod_a["paths"][path], prod_b["paths"][path]
+        lines.append(f"  production {path}: recorded throughput drop A {pa['throughput_drop_percent']:.1f}% "
+                     f"-> B {pb['throughput_drop_percent']:.1f}%; recorded p99 A {pa['recorded']['p99_ms']:.1f} ms "
+                     f"-> B {pb['recorded']['p99_ms']:.1f} ms (p99 increase {pa['p99_increase_percent']:+.0f}% "
+                     f"-> {pb['p99_increase_percent']:+.0f}%)")
+    lines += ["", f"{slower} test(s) slower in B beyond noise"]
+    print("\n".join(lines))
+    return 1 if fail_on_regression and slower else 0
+
+
 # =========================================================================== main
 
 def manifest(commit: str, rounds: str, quick: str) -> dict:
@@ -626,6 +705,10 @@ def main(argv=None) -> int:
                         help="directory with the benchmark outputs (default: results)")
     parser.add_argument("--self-check", metavar="DIR", type=Path,
                         help="judge the A/A, calibration and timer runs in DIR")
+    parser.add_argument("--compare", nargs=2, metavar=("ARCHIVE_A", "ARCHIVE_B"), type=Path,
+                        help="compare two archived runs (results/archive/v...) test by test")
+    parser.add_argument("--fail-on-regression", action="store_true",
+                        help="with --compare: exit 1 when a test got slower beyond noise")
     parser.add_argument("--manifest", nargs=3, metavar=("COMMIT", "ROUNDS", "QUICK"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -635,6 +718,8 @@ def main(argv=None) -> int:
             return 0
         if args.self_check:
             return self_check(args.self_check)
+        if args.compare:
+            return compare_archives(*args.compare, args.fail_on_regression)
         return summarise(args.results_dir)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -21,6 +21,9 @@ Options:
   --keep-recordings   keep the recordings in results/recordings/ (they hold the whole
                       environment, secrets included); by default they are deleted
   --no-production     skip the production benchmark (the web app under ab)
+  --retrace-version X.Y.Z
+                      measure that retracesoftware release instead of the pinned one, in its own
+                      virtualenv (created once under ~/.cache/retrace-benchmarks, then reused)
   --self-check        check the suite itself instead: A/A (two plain arms must come out within
                       noise), calibration (injected 2 and 20 µs must be reported within 10%),
                       timer fidelity (time.time() against python -m timeit)
@@ -37,6 +40,7 @@ quick=0
 keep_recordings=0
 self_check=0
 production=1
+retrace_pin=""
 while (($#)); do
     case $1 in
         --rounds)
@@ -47,6 +51,10 @@ while (($#)); do
         --keep-recordings) keep_recordings=1; shift ;;
         --self-check) self_check=1; shift ;;
         --no-production) production=0; shift ;;
+        --retrace-version)
+            [[ ${2:-} =~ ^[0-9]+(\.[0-9]+)*([a-z]+[0-9]*)?$ ]] || die "--retrace-version needs a version such as 0.2.29"
+            retrace_pin=$2
+            shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
@@ -62,8 +70,16 @@ scratch=$(mktemp -d -t retrace-bench.XXXXXX)   # mode 0700: recordings hold the 
 trap 'rm -rf "$scratch"' EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 
-ensure_venv .venv requirements.txt || exit 2
-PY=.venv/bin/python
+venv=.venv
+requirements=requirements.txt
+if [[ -n $retrace_pin ]]; then
+    venv="${XDG_CACHE_HOME:-$HOME/.cache}/retrace-benchmarks/venv-$retrace_pin"
+    requirements="$scratch/requirements-$retrace_pin.txt"
+    sed "s/^retracesoftware==.*/retracesoftware==$retrace_pin/" requirements.txt >"$requirements"
+    mkdir -p "$(dirname "$venv")"
+fi
+ensure_venv "$venv" "$requirements" || die "could not set up retracesoftware==${retrace_pin:-pinned} (is it a released version?)"
+PY=$venv/bin/python
 retrace_version=$("$PY" -c 'import importlib.metadata as m; print(m.version("retracesoftware"))')
 echo "Python: $("$PY" -c 'import sys; print(sys.version.split()[0], sys.executable)')"
 echo "retracesoftware: $retrace_version"
@@ -221,16 +237,16 @@ check_replay() {
     local recording="$scratch/$name.replay.retrace" report="$dir/${name}_replay.txt"
     local extracted="$scratch/$name.extracted" replayed="$scratch/$name.replayed.out" pidfile
     printf '[replay] %-28s ' "$name"
-    if [[ ! -x .venv/bin/replay ]]; then
+    if [[ ! -x $venv/bin/replay ]]; then
         echo "Replay: skipped (this retracesoftware has no replay tool)" | tee "$report"
         return 0
     fi
-    if ! .venv/bin/replay --recording "$recording" --extract "$extracted" >/dev/null 2>&1; then
+    if ! "$venv/bin/replay" --recording "$recording" --extract "$extracted" >/dev/null 2>&1; then
         echo "Replay: skipped (replay --extract failed on the recording)" | tee "$report"
         return 0
     fi
     pidfile=$(find "$extracted" -name '*.bin' | head -n 1)
-    timeout 300 .venv/bin/replay "$pidfile" --read_timeout 10 >"$replayed" 2>"$replayed.err" || true
+    timeout 300 "$venv/bin/replay" "$pidfile" --read_timeout 10 >"$replayed" 2>"$replayed.err" || true
     if diff <(grep -v '^Recording: ' "$scratch/$name.retrace.1.out" | grep -v '^Trace: ') \
             <(grep -v '^Recording: ' "$replayed") >"$scratch/$name.replay.diff"; then
         echo "Replay: identical ($(wc -l <"$replayed") lines compared)" | tee "$report"
