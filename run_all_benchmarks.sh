@@ -68,7 +68,7 @@ rounds=${rounds:-4}
 
 scratch=$(mktemp -d -t retrace-bench.XXXXXX)   # mode 0700: recordings hold the environment
 trap 'rm -rf "$scratch"' EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
+trap 'echo "interrupted" >&2; jobs -pr | xargs -r kill 2>/dev/null; exit 130' INT TERM
 
 venv=.venv
 requirements=requirements.txt
@@ -183,27 +183,33 @@ keep_or_delete() {
 }
 
 # probe_trace_growth DIR SCRIPT: trace bytes each test adds per call, from two recordings per
-# test that differ only in the number of calls (100 and 1100).
+# test that differ only in the number of calls (100 and 1100), made side by side (they time nothing).
 probe_trace_growth() {
-    local dir=$1 script=$2 name tests number size_small size_large
+    local dir=$1 script=$2 name tests number small large status
     name=$(result_name "$script")
     tests=$("$PY" "$script" --list | grep -c '^[0-9]')
     printf '[trace growth] %-28s %d tests x 2 recordings ' "$script" "$tests"
     for ((number = 1; number <= tests; number++)); do
-        size_small=$(probe_once "$script" "$number" 100) || return 1
-        size_large=$(probe_once "$script" "$number" 1100) || return 1
-        echo "Test $number: 100 calls -> $size_small bytes; 1100 calls -> $size_large bytes" >>"$dir/${name}_trace.txt"
+        probe_once "$script" "$number" 100 &
+        small=$!
+        probe_once "$script" "$number" 1100 &
+        large=$!
+        status=0
+        wait "$small" || status=1
+        wait "$large" || status=1
+        ((status == 0)) || return 1
+        echo "Test $number: 100 calls -> $(<"$scratch/probe.$number.100.size") bytes; 1100 calls -> $(<"$scratch/probe.$number.1100.size") bytes" >>"$dir/${name}_trace.txt"
     done
     echo "done"
 }
 
-probe_once() { # probe_once SCRIPT TEST CALLS: prints the trace size
-    local recording="$scratch/probe.retrace" out="$scratch/probe.out" size
-    run_arm record "$1" "$out" "$recording" --only "$2" --iterations "$3" --runs 1 --warmup 0 --settle 0 \
-        || { echo "probe of test $2 failed: $(failure_reason "$out" $?)" >&2; return 1; }
-    size=$(verify_trace "$out" "$recording") || { echo "probe of test $2: $size" >&2; return 1; }
-    rm -f "$recording"
-    echo "$size"
+probe_once() { # probe_once SCRIPT TEST CALLS: the trace size goes to $scratch/probe.TEST.CALLS.size
+    local base="$scratch/probe.$2.$3" size
+    run_arm record "$1" "$base.out" "$base.retrace" --only "$2" --iterations "$3" --runs 1 --warmup 0 --settle 0 \
+        || { echo "probe of test $2 failed: $(failure_reason "$base.out" $?)" >&2; return 1; }
+    size=$(verify_trace "$base.out" "$base.retrace") || { echo "probe of test $2: $size" >&2; return 1; }
+    rm -f "$base.retrace"
+    echo "$size" >"$base.size"
 }
 
 # profile_regimes DIR SCRIPT: one recorded process timing chunks of calls of every test that
