@@ -142,7 +142,11 @@ def ensure_recording_if_requested() -> RecordingState:
         os.unlink(state.path)   # the hook's recording at its own default path, now abandoned
     if not Path(wanted).parent.is_dir():
         fail(f"cannot record to {wanted}: directory {Path(wanted).parent} does not exist")
-    env = dict(os.environ, RETRACE_NO_VENV_BOOTSTRAP="1", **{REEXEC_MARK: "1"})
+    # `python -m retracesoftware` puts the working directory on sys.path, not the script's:
+    # add the script's directory so that its imports (this module) work from anywhere.
+    script_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
+    python_path = os.pathsep.join(filter(None, [script_dir, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=python_path, RETRACE_NO_VENV_BOOTSTRAP="1", **{REEXEC_MARK: "1"})
     command = [sys.executable, "-m", "retracesoftware", "--recording", wanted, "--",
                sys.argv[0], *sys.argv[1:]]
     sys.stdout.flush()
