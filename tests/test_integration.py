@@ -1,8 +1,114 @@
+"""The real scripts, plainly and under the real retracesoftware, with small iteration counts."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import analyze_results as ar
+from conftest import ROOT, run
+
+SCRIPTS = {"synthetic_benchmark.py": "internal", "external_boundary_benchmark.py": "external"}
+
+
+def bench(script, *args, cwd=ROOT, **env):
+    result = run([sys.executable, str(ROOT / script), "--quick", *args], cwd=cwd, **env)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """Each built-in script run once plainly and once with the spec's command line."""
+    directory = tmp_path_factory.mktemp("results")
+    recordings = tmp_path_factory.mktemp("recordings")
+    sizes = {}
+    for script, name in SCRIPTS.items():
+        (directory / f"{name}_baseline.txt").write_text(bench(script))
+        recording = recordings / f"{name}.retrace"
+        (directory / f"{name}_retrace.txt").write_text(
+            bench(script, RETRACE="1", RETRACE_RECORDING_PATH=str(recording)))
+        sizes[name] = recording.stat().st_size
+    return directory, recordings, sizes
+
+
+def test_plain_runs_say_recording_off(outputs):
+    directory, _, _ = outputs
+    for name in SCRIPTS.values():
+        text = (directory / f"{name}_baseline.txt").read_text()
+        assert "\nRecording: OFF\n" in text
+        for field in ("Python: ", "OS: ", "CPU count: ", "Timestamp: ", "retracesoftware: "):
+            assert f"\n{field}" in text
+
+
+def test_spec_command_line_leaves_a_real_recording_at_that_path(outputs):
+    directory, recordings, sizes = outputs
+    for name in SCRIPTS.values():
+        path = recordings / f"{name}.retrace"
+        assert f"Recording: ON -> {path}" in (directory / f"{name}_retrace.txt").read_text()
+        assert sizes[name] > 20_000     # an empty recording is ~13 KB; these record clock reads
+
+
+def test_both_outputs_parse_and_the_summary_has_every_test(outputs):
+    directory, _, _ = outputs
+    assert ar.main([str(directory)]) == 0
+    summary = (directory / "summary.txt").read_text()
+    for name in SCRIPTS.values():
+        tests = ar.parse_output_file(directory / f"{name}_baseline.txt")[0][0].tests
+        assert len(tests) == 7
+        for test in tests:
+            assert f"Test {test.number}: {test.name}" in summary
+
+
+def test_recording_path_that_is_a_directory(tmp_path):
+    out = bench("synthetic_benchmark.py", "--only", "3", RETRACE="1", RETRACE_RECORDING_PATH=str(tmp_path))
+    assert (tmp_path / "synthetic_benchmark.retrace").is_file()
+    assert f"Recording: ON -> {tmp_path / 'synthetic_benchmark.retrace'}" in out
+
+
+def test_package_variable_records_too(tmp_path):
+    bench("synthetic_benchmark.py", "--only", "3", RETRACE_RECORDING=str(tmp_path / "p.retrace"))
+    assert (tmp_path / "p.retrace").is_file()
 
 
 def test_spec_command_line_works_from_another_directory(tmp_path):
-    result = run([sys.executable, str(ROOT / "synthetic_benchmark.py"), "--quick", "--only", "1"], cwd=tmp_path,
-                 RETRACE="1", RETRACE_RECORDING_PATH=str(tmp_path / "elsewhere.retrace"))
-    assert result.returncode == 0, result.stderr
+    bench("synthetic_benchmark.py", "--only", "1", cwd=tmp_path,
+          RETRACE="1", RETRACE_RECORDING_PATH=str(tmp_path / "elsewhere.retrace"))
     assert (tmp_path / "elsewhere.retrace").is_file()
     assert not list(tmp_path.glob("synthetic_benchmark.retrace"))
+
+
+def test_trace_grows_with_the_number_of_recorded_calls(tmp_path):
+    sizes = []
+    for calls in (100, 1100):
+        path = tmp_path / f"{calls}.retrace"
+        bench("synthetic_benchmark.py", "--only", "1", "--iterations", str(calls), "--runs", "1",
+              "--warmup", "0", RETRACE="1", RETRACE_RECORDING_PATH=str(path))
+        sizes.append(path.stat().st_size)
+    assert sizes[1] - sizes[0] >= 1000 * 20      # time.time() is recorded: ~25 bytes per call
+
+
+def test_recording_that_cannot_start_exits_non_zero_saying_why(tmp_path):
+    result = run([sys.executable, str(ROOT / "synthetic_benchmark.py"), "--quick"],
+                 RETRACE="1", RETRACE_RECORDING_PATH=str(tmp_path / "no" / "such" / "x.retrace"))
+    assert result.returncode != 0
+    assert "error: cannot record" in result.stderr and "Traceback" not in result.stderr
+    assert "Recording: OFF" not in result.stdout
+
+
+def test_bad_arguments_exit_2_without_traceback():
+    result = run([sys.executable, str(ROOT / "synthetic_benchmark.py"), "--runs", "zero"])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert run([sys.executable, str(ROOT / "synthetic_benchmark.py"), "--help"]).returncode == 0
+
+
+def test_replay_of_a_recording_prints_the_same_text(tmp_path):
+    recording = tmp_path / "s.retrace"
+    recorded = bench("synthetic_benchmark.py", "--only", "1", RETRACE="1", RETRACE_RECORDING_PATH=str(recording))
+    replay = Path(sys.executable).parent / "replay"
+    run([str(replay), "--recording", str(recording), "--extract", str(tmp_path / "x")])
+    pidfile = next((tmp_path / "x").glob("*.bin"))
+    replayed = run([str(replay), str(pidfile), "--read_timeout", "10"]).stdout
+    strip = lambda text: [line for line in text.splitlines() if not line.startswith("Recording: ")]
+    assert strip(replayed) == strip(recorded)
