@@ -26,20 +26,17 @@ def paced(loops, interval_ns):
             pass
 
 
-@suite.test("injected 2 µs per op when recorded", INTERNAL, iterations=2000)
-def injected_2us(loops):
-    if RECORDING:
-        return paced(loops, 2000)
-    for _ in repeat(None, loops):
-        pass
+def register_injected(microseconds, iterations):
+    @suite.test(f"injected {microseconds} µs per op when recorded", INTERNAL, iterations=iterations)
+    def injected(loops):
+        if RECORDING:
+            return paced(loops, microseconds * 1000)
+        for _ in repeat(None, loops):
+            pass
 
 
-@suite.test("injected 20 µs per op when recorded", INTERNAL, iterations=500)
-def injected_20us(loops):
-    if RECORDING:
-        return paced(loops, 20000)
-    for _ in repeat(None, loops):
-        pass
+register_injected(2, iterations=2000)
+register_injected(20, iterations=500)
 
 
 if __name__ == "__main__":
