@@ -303,9 +303,13 @@ def render(data: dict) -> str:
                          f"mean {a['mean_ms']:.2f} ms  p50 {a['p50_ms']:.2f}  p95 {a['p95_ms']:.2f}  "
                          f"p99 {a['p99_ms']:.2f} ms  failed {a['failed']}")
         meets = p["p50_increase_percent"] < 1
+        (plain_low, plain_high), (rec_low, rec_high) = (p[arm]["requests_per_s_range"]
+                                                        for arm in ("plain", "recorded"))
+        spread = (" - the arms' round ranges overlap: within run-to-run spread, add --rounds"
+                  if rec_high >= plain_low and plain_high >= rec_low else "")
         lines.append(f"    overhead  throughput {-p['throughput_drop_percent']:+.1f}% "
                      f"(drop {p['throughput_drop_percent']:.1f}%), latency p50 "
-                     f"{p['p50_increase_percent']:+.1f}%, p99 {p['p99_increase_percent']:+.1f}%")
+                     f"{p['p50_increase_percent']:+.1f}%, p99 {p['p99_increase_percent']:+.1f}%{spread}")
         lines.append(f"    spec      {'as claimed' if meets else 'NOT as claimed'}: "
                      f"{SPEC_CLAIM} vs {p['p50_increase_percent']:+.1f}% at p50")
     if s["trace_bytes_per_request"] is not None:

@@ -121,3 +121,13 @@ def test_production_summary_arithmetic():
     assert abs(s["throughput_drop_percent"] - (plain - recorded) / plain * 100) < 1e-9
     assert abs(s["p99_increase_percent"]
                - (s["recorded"]["p99_ms"] - s["plain"]["p99_ms"]) / s["plain"]["p99_ms"] * 100) < 1e-9
+
+
+def test_production_notes_overlapping_rounds():
+    import json
+    import production_benchmark as pb
+    data = json.loads((SAMPLE / "production.json").read_text())
+    assert "round ranges overlap" not in pb.render(data)        # 229 vs 137 req/s: clearly apart
+    plain = next(r for r in data["runs"] if r["arm"] == "plain")
+    recorded = dict(plain, arm="recorded", round=2)
+    assert "round ranges overlap" in pb.render(dict(data, runs=[plain, recorded]))
