@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import math
 import os
 import platform
@@ -132,9 +133,7 @@ def ensure_recording_if_requested() -> RecordingState:
     wanted = requested_recording_path(sys.argv[0])
     if wanted is None or state.mode == "replay" or same_file(state.path, wanted):
         return state
-    try:
-        import retracesoftware  # noqa: F401  (only to fail clearly when it is missing)
-    except ImportError:
+    if importlib.util.find_spec("retracesoftware") is None:
         fail("recording was asked for (RETRACE/RETRACE_RECORDING_PATH), but retracesoftware is "
              f"not installed for {sys.executable}; use ./run_all_benchmarks.sh or "
              "pip install -r requirements.txt")

@@ -1,8 +1,6 @@
 """run_all_benchmarks.sh end to end in a copy of the repository, with a copied template."""
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,13 +13,19 @@ FILES = ["run_all_benchmarks.sh", "benchlib.py", "analyze_results.py", "syntheti
          "requirements.txt", "scripts", "selfcheck", "apps"]
 
 
-@pytest.fixture(scope="module")
-def driver_run(tmp_path_factory):
-    repo = tmp_path_factory.mktemp("repo")
+def copy_repo(repo):
+    """The suite's files in `repo`, sharing this checkout's .venv."""
+    repo.mkdir(exist_ok=True)
     for name in FILES:
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, repo / name)
     (repo / ".venv").symlink_to(ROOT / ".venv")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def driver_run(tmp_path_factory):
+    repo = copy_repo(tmp_path_factory.mktemp("repo"))
     shutil.copy2(repo / "benchmark_template.py", repo / "mine_benchmark.py")
     tmp_before = set(Path("/tmp").glob("retrace-bench.*"))
     result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1"], cwd=repo, timeout=600)
@@ -69,12 +73,7 @@ def test_the_run_is_archived_with_a_manifest(driver_run):
 
 
 def test_a_crashing_benchmark_is_failed_and_the_others_still_run(tmp_path):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for name in FILES:
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, repo / name)
-    (repo / ".venv").symlink_to(ROOT / ".venv")
+    repo = copy_repo(tmp_path / "repo")
     for name in ("synthetic_benchmark.py", "external_boundary_benchmark.py"):
         (repo / name).unlink()
     template = (repo / "benchmark_template.py").read_text()

@@ -2,7 +2,6 @@
 recorded, and the bad situations (port in use, app that fails, Ctrl-C): never an orphan."""
 
 import json
-import os
 import signal
 import socket
 import subprocess
