@@ -26,10 +26,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
-import math
+import json
 import os
 import platform
-import random
+import signal
 import statistics
 import sys
 import time
@@ -39,26 +39,22 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, ContextManager
 
-INTERNAL = "internal"   # spec Category A: code Retrace is said not to intercept
-BOUNDARY = "boundary"   # spec Category B: external boundaries Retrace intercepts
-
-#: Variables that ask for a recording: the spec's RETRACE_RECORDING_PATH and the package's own.
-PATH_VARIABLES = ("RETRACE_RECORDING_PATH", "RETRACE_RECORDING")
-TRUTHY = {"1", "true", "yes", "on"}
-#: Set in the environment of the process this module re-executes under Retrace.
-REEXEC_MARK = "RETRACE_BENCH_REEXEC"
+# `python -m retracesoftware` and copied scripts: the library lives beside this file.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from retrace_bench import facts  # noqa: E402
+from retrace_bench.facts import BOUNDARY, INTERNAL, PATH_VARIABLES, REEXEC_MARK, TRUTHY  # noqa: E402,F401
+from retrace_bench.record import ProcessRecord, Run, TestRecord  # noqa: E402
 
 DEFAULT_RUNS = 5
 DEFAULT_WARMUP = 1
 QUICK_DIVISOR = 10
-#: Seconds of idle time before each test when recording, so the writer queue has drained and
-#: every test starts in the same (burst) regime instead of inheriting the previous test's backlog.
-DEFAULT_SETTLE_S = 0.5
 #: Regime profile: idle pause, chunk size, and the caps on one operation's sustained loop.
 PROFILE_IDLE_S = 1.5
 PROFILE_CHUNK = 500
 PROFILE_MAX_CALLS = 60_000
 PROFILE_MAX_SECONDS = 1.5
+#: Lines whose figures are measured live (CPU time), so a replay prints other values there.
+LIVE_LINE_PREFIXES = ("Recording: ", "Idle CPU: ", "  CPU ", "  Per-operation CPU: ")
 
 
 # --------------------------------------------------------------------------- recording detection
@@ -171,16 +167,104 @@ def retrace_version() -> str:
         return "not installed"
 
 
-def header_lines(script: str, state: RecordingState) -> list[str]:
-    return [
-        f"# Retrace benchmark: {Path(script).name}",
-        f"Python: {platform.python_version()} ({platform.python_implementation()})",
-        f"OS: {platform.system()} {platform.release()} {platform.machine()}",
-        f"CPU count: {os.cpu_count()}",
-        f"Timestamp: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"retracesoftware: {retrace_version()}",
-        state.header_line(),
-    ]
+#: The header's labels in the text output and its keys in the JSON record.
+HEADER_LABELS = {"python": "Python", "os": "OS", "cpu_count": "CPU count",
+                 "timestamp": "Timestamp", "retrace_version": "retracesoftware"}
+
+
+def header_fields() -> dict[str, str]:
+    return {"python": f"{platform.python_version()} ({platform.python_implementation()})",
+            "os": f"{platform.system()} {platform.release()} {platform.machine()}",
+            "cpu_count": str(os.cpu_count()),
+            "timestamp": datetime.datetime.now().isoformat(timespec="seconds"),
+            "retrace_version": retrace_version()}
+
+
+def header_lines(script: str, state: RecordingState, fields: dict[str, str]) -> list[str]:
+    return ([f"# Retrace benchmark: {Path(script).name}"]
+            + [f"{HEADER_LABELS[key]}: {value}" for key, value in fields.items()]
+            + [state.header_line()])
+
+
+# --------------------------------------------------------------------------- CPU accounting
+#
+# Retrace queues each recorded call; a writer thread serialises it later. The caller's wall time
+# is half the price: the process's CPU (all threads) from a run's start until the writer has
+# caught up is the other. Everything here calls only what Retrace does not record
+# (process_time_ns, perf_counter_ns, sigtimedwait), so record and replay stay aligned however
+# long a drain takes live.
+
+def quiet_sleep(seconds: float) -> None:
+    """Sleep without a recorded call (time.sleep is recorded by Retrace)."""
+    if hasattr(signal, "sigtimedwait"):
+        signal.sigtimedwait((signal.SIGUSR2,), seconds)
+    else:                                                   # not Linux: Retrace does not run there
+        time.sleep(seconds)
+
+
+def window_cpu_ns(seconds: float) -> int:
+    """CPU the process spends (all threads) while this thread idles for `seconds`."""
+    cpu = time.process_time_ns()
+    quiet_sleep(seconds)
+    return time.process_time_ns() - cpu
+
+
+@dataclass
+class CpuMeter:
+    """What idling costs this process, so that only the work's CPU is counted.
+
+    Waking up from a sleep costs CPU of its own (about 0.1 ms per wake on a virtual machine), so
+    idle cost is measured in the same windows the drain detection uses (`window_ns`), plus the
+    process's background rate between wakes (`background_rate`, cores: Retrace's writer polling).
+    """
+    window_ns: float = 0.0
+    background_rate: float = 0.0
+
+    @classmethod
+    def measure(cls) -> "CpuMeter":
+        meter = cls(window_ns=facts.DRAIN_TOLERANCE * facts.DRAIN_WINDOW_S * 1e9)
+        meter.wait_for_drain()                      # whatever start-up left queued
+        window_s = facts.DRAIN_WINDOW_S
+        windows = [window_cpu_ns(window_s) for _ in range(facts.IDLE_WINDOWS)]
+        meter.window_ns = statistics.median(windows)
+        long_ns = window_cpu_ns(facts.IDLE_MEASURE_S)
+        meter.background_rate = max(0.0, (long_ns - meter.window_ns) / ((facts.IDLE_MEASURE_S - window_s) * 1e9))
+        return meter
+
+    @property
+    def idle_ms_per_s(self) -> float:
+        """The idle cost a user pays: CPU per second of an idle process, wake-ups aside."""
+        return self.background_rate * 1e3
+
+    def wait_for_drain(self, cap_s: float = facts.DRAIN_CAP_S) -> tuple[int, bool]:
+        """Wait until a few windows in a row cost no more than idle ones (within tolerance).
+
+        Returns the number of windows waited and whether the cap was hit first."""
+        limit = self.window_ns + facts.DRAIN_TOLERANCE * facts.DRAIN_WINDOW_S * 1e9
+        start = time.perf_counter_ns()
+        windows = quiet = 0
+        while quiet < facts.DRAIN_QUIET:
+            windows += 1
+            quiet = quiet + 1 if window_cpu_ns(facts.DRAIN_WINDOW_S) <= limit else 0
+            if (time.perf_counter_ns() - start) / 1e9 > cap_s:
+                return windows, True
+        return windows, False
+
+    def run(self, loop, iterations: int) -> Run:
+        """One timed run: the caller's wall time, then the process CPU over the run and its
+        drain, less what the drain's own windows and the background rate cost when idle. Wall
+        time uses time.perf_counter, which Retrace records, so a replay prints the recorded
+        timings."""
+        cpu0 = time.process_time_ns()
+        start = time.perf_counter()
+        loop(iterations)
+        wall_s = time.perf_counter() - start
+        drain_start = time.perf_counter_ns()
+        windows, capped = self.wait_for_drain()
+        drain_ms = (time.perf_counter_ns() - drain_start) / 1e6
+        cpu_ns = (time.process_time_ns() - cpu0 - windows * self.window_ns
+                  - self.background_rate * wall_s * 1e9)
+        return Run(wall_s * 1e3, cpu_ns / 1e6, drain_ms, capped)
 
 
 # --------------------------------------------------------------------------- the runner
@@ -232,13 +316,9 @@ class Suite:
         parser.add_argument("--warmup", type=non_negative_int, default=DEFAULT_WARMUP,
                             metavar="N", help=f"discarded warmup runs (default {DEFAULT_WARMUP})")
         parser.add_argument("--quick", action="store_true",
-                            help=f"1/{QUICK_DIVISOR} of the iterations, short pauses: "
-                                 "for tests and smoke runs")
+                            help=f"1/{QUICK_DIVISOR} of the iterations: for tests and smoke runs")
         parser.add_argument("--only", type=positive_int, action="append", metavar="N",
                             help="run only test number N (repeatable)")
-        parser.add_argument("--settle", type=float, metavar="SECONDS",
-                            help="idle pause before each test while recording "
-                                 f"(default {DEFAULT_SETTLE_S}, {DEFAULT_SETTLE_S / 5} with --quick)")
         parser.add_argument("--profile", action="store_true",
                             help="instead of timed runs, profile each test's cost per call over "
                                  "a long loop after an idle pause (burst vs sustained regime)")
@@ -246,8 +326,6 @@ class Suite:
         args = parser.parse_args(argv)
         if args.only and max(args.only) > len(self.tests):
             parser.error(f"--only: there are {len(self.tests)} tests")
-        if args.settle is None:
-            args.settle = DEFAULT_SETTLE_S / 5 if args.quick else DEFAULT_SETTLE_S
         return args
 
     def main(self, argv=None) -> None:
@@ -257,41 +335,70 @@ class Suite:
                 print(f"{number}. {test.name} [{test.category}] {test.iterations} iterations")
             return
         state = ensure_recording_if_requested()
-        print("\n".join(header_lines(sys.argv[0], state)), flush=True)
+        header = header_fields()
+        print("\n".join(header_lines(sys.argv[0], state, header)), flush=True)
+        meter = CpuMeter.measure()
+        print(f"Idle CPU: {meter.idle_ms_per_s:.3f} ms/s", flush=True)
+        record = ProcessRecord(Path(sys.argv[0]).name, header, state.mode, state.path, [],
+                               idle_cpu_ms_per_s=meter.idle_ms_per_s)
         for number, test in enumerate(self.tests, 1):
             if args.only and number not in args.only:
                 continue
             iterations = args.iterations or max(1, test.iterations // (QUICK_DIVISOR if args.quick else 1))
-            if state.mode != "plain":   # replay must make the same calls as the recording
-                time.sleep(args.settle)
+            # Whatever the previous test left in Retrace's queue is written before this one starts.
+            meter.wait_for_drain()
             print(f"\n## Test {number}: {test.name}")
             print(f"Category: {test.category}")
+            entry = TestRecord(number, test.name, test.category, iterations, [])
             with test.prepared() as loop:
                 if args.profile:
-                    profile_test(loop, quick=args.quick)
+                    entry.profile_chunk_calls = PROFILE_CHUNK
+                    entry.profile_chunks_us = profile_test(loop, quick=args.quick)
+                    entry.iterations = PROFILE_CHUNK
                 else:
-                    time_test(loop, iterations, args.runs, args.warmup)
+                    entry.runs = time_test(loop, iterations, args.runs, args.warmup, meter)
+            record.tests.append(entry)
+        write_record(record)
 
 
-def time_test(loop, iterations: int, runs: int, warmup: int) -> None:
+def write_record(record: ProcessRecord) -> None:
+    """Hand the record to the manager through the descriptor it passed, if it passed one."""
+    fd = os.environ.get(facts.RECORD_FD_VARIABLE)
+    if not fd:
+        return
+    data = (json.dumps(record.to_json(), ensure_ascii=False) + "\n").encode()
+    try:
+        while data:
+            data = data[os.write(int(fd), data):]
+    except (OSError, ValueError) as error:
+        fail(f"cannot write the JSON record to descriptor {fd}: {error}")
+
+
+def time_test(loop, iterations: int, runs: int, warmup: int, meter: CpuMeter) -> list[Run]:
     """Warm up, then time ``runs`` runs of ``iterations`` operations, printing each."""
     print(f"Iterations: {iterations}")
     for _ in range(warmup):
         loop(iterations)
+    meter.wait_for_drain()
     print(f"Warmup runs: {warmup} (discarded)")
-    elapsed_ms = []
-    for run in range(1, runs + 1):
-        start = time.perf_counter()
-        loop(iterations)
-        elapsed_ms.append((time.perf_counter() - start) * 1e3)
-        print(f"  Run {run}: {elapsed_ms[-1]:.4f} ms")
+    measured = []
+    for number in range(1, runs + 1):
+        run = meter.run(loop, iterations)
+        measured.append(run)
+        print(f"  Run {number}: {run.wall_ms:.4f} ms")
+        print(f"  CPU {number}: {run.cpu_ms:.4f} ms (drained in {run.drain_ms:.0f} ms"
+              f"{', CAPPED' if run.drain_capped else ''})")
+    elapsed_ms = [r.wall_ms for r in measured]
     average = statistics.fmean(elapsed_ms)
     print(f"  Average: {average:.4f} ms")
     print(f"  Median: {statistics.median(elapsed_ms):.4f} ms")
-    print(f"  Per-operation: {average * 1e3 / iterations:.4f} µs", flush=True)
+    print(f"  Per-operation: {average * 1e3 / iterations:.4f} µs")
+    print(f"  Per-operation CPU: {statistics.fmean(r.cpu_ms for r in measured) * 1e3 / iterations:.4f} µs",
+          flush=True)
+    return measured
 
 
-def profile_test(loop, quick: bool = False) -> None:
+def profile_test(loop, quick: bool = False) -> list[float]:
     """Time chunks of calls after an idle pause until the caps, printing µs per call per chunk."""
     scale = QUICK_DIVISOR if quick else 1
     time.sleep(PROFILE_IDLE_S / scale)
@@ -306,6 +413,7 @@ def profile_test(loop, quick: bool = False) -> None:
     print(f"Idle pause: {PROFILE_IDLE_S / scale:.2f} s")
     print(f"Chunk calls: {PROFILE_CHUNK}")
     print("Chunks (µs/op): " + " ".join(f"{c:.3f}" for c in chunks_us), flush=True)
+    return chunks_us
 
 
 def positive_int(text: str) -> int:
@@ -323,31 +431,3 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must not be negative")
     return value
-
-
-# --------------------------------------------------------------------------- statistics
-
-def coefficient_of_variation(samples: list[float]) -> float:
-    """Sample standard deviation over mean (0 for fewer than two samples)."""
-    if len(samples) < 2 or statistics.fmean(samples) == 0:
-        return 0.0
-    return statistics.stdev(samples) / statistics.fmean(samples)
-
-
-def bootstrap_median_difference_ci(baseline: list[float], treated: list[float],
-                                   confidence: float, resamples: int = 4000,
-                                   seed: int = 20261127) -> tuple[float, float]:
-    """Percentile-bootstrap interval of median(treated) - median(baseline).
-
-    Each arm is resampled independently with replacement. The samples are per-process
-    figures, so the interval covers process-to-process variation. Seeded: same data, same interval.
-    """
-    rng = random.Random(seed)
-    differences = sorted(
-        statistics.median(rng.choices(treated, k=len(treated)))
-        - statistics.median(rng.choices(baseline, k=len(baseline)))
-        for _ in range(resamples))
-    tail = (1 - confidence) / 2
-    low = differences[max(0, math.floor(tail * resamples))]
-    high = differences[min(resamples - 1, math.ceil((1 - tail) * resamples) - 1)]
-    return low, high

@@ -12,13 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample"
 sys.path.insert(0, str(ROOT))
 
-#: Variables that would make a "plain" run record: cleared for every subprocess the tests start.
-RETRACE_VARIABLES = ("RETRACE", "RETRACE_RECORDING", "RETRACE_RECORDING_PATH", "RETRACE_CONFIG",
-                     "RETRACE_BENCH_REEXEC")
+from retrace_bench.facts import RETRACE_VARIABLES, SUITE_VARIABLES  # noqa: E402
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if k not in RETRACE_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in RETRACE_VARIABLES + SUITE_VARIABLES}
     env.update(extra)
     return env
 

@@ -94,7 +94,7 @@ def test_a_failed_benchmark_is_shown_and_the_others_still_summarised(sample_dir)
     result = analyze(sample_dir)
     assert result.returncode == 1
     summary = (sample_dir / "summary.txt").read_text()
-    assert "FAILED: round 1 retrace run: exit status 1: Segfault" in summary
+    assert "FAILED (retrace): round 1 retrace run: exit status 1: Segfault" in summary
     assert "Test 1: time.time()" in summary
 
 
@@ -102,3 +102,39 @@ def test_broken_production_result(sample_dir, good_summary):
     (sample_dir / "production.json").write_text('{"format": 1, "runs": [')
     assert_clean_error(analyze(sample_dir), "production.json")
     assert (sample_dir / "summary.txt").read_text() == good_summary
+
+
+@pytest.mark.parametrize("content", ['{"format": 2, "failure": ""}', '{"format": 2, "failure": 7}',
+                                     '{"format": 2, "runs": []}', "[]"])
+def test_production_result_with_a_bad_failure_or_shape(sample_dir, good_summary, content):
+    (sample_dir / "production.json").write_text(content)
+    assert_clean_error(analyze(sample_dir), "production.json")
+    assert (sample_dir / "summary.txt").read_text() == good_summary
+
+
+def test_non_utf8_output(sample_dir, good_summary):
+    (sample_dir / "internal_retrace.txt").write_bytes(b"# Retrace benchmark: x\n\xff\xfe\n")
+    assert_clean_error(analyze(sample_dir), "internal_retrace.txt")
+
+
+def test_results_path_that_is_a_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    assert_clean_error(analyze(tmp_path / "file"), "is a file")
+
+
+@pytest.mark.parametrize("damage", ["{", '{"format": 1}', '{"format": 1, "arms": [], "config": {}, "benchmarks": '
+                                    '[{"name": "x", "script": "x", "processes": [{"arm": "plain", "round": 1, '
+                                    '"position": 1, "record": {"format": 1}}]}]}'])
+def test_damaged_run_json(tmp_path, damage):
+    (tmp_path / "run.json").write_text(damage)
+    assert_clean_error(analyze(tmp_path), "run.json")
+
+
+def test_a_large_output_is_parsed_in_linear_time(sample_dir):
+    """50 MB-class inputs took minutes with per-block regexes: 2,000 processes must parse quickly
+    enough for the test's own time limit (no timing is asserted)."""
+    text = (sample_dir / "internal_baseline.txt").read_text()
+    (sample_dir / "internal_baseline.txt").write_text(text * 500)
+    (sample_dir / "internal_retrace.txt").write_text((sample_dir / "internal_retrace.txt").read_text() * 500)
+    result = run([sys.executable, str(ROOT / "analyze_results.py"), str(sample_dir)], timeout=120)
+    assert result.returncode == 0, result.stderr[-500:]

@@ -1,16 +1,22 @@
-"""run_all_benchmarks.sh end to end in a copy of the repository, with a copied template."""
+"""run_all_benchmarks.sh end to end in a copy of the repository: arms interleaved over rounds, a
+copied template, failures, time limits, interrupts by real signals, the results lock."""
 
+import fcntl
+import os
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-import analyze_results as ar
-from conftest import ROOT, run
+from conftest import ROOT, clean_env, run
+from retrace_bench import parse
 
 FILES = ["run_all_benchmarks.sh", "benchlib.py", "analyze_results.py", "synthetic_benchmark.py",
          "external_boundary_benchmark.py", "benchmark_template.py", "production_benchmark.py",
-         "requirements.txt", "scripts", "selfcheck", "apps"]
+         "requirements.txt", "scripts", "selfcheck", "apps", "retrace_bench"]
 
 
 def copy_repo(repo):
@@ -18,61 +24,90 @@ def copy_repo(repo):
     repo.mkdir(exist_ok=True)
     for name in FILES:
         source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, repo / name)
+        (shutil.copytree if source.is_dir() else shutil.copy2)(
+            source, repo / name, **({"ignore": shutil.ignore_patterns("__pycache__")} if source.is_dir() else {}))
     (repo / ".venv").symlink_to(ROOT / ".venv")
     return repo
+
+
+def scratch_dirs():
+    return set(Path("/tmp").glob("retrace-bench.*")) | set(Path("/tmp").glob("retrace-prod.*"))
+
+
+def processes_under(path):
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(path) in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            pass
+    return found
 
 
 @pytest.fixture(scope="module")
 def driver_run(tmp_path_factory):
     repo = copy_repo(tmp_path_factory.mktemp("repo"))
     shutil.copy2(repo / "benchmark_template.py", repo / "mine_benchmark.py")
-    tmp_before = set(Path("/tmp").glob("retrace-bench.*"))
-    result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1"], cwd=repo, timeout=600)
-    return repo, result, tmp_before
+    before = scratch_dirs()
+    result = run(["bash", "run_all_benchmarks.sh", "--quick"], cwd=repo, timeout=600)
+    return repo, result, before
 
 
 def test_driver_succeeds_and_reports_progress(driver_run):
     repo, result, _ = driver_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
-    assert "[round 1/1] mine_benchmark.py" in result.stdout
-    assert "Python: 3." in result.stdout
+    assert "[round 1/2] mine_benchmark.py" in result.stdout
+    assert "[round 2/2] synthetic_benchmark.py" in result.stdout
+    assert "Arms: plain, retrace" in result.stdout and "[replay]" in result.stdout
+
+
+def test_arms_are_interleaved_with_the_order_rotated(driver_run):
+    repo, _, _ = driver_run
+    run_data = parse.load(repo / "results")
+    for bench in run_data.benchmarks:
+        order = {(p.round, p.arm): p.position for p in bench.processes}
+        assert order[(1, "plain")] == 1 and order[(1, "retrace")] == 2
+        assert order[(2, "retrace")] == 1 and order[(2, "plain")] == 2
 
 
 def test_summary_has_every_benchmark_including_the_copied_template(driver_run):
     repo, _, _ = driver_run
     summary = (repo / "results" / "summary.txt").read_text()
     assert "## Internal code" in summary and "## External boundaries" in summary
-    assert "## mine - mine_benchmark.py" in summary
+    assert "## mine - mine_benchmark.py" in summary and "Test 1: my operation" in summary
     assert "## Production benchmark" in summary and "/api/orders/7" in summary
-    assert "Test 1: my operation" in summary
     for name in ("internal", "external", "mine"):
-        for suffix in ("baseline", "retrace", "trace", "replay"):
+        for suffix in ("baseline", "retrace"):
             assert (repo / "results" / f"{name}_{suffix}.txt").is_file()
 
 
 def test_every_recorded_process_verified_its_trace(driver_run):
     repo, _, _ = driver_run
-    for name in ("internal", "external", "mine"):
-        processes, failure = ar.parse_output_file(repo / "results" / f"{name}_retrace.txt")
-        assert failure is None
-        assert all(p.recording.startswith("ON -> ") and p.trace_bytes for p in processes)
+    run_data = parse.load(repo / "results")
+    for bench in run_data.benchmarks:
+        assert not bench.failures
+        recorded = [p for p in bench.processes if p.arm == "retrace"]
+        assert recorded and all(p.trace_bytes > run_data.empty_trace_bytes["retrace"] for p in recorded)
+        assert bench.trace_growth["retrace"] and bench.replay["retrace"]["verdict"]
 
 
-def test_no_recording_or_scratch_is_left_behind(driver_run):
-    repo, _, tmp_before = driver_run
+def test_no_recording_scratch_or_process_is_left_behind(driver_run):
+    repo, _, before = driver_run
     assert not list(repo.rglob("*.retrace"))
-    assert set(Path("/tmp").glob("retrace-bench.*")) == tmp_before
+    assert scratch_dirs() == before
+    assert processes_under(repo) == []
 
 
-def test_the_run_is_archived_with_a_manifest(driver_run):
+def test_the_run_is_archived_complete(driver_run):
     repo, _, _ = driver_run
-    archives = list((repo / "results" / "archive").iterdir())
+    archives = [p for p in (repo / "results" / "archive").iterdir()]
     assert len(archives) == 1 and archives[0].name.startswith("v0.2.30_")
-    assert (archives[0] / "summary.txt").is_file() and (archives[0] / "manifest.json").is_file()
+    assert not archives[0].name.endswith(".partial")
+    assert (archives[0] / "summary.txt").is_file() and (archives[0] / "run.json").is_file()
 
 
-def test_a_crashing_benchmark_is_failed_and_the_others_still_run(tmp_path):
+def test_a_crashing_and_a_hanging_benchmark_fail_and_the_others_still_run(tmp_path):
     repo = copy_repo(tmp_path / "repo")
     for name in ("synthetic_benchmark.py", "external_boundary_benchmark.py"):
         (repo / name).unlink()
@@ -80,15 +115,76 @@ def test_a_crashing_benchmark_is_failed_and_the_others_still_run(tmp_path):
     (repo / "ok_benchmark.py").write_text(template)
     (repo / "crash_benchmark.py").write_text(template.replace(
         '    sum(range(10))', '    import os\n    if os.environ.get("RETRACE"):\n        raise SystemExit("boom")'))
-    result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1", "--no-production"],
-                 cwd=repo, timeout=600)
-    assert result.returncode != 0
+    (repo / "hang_benchmark.py").write_text(template.replace(
+        '    sum(range(10))', '    import os, time\n    if os.environ.get("RETRACE"):\n        time.sleep(3600)'))
+    (repo / "noisy_benchmark.py").write_text(template.replace(
+        '    sum(range(10))', '    print("## Test 1: x\\n  Run 1: 5 ms")'))
+    result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1", "--no-production",
+                  "--timeout", "20"], cwd=repo, timeout=600)
+    assert result.returncode == 1
     summary = (repo / "results" / "summary.txt").read_text()
-    assert "FAILED: round 1 retrace run: exit status 1: boom" in summary
-    assert "## ok - ok_benchmark.py" in summary and "Test 1: my operation" in summary
+    assert "FAILED (retrace): round 1 retrace process: exit status 1: boom" in summary
+    assert "FAILED (retrace): round 1 retrace process: timed out after 20 s" in summary
+    assert "## ok - ok_benchmark.py" in summary and "## noisy - noisy_benchmark.py" in summary
+    assert "5000.0" not in summary       # what a benchmark prints cannot change its figures
+    assert processes_under(repo) == []
 
 
-def test_help_and_bad_options():
-    assert run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--help"]).returncode == 0
-    bad = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--rounds", "x"])
-    assert bad.returncode == 2 and "error: --rounds" in bad.stderr
+def test_ctrl_c_stops_everything_and_keeps_the_previous_results(tmp_path):
+    repo = copy_repo(tmp_path / "repo")
+    (repo / "results").mkdir()
+    (repo / "results" / "summary.txt").write_text("previous summary\n")
+    before = scratch_dirs()
+    log = tmp_path / "log"
+    with open(log, "w") as out:
+        driver = subprocess.Popen(["bash", "run_all_benchmarks.sh", "--quick", "--no-production"], cwd=repo,
+                                  env=clean_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while "[trace growth]" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "[trace growth]" in log.read_text()
+    os.killpg(driver.pid, signal.SIGINT)       # as a terminal's Ctrl-C
+    assert driver.wait(120) == 130
+    output = log.read_text()
+    assert "interrupted" in output and "partial output is in" in output and "Traceback" not in output
+    time.sleep(1)
+    assert processes_under(repo) == []
+    assert scratch_dirs() == before
+    assert not list(repo.rglob("*.retrace"))
+    assert (repo / "results" / "summary.txt").read_text() == "previous summary\n"
+
+
+def test_one_run_at_a_time_per_results_directory(tmp_path):
+    repo = copy_repo(tmp_path / "repo")
+    (repo / "results").mkdir()
+    with open(repo / "results" / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.write("12345")
+        lock.flush()
+        result = run(["bash", "run_all_benchmarks.sh", "--quick"], cwd=repo)
+    assert result.returncode == 2 and "another run is using" in result.stderr
+
+
+def test_a_version_that_does_not_install_leaves_no_virtualenv(tmp_path):
+    result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--versions", "0.0.0.0.1", "--results",
+                  str(tmp_path / "results")], XDG_CACHE_HOME=str(tmp_path / "cache"), timeout=300)
+    assert result.returncode == 2 and "did not install" in result.stderr and "Traceback" not in result.stderr
+    assert not list((tmp_path / "cache").glob("retrace-benchmarks/venv-*"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--rounds", "x"], "--rounds"),
+    (["--versions", "0.2.29", "--retrace-version", "0.2.30"], "cannot be combined"),
+    (["--fail-on-regression"], "needs --versions"),
+    (["--target-ci", "fast"], "--target-ci"),
+    (["--timeout", "-1"], "--timeout"),
+    (["--self-check", "--versions", "0.2.30"], "cannot be combined"),
+])
+def test_bad_options_exit_2(args, message):
+    result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), *args])
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help():
+    result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--help"])
+    assert result.returncode == 0 and "--versions" in result.stdout and "--target-ci" in result.stdout

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import analyze_results as ar
+from retrace_bench import parse
 from conftest import ROOT, run
 
 SCRIPTS = {"synthetic_benchmark.py": "internal", "external_boundary_benchmark.py": "external"}
@@ -55,7 +56,8 @@ def test_both_outputs_parse_and_the_summary_has_every_test(outputs):
     assert ar.main([str(directory)]) == 0
     summary = (directory / "summary.txt").read_text()
     for name in SCRIPTS.values():
-        tests = ar.parse_output_file(directory / f"{name}_baseline.txt")[0][0].tests
+        path = directory / f"{name}_baseline.txt"
+        tests = parse.parse_text(path.read_text(), path)[0][0].tests
         assert len(tests) == 7
         for test in tests:
             assert f"Test {test.number}: {test.name}" in summary
@@ -112,3 +114,24 @@ def test_replay_of_a_recording_prints_the_same_text(tmp_path):
     replayed = run([str(replay), str(pidfile), "--read_timeout", "10"]).stdout
     strip = lambda text: [line for line in text.splitlines() if not line.startswith("Recording: ")]
     assert strip(replayed) == strip(recorded)
+
+
+def test_the_json_record_goes_to_the_descriptor_the_manager_passes(tmp_path):
+    """The process hands its record over a descriptor, plain and recorded; printing cannot change it."""
+    import json
+    import os
+    import subprocess
+    from conftest import clean_env
+    for extra in ({}, {"RETRACE": "1", "RETRACE_RECORDING_PATH": str(tmp_path / "r.retrace")}):
+        path = tmp_path / "record.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "synthetic_benchmark.py"), "--quick", "--only", "1"],
+                           env=clean_env(RETRACE_BENCH_RECORD_FD=str(fd), **extra), pass_fds=(fd,),
+                           capture_output=True, check=True, timeout=120)
+        finally:
+            os.close(fd)
+        record = parse.ProcessRecord.from_json(json.loads(path.read_text()))
+        assert record.mode == ("record" if extra else "plain")
+        assert record.tests[0].name == "time.time()" and len(record.tests[0].runs) == 5
+        assert all(r.cpu_ms is not None for r in record.tests[0].runs)

@@ -72,9 +72,14 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
                         "--path", "/api/report/3", "--path", "/api/orders/3", "--stats-path", "/api/stats")
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "production.json").read_text())
-    assert [r["arm"] for r in data["runs"]] == ["plain", "recorded"]
+    assert [r["arm"] for r in data["runs"]] == ["plain", "retrace"]
     recorded = data["runs"][1]
-    assert recorded["trace_bytes"] > 20_000 and data["runs"][0]["trace_bytes"] is None
+    assert recorded["trace_bytes"] > data["idle_trace_bytes"]["retrace"] and data["runs"][0]["trace_bytes"] is None
+    summary = pb.summarise(data)
+    assert summary["per_arm"]["retrace"]["requests_recorded"] is True
+    for arm in ("plain", "retrace"):
+        figures = summary["per_arm"][arm]
+        assert figures["cpu_ms_per_request"] > 0 and figures["peak_rss_mb"] > 0 and figures["startup_s"] > 0
     for run_ in data["runs"]:
         for path in ("/api/report/3", "/api/orders/3"):
             assert run_["results"][path]["complete"] == 30 and run_["results"][path]["failed"] == 0
@@ -123,6 +128,30 @@ def test_ctrl_c_stops_the_app(tmp_path):
     _, stderr = bench.communicate(timeout=90)
     assert bench.returncode == 130 and "interrupted" in stderr
     assert "Traceback" not in stderr
+    assert processes_with(marker) == []
+
+
+@needs_ab
+def test_a_fixed_port_serves_every_arm(tmp_path):
+    port = pb.free_port()
+    result = production("--quick", "-n", "20", "--warmup", "2", "--port", str(port), "--results", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+
+
+@needs_ab
+def test_ctrl_c_while_the_app_starts_leaves_nothing(tmp_path):
+    marker = f"{tmp_path}/early.db"
+    bench = subprocess.Popen(
+        [sys.executable, str(ROOT / "production_benchmark.py"), "--quick", "--results", str(tmp_path),
+         "--path", "/api/orders/1", "--app-cmd", f"{{python}} {ROOT}/apps/webapp.py --port {{port}} --db {marker}"],
+        env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    bench.send_signal(signal.SIGINT)
+    _, stderr = bench.communicate(timeout=90)
+    assert bench.returncode == 130 and "Traceback" not in stderr
+    time.sleep(0.5)
     assert processes_with(marker) == []
 
 

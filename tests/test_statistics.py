@@ -1,150 +1,164 @@
-"""Statistics and verdicts on synthetic run data (no timing assertions)."""
+"""Statistics and the analysis on constructed data: intervals, verdicts, A/A, calibration."""
 
 import random
 
-import analyze_results as ar
-import benchlib
+import pytest
+
+from retrace_bench import analysis, facts, selfcheck
+from retrace_bench.engine import BenchmarkData, ProcessEntry, RunData, Target
+from retrace_bench.record import ProcessRecord, Run, TestRecord
+from retrace_bench.stats import (coefficient_of_variation, family_confidence, paired_t_interval,
+                                 t_quantile)
 
 
-def test_bootstrap_interval_is_deterministic_and_ordered():
-    a, b = [1.0, 1.1, 0.9, 1.05], [2.0, 2.1, 1.9, 2.2]
-    first = benchlib.bootstrap_median_difference_ci(a, b, 0.95)
-    assert first == benchlib.bootstrap_median_difference_ci(a, b, 0.95)
-    low, high = first
-    assert low <= 1.0 <= high and low > 0
+def test_t_quantiles_match_the_tables():
+    assert t_quantile(0.975, 1) == pytest.approx(12.706, abs=1e-3)
+    assert t_quantile(0.975, 5) == pytest.approx(2.571, abs=1e-3)
+    assert t_quantile(0.995, 10) == pytest.approx(3.169, abs=1e-3)
+    assert t_quantile(0.025, 5) == pytest.approx(-2.571, abs=1e-3)
 
 
-def test_bootstrap_interval_covers_zero_for_identical_distributions():
+def test_paired_interval_is_not_degenerate_at_four_rounds():
+    interval = paired_t_interval([1.0, 2.0, 3.0, 4.0], 0.95)
+    assert interval.estimate == 2.5 and interval.n == 4
+    # a bootstrap of four values cannot reach beyond [1, 4]; Student's t does
+    assert interval.low < 1.0 and interval.high > 4.0
+    assert paired_t_interval([1.0], 0.95) is None
+
+
+def test_bonferroni_and_cv():
+    assert family_confidence(0.95, 10) == pytest.approx(0.995)
+    assert coefficient_of_variation([1.0, 1.0]) == 0
+    assert coefficient_of_variation([1.0]) == 0
+
+
+def test_target_parsing():
+    target = Target.parse("5%,0.05us")
+    assert target.half_width_us(10) == pytest.approx(0.5) and target.half_width_us(0.1) == 0.05
+    assert Target.parse("0.1us").half_width_us(100) == 0.1
+    for bad in ("", "5", "-5%", "abc%"):
+        with pytest.raises(ValueError):
+            Target.parse(bad)
+
+
+def record(wall_us, cpu_us, iterations=1000, tests=(("op", "internal"),), mode="plain"):
+    """A process record whose every run costs wall_us / cpu_us per operation, per test."""
+    return ProcessRecord("x_benchmark.py", {"python": "3.11", "os": "Linux", "cpu_count": "2",
+                                            "timestamp": "2026-11-28T00:00:00", "retrace_version": "0.2.30"},
+                         mode, None, [TestRecord(i, name, category, iterations,
+                                                 [Run(w * iterations / 1e3, c * iterations / 1e3)
+                                                  for w, c in zip(wall_us[i - 1], cpu_us[i - 1])])
+                                      for i, (name, category) in enumerate(tests, 1)])
+
+
+def run_data(arms, make, rounds=6):
+    bench = BenchmarkData("x", "x_benchmark.py")
+    for r in range(1, rounds + 1):
+        for arm in arms:
+            bench.processes.append(ProcessEntry(arm["label"], r, 1, make(arm["label"], r).to_json()))
+    return RunData(arms, {"rounds_run": rounds}, [bench])
+
+
+PLAIN = {"label": "plain", "kind": "plain", "version": None}
+RETRACE = {"label": "retrace", "kind": "retrace", "version": "0.2.30"}
+
+
+def noisy(rng, centre, n=5, spread=0.1):
+    return [centre * (1 + rng.uniform(-spread, spread)) for _ in range(n)]
+
+
+def test_aa_on_noisy_identical_data_is_within_noise():
     rng = random.Random(1)
-    a = [rng.gauss(10, 1) for _ in range(5)]
-    b = [rng.gauss(10, 1) for _ in range(5)]
-    low, high = benchlib.bootstrap_median_difference_ci(a, b, 1 - 0.05 / 14)
-    assert low < 0 < high
+    arms = [PLAIN, {**PLAIN, "label": "plain#2"}]
+    data = run_data(arms, lambda arm, r: record([noisy(rng, 2.0)], [noisy(rng, 2.1)]))
+    comparison = analysis.analyse(data).benchmarks[0].tests[0].comparisons[0]
+    assert comparison.kind == "aa"
+    assert comparison.latency.verdict == facts.WITHIN_NOISE and comparison.cpu.verdict == facts.WITHIN_NOISE
 
 
-def test_wider_confidence_gives_a_wider_interval():
-    a, b = [1.0, 1.2, 0.8, 1.1, 0.95], [1.5, 1.7, 1.4, 1.6, 1.9]
-    low95, high95 = benchlib.bootstrap_median_difference_ci(a, b, 0.95)
-    low99, high99 = benchlib.bootstrap_median_difference_ci(a, b, 0.999)
-    assert low99 <= low95 and high99 >= high95
+def test_overhead_latency_and_cpu_are_read_back():
+    rng = random.Random(2)
+
+    def make(arm, r):
+        extra_wall, extra_cpu = (2.0, 20.0) if arm == "retrace" else (0.0, 0.0)
+        return record([noisy(rng, 1.0 + extra_wall, spread=0.02)], [noisy(rng, 1.0 + extra_cpu, spread=0.02)])
+    test = analysis.analyse(run_data([PLAIN, RETRACE], make)).benchmarks[0].tests[0]
+    c = test.comparisons[0]
+    assert c.kind == "overhead" and c.latency.verdict == facts.SLOWER and c.cpu.verdict == facts.SLOWER
+    assert c.latency.estimate_us == pytest.approx(2.0, rel=0.05)
+    assert c.cpu.estimate_us == pytest.approx(20.0, rel=0.05)
+    assert c.latency.low_us < c.latency.estimate_us < c.latency.high_us
+    kinds = {f.kind for f in test.findings}
+    assert "spec_internal_missed" in kinds and "internal_over_100" in kinds
 
 
-def test_coefficient_of_variation():
-    assert benchlib.coefficient_of_variation([2.0]) == 0.0
-    assert abs(benchlib.coefficient_of_variation([1.0, 3.0]) - 2 ** 0.5 / 2) < 1e-12
-
-
-def test_regimes_find_the_knee():
-    chunks = [0.8] * 40 + [25.0] * 80      # burst for 20 000 calls, then writer-bound
-    regimes = ar.regimes_of(chunks, 500, baseline_us=0.1)
-    assert regimes.burst_us == 0.8 and regimes.sustained_us == 25.0
-    assert regimes.knee_calls == 20_000
-    assert abs(regimes.burst_overhead_us - 0.7) < 1e-12
-    assert regimes.calls_profiled == 60_000
-
-
-def test_regimes_without_a_knee():
-    regimes = ar.regimes_of([30.0, 31.0, 29.0, 30.5] * 5, 500, baseline_us=10.0)
-    assert regimes.knee_calls is None
-    assert 19 < regimes.sustained_overhead_us < 21
-
-
-def arm(median, cv=0.05):
-    return ar.ArmStats(median, median, median * cv, cv, median, 4, 20)
-
-
-def test_spec_verdicts():
-    assert "as the spec expects" in ar.spec_verdict(ar.INTERNAL, 0.001, 1.0, True)
-    assert "NOT as the spec expects" in ar.spec_verdict(ar.INTERNAL, 1.7, 1400, False)
-    assert "within the spec's" in ar.spec_verdict(ar.BOUNDARY, 2.0, 500, False)
-    assert "outside the spec's" in ar.spec_verdict(ar.BOUNDARY, 40.0, 170, False)
-    assert "no measurable overhead" in ar.spec_verdict(ar.BOUNDARY, 0.1, 10, True)
-
-
-def test_red_flags():
-    recorded = ar.red_flags(ar.INTERNAL, arm(0.1), arm(1.8), 1.7, 1600, 25.0, False)
-    assert len(recorded) == 1 and "records this call" in recorded[0]
-    unrecorded = ar.red_flags(ar.INTERNAL, arm(0.1), arm(1.8), 1.7, 1600, 0.0, False)
-    assert "measurement issue" in unrecorded[0]
-    assert ar.red_flags(ar.BOUNDARY, arm(10), arm(70), 60, 600, 200, False)[0].startswith("more than 50 µs")
-    noisy = ar.red_flags(ar.BOUNDARY, arm(10, cv=0.3), arm(11), 1, 10, 0, False)
-    assert "baseline runs vary by 30%" in noisy[0]
-    assert ar.red_flags(ar.INTERNAL, arm(0.1), arm(0.3), 0.2, 200, 0, True) == []
-
-
-def synthetic_process(per_op_us, recording="OFF", iterations=1000):
-    runs = [[x * iterations / 1000 for x in per_op_us]]
-    tests = [ar.TestRuns(1, "op", ar.BOUNDARY, iterations, runs[0])]
-    return ar.ProcessOutput("x_benchmark.py", {"timestamp": "t"}, recording, tests)
-
-
-def bench_from(baseline_runs, retrace_runs):
-    bench = ar.BenchmarkInput("x")
-    bench.baseline = [synthetic_process(r) for r in baseline_runs]
-    bench.retrace = [synthetic_process(r, "ON -> /x") for r in retrace_runs]
-    return bench
-
-
-def test_aa_analysis_path_is_within_noise_on_noisy_identical_data():
-    rng = random.Random(7)
-    noisy = lambda: [rng.uniform(1.0, 1.5) for _ in range(5)]   # the 1.5x spread of this machine
-    result = ar.compute([bench_from([noisy() for _ in range(4)], [noisy() for _ in range(4)])])
-    assert result[0].tests[0].within_noise
-
-
-def test_calibration_analysis_path_reports_an_injected_cost():
+def test_version_difference_has_its_own_verdict():
     rng = random.Random(3)
-    base = [[rng.gauss(0.05, 0.005) for _ in range(5)] for _ in range(4)]
-    treated = [[x + 2.0 for x in runs] for runs in base]
-    t = ar.compute([bench_from(base, treated)])[0].tests[0]
-    assert not t.within_noise
-    assert abs(t.overhead_us - 2.0) < 0.2
-    assert t.ci_source == "processes" and t.ci_low_us > 0
+    arms = [PLAIN, {**RETRACE, "label": "retrace==0.2.29"}, {**RETRACE, "label": "retrace==0.2.30"}]
+    cost = {"plain": 1.0, "retrace==0.2.29": 3.0, "retrace==0.2.30": 5.0}
+    data = run_data(arms, lambda arm, r: record([noisy(rng, cost[arm], spread=0.02)], [noisy(rng, cost[arm], spread=0.02)]))
+    comparisons = analysis.analyse(data).benchmarks[0].tests[0].comparisons
+    versions = [c for c in comparisons if c.kind == "versions"]
+    assert len(versions) == 1 and versions[0].a == "retrace==0.2.29" and versions[0].b == "retrace==0.2.30"
+    assert versions[0].latency.verdict == facts.SLOWER
+    assert versions[0].latency.estimate_us == pytest.approx(2.0, rel=0.05)
 
 
 def test_small_differences_are_within_noise_even_with_tight_intervals():
-    base = [[10.0] * 5 for _ in range(4)]
-    treated = [[10.1] * 5 for _ in range(4)]      # 1%: below the 2% minimum effect
-    assert ar.compute([bench_from(base, treated)])[0].tests[0].within_noise
+    data = run_data([PLAIN, RETRACE], lambda arm, r: record([[1.0 + (0.01 if arm == "retrace" else 0)] * 5],
+                                                            [[1.0 + 0.001 * r] * 5]))
+    c = analysis.analyse(data).benchmarks[0].tests[0].comparisons[0]
+    assert c.latency.verdict == facts.WITHIN_NOISE      # 1% and 0.01 µs: under the minimum effect
 
 
-TIMEIT_OUTPUT = """1 loop -> 1.1e-06 secs
-2000000 loops -> 0.207 secs
-
-raw times: 207 msec, 206 msec, 212 msec, 215 msec, 213 msec
-
-2000000 loops, best of 5: 103 nsec per loop
-"""
-
-
-def test_timeit_median_is_taken_from_the_raw_times(tmp_path):
-    (tmp_path / "timeit.txt").write_text(TIMEIT_OUTPUT)
-    assert abs(ar.parse_timeit_median_us(tmp_path / "timeit.txt") - 0.106) < 1e-9
+def test_a_wide_interval_cannot_confirm_the_spec():
+    rng = random.Random(4)
+    data = run_data([PLAIN, RETRACE], lambda arm, r: record([noisy(rng, 1.0, spread=0.9)], [noisy(rng, 1.0, spread=0.9)]),
+                    rounds=2)
+    test = analysis.analyse(data).benchmarks[0].tests[0]
+    assert any(f.kind == "spec_undetermined" for f in test.findings)
 
 
-def write_arms(directory, name, baseline_text, retrace_text):
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"{name}_baseline.txt").write_text(baseline_text)
-    (directory / f"{name}_retrace.txt").write_text(retrace_text)
+def test_target_resolution_is_checked():
+    rng = random.Random(5)
+    data = run_data([PLAIN, RETRACE], lambda arm, r: record([noisy(rng, 1.0, spread=0.5)], [noisy(rng, 1.0)]))
+    test = analysis.analyse(data, target=Target(None, 0.0001)).benchmarks[0].tests[0]
+    assert not test.comparisons[0].meets_target
+    assert any(f.kind == "target_missed" for f in test.findings)
+    assert analysis.analyse(data, target=Target(None, 100)).benchmarks[0].tests[0].comparisons[0].meets_target
 
 
-def test_self_check_judges_aa_calibration_and_timer(tmp_path, capsys):
-    from conftest import SAMPLE
-    plain = (SAMPLE / "internal_baseline.txt").read_text()
-    write_arms(tmp_path / "aa", "internal", plain, plain)           # A/A: the same data twice
-    header = ("# Retrace benchmark: calibration_benchmark.py\nPython: 3.11.7 (CPython)\nOS: Linux x\n"
-              "CPU count: 2\nTimestamp: t\nretracesoftware: 0.2.30\nRecording: {}\n")
-    test = ("\n## Test 1: injected 2 µs per op when recorded\nCategory: internal\nIterations: 1000\n"
-            + "".join(f"  Run {i}: {{:.4f}} ms\n" for i in range(1, 6))
-            + "  Average: 1 ms\n  Per-operation: 1 µs\n")
-    base = "".join(header.format("OFF") + test.format(*[0.05 + 0.001 * i for i in range(5)]) for _ in range(4))
-    treated = "".join(header.format("ON -> /x") + test.format(*[2.05 + 0.001 * i for i in range(5)])
-                      for _ in range(4))
-    write_arms(tmp_path / "calibration", "calibration", base, treated)
-    (tmp_path / "timeit.txt").write_text(TIMEIT_OUTPUT)
-    status = ar.self_check(tmp_path)
-    out = capsys.readouterr().out
-    assert "[ok] internal: time.time()" in out
-    assert "[ok] injected 2 µs per op when recorded: measured +2.000 µs/op" in out
-    # the sample's time.time() (~0.09 µs) against timeit's 0.106 µs: within 1.3x
-    assert "Timer fidelity" in out and "MISS" not in out and status == 0
+def test_regimes_find_the_knee_and_compare_with_cpu():
+    chunks = [1.0] * 40 + [30.0] * 40
+    r = analysis.regimes_of(chunks, 500, 0.1, 31.0)
+    assert r.knee_calls == 20_000 and r.burst_overhead_us == pytest.approx(0.9)
+    assert r.sustained_overhead_us == pytest.approx(29.9)
+    assert analysis.regimes_of([1.0] * 20, 500, 0.1, None).knee_calls is None
+
+
+def test_timeit_median_is_taken_from_the_raw_times():
+    text = "raw times: 10 msec, 12 msec, 11 msec\n\n200000 loops, best of 3: 50 nsec per loop\n"
+    assert selfcheck.parse_timeit_median_us(text) == pytest.approx(11e3 / 200000)
+
+
+def test_self_check_judges_aa_calibration_and_timer(capsys):
+    rng = random.Random(6)
+    aa = run_data([PLAIN, {**PLAIN, "label": "plain#2"}],
+                  lambda arm, r: record([noisy(rng, 0.1, spread=0.05)], [noisy(rng, 0.1, spread=0.05)],
+                                        tests=(("time.time()", "internal"),)))
+    recorded_aa = run_data([RETRACE, {**RETRACE, "label": "retrace#2"}],
+                           lambda arm, r: record([noisy(rng, 2.0, spread=0.05)], [noisy(rng, 30.0, spread=0.05)]))
+    calibration_tests = (("injected 2 µs per op when recorded", "internal"),
+                         ("deferred 20 µs CPU per op when recorded", "internal"))
+
+    def calibration(arm, r):
+        rec = arm == "retrace"
+        return record([noisy(rng, 2.05 if rec else 0.05, spread=0.01), noisy(rng, 0.1, spread=0.01)],
+                      [noisy(rng, 2.05 if rec else 0.05, spread=0.01), noisy(rng, 20.1 if rec else 0.1, spread=0.01)],
+                      tests=calibration_tests)
+    runs = {"aa": aa, "recorded_aa": recorded_aa, "calibration": run_data([PLAIN, RETRACE], calibration)}
+    timeit = "raw times: 20 msec, 20 msec\n\n200000 loops, best of 5: 100 nsec per loop\n"
+    assert selfcheck.judge(runs, timeit) == 0
+    assert "Self-check passed" in capsys.readouterr().out
+    slow_timer = "raw times: 200 msec, 200 msec\n\n200000 loops, best of 5: 1 usec per loop\n"
+    assert selfcheck.judge(runs, slow_timer) == 1

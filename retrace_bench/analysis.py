@@ -1,0 +1,310 @@
+"""Compute: per test, per arm figures; per comparison (arm B against arm A) the latency and CPU
+differences with their intervals and verdicts; the spec's claims and red flags as findings.
+
+Verdicts and findings are data (a kind plus its figures); report.py words them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from . import facts
+from .engine import BenchmarkData, RunData, Target
+from .record import ProcessRecord
+from .stats import coefficient_of_variation, family_confidence, paired_t_interval
+
+LATENCY, CPU = "latency", "cpu"
+
+
+@dataclass
+class ArmFigures:
+    label: str
+    wall_us: float                  # median of the per-process medians
+    cpu_us: float | None
+    cv: float                       # of all runs' wall time
+    average_ms: float               # mean time of one run, as the scripts print it
+    processes: int
+    runs: int
+    drain_capped: int = 0
+
+
+@dataclass
+class Difference:
+    """One figure of arm B minus arm A, paired by round."""
+    figure: str                     # latency or cpu
+    estimate_us: float
+    low_us: float | None
+    high_us: float | None
+    rounds: int
+    reference_us: float             # arm A's figure
+    verdict: str                    # facts.SLOWER / FASTER / WITHIN_NOISE
+    target_us: float | None = None
+
+    @property
+    def percent(self) -> float | None:
+        return self.estimate_us / self.reference_us * 100 if self.reference_us else None
+
+    @property
+    def half_width_us(self) -> float | None:
+        return None if self.low_us is None else (self.high_us - self.low_us) / 2
+
+    @property
+    def meets_target(self) -> bool:
+        return self.target_us is None or (self.half_width_us is not None and self.half_width_us <= self.target_us)
+
+
+@dataclass
+class Comparison:
+    a: str
+    b: str
+    kind: str                       # overhead (vs plain), versions (recorded vs recorded), aa
+    latency: Difference
+    cpu: Difference | None
+
+    @property
+    def meets_target(self) -> bool:
+        return self.latency.meets_target and (self.cpu is None or self.cpu.meets_target)
+
+
+@dataclass
+class Finding:
+    kind: str
+    arm: str | None = None
+    figures: dict = field(default_factory=dict)
+
+
+@dataclass
+class Regimes:
+    burst_us: float
+    sustained_us: float
+    burst_overhead_us: float
+    sustained_overhead_us: float
+    knee_calls: int | None
+    calls_profiled: int
+    cpu_overhead_us: float | None   # the timed runs' CPU overhead, for the sustained comparison
+
+
+@dataclass
+class TestResult:
+    benchmark: str
+    number: int
+    name: str
+    category: str
+    iterations: int
+    arms: dict[str, ArmFigures]
+    comparisons: list[Comparison]
+    bytes_per_op: dict[str, float] = field(default_factory=dict)
+    regimes: dict[str, Regimes] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class BenchmarkResult:
+    name: str
+    script: str
+    failures: dict[str, str]
+    tests: list[TestResult]
+    trace_bytes: dict[str, list[int]]
+    idle_cpu_ms_per_s: dict[str, float]
+    replay: dict[str, dict]
+
+
+@dataclass
+class RunResult:
+    arms: list[dict]
+    config: dict
+    benchmarks: list[BenchmarkResult]
+    confidence: float
+    system: dict
+    measured: tuple[str, str] | None
+
+
+# --------------------------------------------------------------------------- comparisons
+
+def comparison_pairs(arms: list[dict]) -> list[tuple[str, str, str]]:
+    """(A, B, kind): every other arm against the first plain arm; recorded arms of different
+    versions against each other, consecutively; a second plain arm is an A/A."""
+    plain = [a["label"] for a in arms if a["kind"] == "plain"]
+    recorded = [a["label"] for a in arms if a["kind"] != "plain"]
+    pairs = []
+    if plain:
+        pairs += [(plain[0], other, "aa") for other in plain[1:]]
+        pairs += [(plain[0], arm, "overhead") for arm in recorded]
+    pairs += [(a, b, "versions") for a, b in zip(recorded, recorded[1:])]
+    return pairs
+
+
+def per_process(records: list[tuple[int, ProcessRecord]], number: int, figure: str) -> dict[int, float]:
+    """round -> that process's median per-op figure of test `number`."""
+    out = {}
+    for round_number, record in records:
+        test = next((t for t in record.tests if t.number == number), None)
+        if test is None or not test.runs:
+            continue
+        values = test.wall_us if figure == LATENCY else test.cpu_us
+        if values:
+            out[round_number] = statistics.median(values)
+    return out
+
+
+def difference(figure: str, a: dict[int, float], b: dict[int, float], confidence: float,
+               target: Target | None) -> Difference | None:
+    rounds = sorted(a.keys() & b.keys())
+    if not rounds:
+        return None
+    reference = statistics.median(a.values())
+    estimate = statistics.median(b.values()) - reference
+    interval = paired_t_interval([b[r] - a[r] for r in rounds], confidence)
+    low = high = None
+    if interval is not None:
+        estimate, low, high = interval.estimate, interval.low, interval.high
+    excludes_zero = interval is not None and not interval.contains(0)
+    if excludes_zero and abs(estimate) >= facts.minimum_effect_us(reference):
+        verdict = facts.SLOWER if estimate > 0 else facts.FASTER
+    else:
+        verdict = facts.WITHIN_NOISE
+    return Difference(figure, estimate, low, high, len(rounds), reference, verdict,
+                      target.half_width_us(reference) if target else None)
+
+
+# --------------------------------------------------------------------------- the spec and red flags
+
+def spec_findings(category: str, comparison: Comparison) -> list[Finding]:
+    """The spec's "What good looks like", judged on latency and on CPU. A difference within noise
+    meets a limit only when its whole interval does; otherwise the run cannot tell."""
+    findings = []
+    for diff in (comparison.latency, comparison.cpu):
+        if diff is None:
+            continue
+        figures = {"figure": diff.figure, "overhead_us": diff.estimate_us, "percent": diff.percent,
+                   "high_us": diff.high_us}
+        noise = diff.verdict == facts.WITHIN_NOISE
+        upper = diff.high_us if diff.high_us is not None else float("inf")
+        if category == facts.INTERNAL:
+            limit = max(facts.SPEC_INTERNAL_GOOD_PERCENT / 100 * abs(diff.reference_us), facts.SPEC_INTERNAL_GOOD_US)
+            kind = ("spec_internal_met" if (upper if noise else diff.estimate_us) <= limit
+                    else "spec_undetermined" if noise else "spec_internal_missed")
+        else:
+            low, high = facts.SPEC_BOUNDARY_RANGE_US
+            if noise:
+                kind = "spec_boundary_none" if upper < low else "spec_undetermined"
+            else:
+                kind = "spec_boundary_within" if low <= diff.estimate_us <= high else "spec_boundary_outside"
+        findings.append(Finding(kind, comparison.b, figures))
+    return findings
+
+
+def red_flags(category: str, comparison: Comparison, arms: dict[str, ArmFigures],
+              bytes_per_op: float | None) -> list[Finding]:
+    findings = []
+    lat = comparison.latency
+    noise = lat.verdict == facts.WITHIN_NOISE
+    if category == facts.INTERNAL and (lat.percent or 0) > facts.RED_FLAG_INTERNAL_PERCENT and not noise:
+        recorded = bytes_per_op is not None and bytes_per_op >= facts.RECORDED_MIN_BYTES_PER_OP
+        findings.append(Finding("internal_over_100_recorded" if recorded else "internal_over_100",
+                                comparison.b, {"percent": lat.percent, "bytes_per_op": bytes_per_op}))
+    if category == facts.BOUNDARY and lat.estimate_us > facts.RED_FLAG_BOUNDARY_US and not noise:
+        findings.append(Finding("boundary_over_50us", comparison.b, {"overhead_us": lat.estimate_us}))
+    return findings
+
+
+def regimes_of(chunks: list[float], chunk_calls: int, baseline_us: float, cpu_overhead_us) -> Regimes:
+    """Burst = median of the first 2,000 calls; sustained = median of the last quarter;
+    knee = calls before the first chunk costing more than halfway from burst to sustained,
+    reported only when sustained is at least twice the burst cost."""
+    head = max(1, min(len(chunks) // 4, 2000 // max(chunk_calls, 1)))
+    burst = statistics.median(chunks[:head])
+    sustained = statistics.median(chunks[-max(1, len(chunks) // 4):])
+    knee = None
+    if sustained >= 2 * burst:
+        halfway = (burst + sustained) / 2
+        knee = next(i for i, c in enumerate(chunks) if c > halfway) * chunk_calls
+    return Regimes(burst, sustained, burst - baseline_us, sustained - baseline_us, knee,
+                   len(chunks) * chunk_calls, cpu_overhead_us)
+
+
+# --------------------------------------------------------------------------- the whole run
+
+def arm_figures(label: str, records: list[ProcessRecord], number: int) -> ArmFigures | None:
+    tests = [t for r in records for t in r.tests if t.number == number and t.runs]
+    if not tests:
+        return None
+    runs = [x for t in tests for x in t.wall_us]
+    cpu = [statistics.median(t.cpu_us) for t in tests if t.cpu_us]
+    return ArmFigures(label, statistics.median(statistics.median(t.wall_us) for t in tests),
+                      statistics.median(cpu) if len(cpu) == len(tests) else None,
+                      coefficient_of_variation(runs),
+                      statistics.fmean(r.wall_ms for t in tests for r in t.runs),
+                      len(tests), len(runs), sum(r.drain_capped for t in tests for r in t.runs))
+
+
+def analyse(run: RunData, target: Target | None = None) -> RunResult:
+    pairs = comparison_pairs(run.arms)
+    tests_compared = sum(len(first_record(b).tests) for b in run.benchmarks if first_record(b))
+    confidence = family_confidence(facts.CONFIDENCE, tests_compared)
+    results = [analyse_benchmark(b, pairs, confidence, target) for b in run.benchmarks]
+    records = [ProcessRecord.from_json(p.record) for b in run.benchmarks for p in b.processes]
+    stamps = sorted(r.header.get("timestamp", "") for r in records)
+    return RunResult(run.arms, run.config, results, confidence,
+                     records[0].header if records else {}, (stamps[0], stamps[-1]) if stamps else None)
+
+
+def first_record(bench: BenchmarkData) -> ProcessRecord | None:
+    return ProcessRecord.from_json(bench.processes[0].record) if bench.processes else None
+
+
+def analyse_benchmark(bench: BenchmarkData, pairs, confidence: float, target: Target | None) -> BenchmarkResult:
+    by_arm: dict[str, list[tuple[int, ProcessRecord]]] = {}
+    for entry in bench.processes:
+        by_arm.setdefault(entry.arm, []).append((entry.round, ProcessRecord.from_json(entry.record)))
+    result = BenchmarkResult(
+        bench.name, bench.script, dict(bench.failures), [],
+        {arm: [p.trace_bytes for p in bench.processes if p.arm == arm and p.trace_bytes]
+         for arm in by_arm if any(p.trace_bytes for p in bench.processes if p.arm == arm)},
+        {arm: statistics.median(r.idle_cpu_ms_per_s for _, r in recs)
+         for arm, recs in by_arm.items() if all(r.idle_cpu_ms_per_s is not None for _, r in recs)},
+        dict(bench.replay))
+    reference = first_record(bench)
+    if reference is None:
+        return result
+    for test in reference.tests:
+        arms = {arm: figures for arm, recs in by_arm.items()
+                if (figures := arm_figures(arm, [r for _, r in recs], test.number))}
+        comparisons = []
+        for a, b, kind in pairs:
+            if a in bench.failures or b in bench.failures or a not in by_arm or b not in by_arm:
+                continue
+            lat = difference(LATENCY, per_process(by_arm[a], test.number, LATENCY),
+                             per_process(by_arm[b], test.number, LATENCY), confidence, target)
+            cpu = difference(CPU, per_process(by_arm[a], test.number, CPU),
+                             per_process(by_arm[b], test.number, CPU), confidence, target)
+            if lat is not None:
+                comparisons.append(Comparison(a, b, kind, lat, cpu))
+        t = TestResult(bench.name, test.number, test.name, test.category, test.iterations, arms, comparisons)
+        for arm, growth in bench.trace_growth.items():
+            if str(test.number) in growth:
+                c1, s1, c2, s2 = growth[str(test.number)]
+                t.bytes_per_op[arm] = max(0.0, (s2 - s1) / (c2 - c1))
+        for c in comparisons:
+            if c.kind == "overhead":
+                t.findings += spec_findings(test.category, c)
+                t.findings += red_flags(test.category, c, arms, t.bytes_per_op.get(c.b))
+            if c.latency.target_us is not None and not c.meets_target:
+                t.findings.append(Finding("target_missed", c.b, {
+                    "a": c.a, "half_width_us": c.latency.half_width_us, "target_us": c.latency.target_us}))
+        plain = next((c.a for c in comparisons if c.kind == "overhead"), None)
+        for arm, profile in bench.profile.items():
+            chunks = next((pt for pt in profile.get("tests", []) if pt["number"] == test.number), None)
+            if chunks and chunks.get("profile_chunks_us") and plain in arms:
+                cpu = next((c.cpu.estimate_us for c in comparisons if c.b == arm and c.cpu), None)
+                t.regimes[arm] = regimes_of(chunks["profile_chunks_us"], chunks["profile_chunk_calls"],
+                                            arms[plain].wall_us, cpu)
+        for label, figures in arms.items():
+            if figures.cv > facts.RED_FLAG_CV:
+                t.findings.append(Finding("unsteady", label, {"cv": figures.cv}))
+            if figures.drain_capped:
+                t.findings.append(Finding("drain_capped", label, {"runs": figures.drain_capped,
+                                                                  "cap_s": facts.DRAIN_CAP_S}))
+        result.tests.append(t)
+    return result

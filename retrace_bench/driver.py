@@ -1,0 +1,262 @@
+"""run_all_benchmarks.sh's work: every *_benchmark.py in every arm, interleaved over rounds, then
+the trace-growth probes, regime profiles and replay checks, the production benchmark, the summary,
+and the archive. `python -m retrace_bench.driver --help` (or ./run_all_benchmarks.sh --help)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import arms as arms_mod
+from . import facts, procs
+from .engine import (ROOT, EngineError, Plan, RunData, Runner, ResultsLock, Target, check_replay,
+                     discover_scripts, new_run_dir, probe_trace_growth, profile_regimes, publish,
+                     run_rounds, say, suite_commit, write_texts)
+
+DEFAULT_ROUNDS, QUICK_ROUNDS = 6, 2
+DEFAULT_TARGET_MINUTES = 10.0
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="run_all_benchmarks.sh",
+        description="Run every *_benchmark.py here in every arm (plain and recorded by Retrace, "
+                    "or several Retrace versions), interleaved over rounds with the order rotated; "
+                    "then trace growth, regimes, replay, the production benchmark, and "
+                    "results/summary.txt. Results are archived under results/archive/.")
+    parser.add_argument("--rounds", type=positive_int, metavar="N",
+                        help=f"rounds; each runs every arm once per benchmark (default {DEFAULT_ROUNDS}, "
+                             f"{QUICK_ROUNDS} with --quick)")
+    parser.add_argument("--quick", action="store_true", help="small iteration counts and loads: a smoke run")
+    parser.add_argument("--versions", metavar="X,Y",
+                        help="compare these retracesoftware releases in the same rounds (plus plain), "
+                             "e.g. 0.2.29,0.2.30; each but the pinned one in its own cached virtualenv")
+    parser.add_argument("--retrace-version", metavar="X.Y.Z",
+                        help="measure this release instead of the pinned one (same as --versions X.Y.Z)")
+    parser.add_argument("--fail-on-regression", action="store_true",
+                        help="with --versions: exit 1 when the later version is slower beyond noise")
+    parser.add_argument("--target-ci", metavar="SPEC",
+                        help="add rounds until every difference's 95%% half-width is at most SPEC: "
+                             "a percent of the reference figure and/or a time, whichever is larger, "
+                             "e.g. 5%%,0.05us")
+    parser.add_argument("--max-minutes", type=positive_float, metavar="M",
+                        help=f"start no new round after M minutes (default {DEFAULT_TARGET_MINUTES:g} "
+                             "with --target-ci, else no limit)")
+    parser.add_argument("--timeout", type=positive_float, default=facts.DEFAULT_PROCESS_TIMEOUT_S,
+                        metavar="S", help="time limit of one benchmark process in seconds "
+                                          f"(default {facts.DEFAULT_PROCESS_TIMEOUT_S})")
+    parser.add_argument("--keep-recordings", action="store_true",
+                        help="keep the recordings (mode 0600) in the run's archive directory under "
+                             "recordings/ (mode 0700): they hold the whole environment, secrets included")
+    parser.add_argument("--no-production", action="store_true", help="skip the production benchmark")
+    parser.add_argument("--self-check", action="store_true",
+                        help="check the suite instead: plain A/A, recorded A/A, calibration, timer")
+    parser.add_argument("--results", type=Path, default=ROOT / "results", metavar="DIR",
+                        help="results directory (default: results/ here)")
+    args = parser.parse_args(argv)
+    if args.versions and args.retrace_version:
+        parser.error("--versions and --retrace-version cannot be combined (use --versions X,Y)")
+    if args.retrace_version:
+        args.versions = args.retrace_version
+    args.version_list = [v.strip() for v in args.versions.split(",")] if args.versions else None
+    if args.version_list is not None and (not all(args.version_list)):
+        parser.error("--versions: an empty version in the list")
+    if args.fail_on_regression and (not args.version_list or len(args.version_list) < 2):
+        parser.error("--fail-on-regression needs --versions with two or more versions")
+    if args.self_check and (args.versions or args.target_ci or args.fail_on_regression):
+        parser.error("--self-check cannot be combined with --versions, --target-ci or --fail-on-regression")
+    try:
+        args.target = Target.parse(args.target_ci) if args.target_ci else None
+    except ValueError as error:
+        parser.error(str(error))
+    if args.max_minutes is None and args.target:
+        args.max_minutes = DEFAULT_TARGET_MINUTES
+    args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
+    return args
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        with procs.managed():
+            return (self_check if args.self_check else benchmark)(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted: every process the run started was stopped; the previous results "
+              "are untouched", file=sys.stderr)
+        return 130
+    except (EngineError, arms_mod.ArmError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def benchmark(args) -> int:
+    results: Path = args.results
+    if results.exists() and not results.is_dir():
+        raise EngineError(f"{results}: is a file, not a results directory")
+    results.mkdir(parents=True, exist_ok=True)
+    with ResultsLock(results):
+        arms = arms_mod.make_arms(args.version_list, progress=say)
+        scripts = discover_scripts()
+        if not scripts:
+            raise EngineError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")
+        say(f"Python: {platform.python_version()} {sys.executable}")
+        say(f"Arms: {', '.join(a.label for a in arms)}; benchmarks: {' '.join(scripts)}")
+        tag = "v" + "_v".join(a.version for a in arms if a.version)
+        run_dir = new_run_dir(results, tag)
+        try:
+            status = run_benchmarks(args, arms, scripts, run_dir)
+        except BaseException:
+            say(f"The run did not complete; its partial output is in {run_dir}/")
+            raise
+        final = publish(run_dir, results)
+        say(f"Archived to {final.relative_to(results.parent) if final.is_relative_to(results.parent) else final}/")
+        return status
+
+
+def run_benchmarks(args, arms, scripts, run_dir: Path) -> int:
+    keep = None
+    if args.keep_recordings:
+        keep = run_dir / "recordings"
+        keep.mkdir(mode=0o700)
+    bench_args = ["--quick"] if args.quick else []
+    data = RunData([a.to_json() for a in arms],
+                   {"rounds": args.rounds, "quick": args.quick, "target_ci": args.target_ci,
+                    "max_minutes": args.max_minutes, "suite_commit": suite_commit(),
+                    "python": platform.python_version(), "machine": f"{platform.system()} {platform.machine()}",
+                    "cpu_count": os.cpu_count(), "timeout_s": args.timeout})
+    texts: dict = {}
+    with procs.private_dir("retrace-bench.") as scratch:
+        runner = Runner(scratch, args.timeout, keep)
+        for arm in arms:
+            if arm.recorded:
+                data.empty_trace_bytes[arm.label] = runner.measure_empty_trace(arm)
+        deadline = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
+        missing = run_rounds(runner, Plan(scripts, arms, args.rounds, bench_args, args.target, deadline),
+                             data, texts)
+        data.config["missed_target"] = missing
+        for bench in data.benchmarks:
+            for arm in (a for a in arms if a.recorded):
+                if arm.label in bench.failures:
+                    continue
+                tests = [str(t["number"]) for t in bench.processes[0].record["tests"]] if bench.processes else []
+                probe_trace_growth(runner, arm, bench, [int(n) for n in tests])
+                if arm.label not in bench.failures:
+                    profile_regimes(runner, arm, bench, bench_args)
+                recorded_texts = texts.get((bench.name, arm.file_label), [])
+                check_replay(runner, arm, bench, recorded_texts[0] if recorded_texts else "")
+    write_texts(run_dir, texts)
+    from .report import write_atomically
+    import json
+    write_atomically(run_dir / "run.json", json.dumps(data.to_json(), indent=1, ensure_ascii=False))
+    production_failed = False
+    if not args.no_production:
+        production_failed = run_production(args, arms, run_dir)
+    say("")
+    from .summarize import summarise
+    from .parse import InputError
+    try:
+        status = summarise(run_dir, fail_on_regression=args.fail_on_regression)
+    except InputError as error:
+        raise EngineError(f"analysis failed: {error}") from None
+    if missing:
+        say(f"{len(missing)} difference(s) missed the target resolution; see the summary")
+    failed = [f"{b.name} ({arm})" for b in data.benchmarks for arm in b.failures]
+    if failed or production_failed:
+        print(f"error: failed: {', '.join(failed + (['production'] if production_failed else []))} "
+              "(see results/summary.txt)", file=sys.stderr)
+        return 1
+    return status
+
+
+def run_production(args, arms, run_dir: Path) -> bool:
+    """production_benchmark.py with the same arms, its progress lines passed through. True when
+    it failed."""
+    import shutil
+    if shutil.which("ab") is None:
+        say("[production] skipped: ab (ApacheBench) not found; install it with: apt-get install apache2-utils")
+        return False
+    command = [sys.executable, str(ROOT / "production_benchmark.py"), "--results", str(run_dir),
+               "--timeout", str(args.timeout)]
+    if args.version_list:
+        command += ["--versions", ",".join(args.version_list)]
+    command += ["--quick"] if args.quick else []
+    command += ["--keep-recordings"] if args.keep_recordings else []
+    env = arms[0].env(os.environ)
+    process = procs.start(command, env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tail = []
+    try:
+        for line in process.stdout:
+            if line.startswith("[production") or line.startswith("[setup"):
+                say(line.rstrip())
+            tail = (tail + [line.rstrip()])[-20:]
+        process.wait()
+    finally:
+        process.stdout.close()
+        procs.stop(process)
+    if process.returncode != 0:
+        reason = next((line for line in tail if line.startswith("error: ")), tail[-1] if tail else "no output")
+        say(f"[production] FAILED ({reason})")
+        return True
+    return False
+
+
+def self_check(args) -> int:
+    """A/A (plain and recorded), calibration (latency and CPU), timer fidelity; nothing kept."""
+    from . import selfcheck
+    rounds = args.rounds
+    bench_args = ["--quick"] if args.quick else []
+    pinned = arms_mod.pinned_version()
+    plain_aa = arms_mod.make_arms(plain_copies=2)[:2]
+    recorded_aa = arms_mod.make_arms([pinned, pinned])
+    calibration = arms_mod.make_arms()
+    with procs.private_dir("retrace-selfcheck.") as scratch:
+        runner = Runner(scratch, args.timeout)
+        runs = {}
+        for name, arms, scripts in (
+                ("aa", plain_aa, ["synthetic_benchmark.py", "external_boundary_benchmark.py"]),
+                ("recorded_aa", recorded_aa, ["synthetic_benchmark.py", "external_boundary_benchmark.py"]),
+                ("calibration", calibration, ["selfcheck/calibration_benchmark.py"])):
+            say(f"[self-check] {name}: {', '.join(a.label for a in arms)}, {rounds} rounds")
+            for arm in arms:
+                if arm.recorded and arm.label not in runner.empty_trace_bytes:
+                    runner.measure_empty_trace(arm)
+            data = RunData([a.to_json() for a in arms], {"rounds": rounds})
+            run_rounds(runner, Plan(scripts, arms, rounds, bench_args), data, {})
+            for bench in data.benchmarks:
+                if bench.failures:
+                    raise EngineError(f"self-check {name}: {next(iter(bench.failures.values()))}")
+            runs[name] = data
+        say("[self-check] timer: python -m timeit time.time()")
+        timeit = subprocess.run([sys.executable, "-m", "timeit", "-v", "-s", "import time", "time.time()"],
+                                capture_output=True, text=True, env=arms_mod.make_arms()[0].env(os.environ),
+                                timeout=args.timeout)
+    return selfcheck.judge(runs, timeit.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,472 @@
+"""The manager: every benchmark process of a run, the arms interleaved over rounds.
+
+Round r runs every arm once for every benchmark, in the arms' order rotated by r - 1. Each
+process hands its JSON record to the manager through a file descriptor; a recorded process's trace
+is verified (it exists where the run said it recorded, and grew past an empty recording), sized and
+deleted. Then, per recorded arm: the trace bytes each operation adds (two recordings per test that
+differ only in the call count), the burst/sustained regime profile, and a replay check. Everything
+goes to run.json in a fresh run directory, which becomes the archive; results/ gets the new latest
+files only when the run completes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import facts, procs
+from .arms import Arm
+from .record import ProcessRecord, RecordError
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_FORMAT = 1
+
+
+class EngineError(Exception):
+    """The run cannot go on; the message says why."""
+
+
+def say(text: str, end: str = "\n") -> None:
+    print(text, end=end, flush=True)
+
+
+# --------------------------------------------------------------------------- what a run holds
+
+@dataclass
+class ProcessEntry:
+    arm: str
+    round: int
+    position: int
+    record: dict
+    trace_bytes: int | None = None
+
+
+@dataclass
+class BenchmarkData:
+    name: str
+    script: str
+    processes: list[ProcessEntry] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)            # arm -> reason
+    trace_growth: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    profile: dict[str, dict] = field(default_factory=dict)             # arm -> record
+    replay: dict[str, dict] = field(default_factory=dict)              # arm -> outcome
+
+
+@dataclass
+class RunData:
+    arms: list[dict]
+    config: dict
+    benchmarks: list[BenchmarkData] = field(default_factory=list)
+    empty_trace_bytes: dict[str, int] = field(default_factory=dict)
+    format: int = RUN_FORMAT
+
+    def to_json(self) -> dict:
+        from dataclasses import asdict
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "RunData":
+        benchmarks = [BenchmarkData(**{**b, "processes": [ProcessEntry(**p) for p in b["processes"]]})
+                      for b in data["benchmarks"]]
+        return cls(**{**data, "benchmarks": benchmarks})
+
+
+# --------------------------------------------------------------------------- one process
+
+@dataclass
+class ProcessResult:
+    record: ProcessRecord | None
+    text: str
+    failure: str | None = None
+    trace_bytes: int | None = None
+
+
+class Runner:
+    """Runs benchmark processes of the arms in a private scratch directory."""
+
+    def __init__(self, scratch: Path, timeout: float, keep_recordings: Path | None = None):
+        self.scratch = scratch
+        self.timeout = timeout
+        self.keep_recordings = keep_recordings
+        self.counter = 0
+        self.empty_trace_bytes: dict[str, int] = {}
+
+    def next_name(self, stem: str) -> Path:
+        self.counter += 1
+        return self.scratch / f"{stem}.{self.counter}"
+
+    def measure_empty_trace(self, arm: Arm) -> int:
+        """The size of an empty script's recording by this arm's Retrace."""
+        base = self.next_name("empty")
+        script = base.with_suffix(".py")
+        script.write_text("")
+        recording = base.with_suffix(".retrace")
+        outcome = procs.run([arm.python, "-m", "retracesoftware", "--recording", str(recording), "--",
+                             str(script)], Arm("plain", "plain", arm.python).env(os.environ),
+                            self.timeout, base.with_suffix(".out"), base.with_suffix(".err"))
+        if not outcome.ok or not recording.is_file():
+            raise EngineError(f"arm {arm.label}: retracesoftware cannot record even an empty script with "
+                              f"{arm.python} ({outcome.describe(read(base.with_suffix('.err')))})")
+        size = recording.stat().st_size
+        recording.unlink()
+        self.empty_trace_bytes[arm.label] = size
+        return size
+
+    def run(self, arm: Arm, script: str, args: list[str], keep_as: str | None = None) -> ProcessResult:
+        """One process of `script` in `arm`; its record, its text, and the verified trace size.
+
+        keep_as: keep the recording under that name in the scratch directory (for replay)."""
+        base = self.next_name(Path(script).stem)
+        recording = base.with_suffix(".retrace") if arm.recorded else None
+        record_path = base.with_suffix(".json")
+        fd = os.open(record_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            env = arm.env(os.environ, recording)
+            env[facts.RECORD_FD_VARIABLE] = str(fd)
+            env["TMPDIR"] = str(self.scratch)   # what the benchmark makes in temp stays in scratch
+            outcome = procs.run([arm.python, str(ROOT / script), *args], env, self.timeout,
+                                base.with_suffix(".out"), base.with_suffix(".err"), pass_fds=(fd,), cwd=ROOT)
+        finally:
+            os.close(fd)
+        text = read(base.with_suffix(".out"))
+        if not outcome.ok:
+            self.discard(recording)
+            return ProcessResult(None, text, outcome.describe(read(base.with_suffix(".err"))))
+        try:
+            raw = record_path.read_text(encoding="utf-8")
+            if not raw.strip():
+                raise RecordError("the process wrote no JSON record (is it a benchlib Suite?)")
+            record = ProcessRecord.from_json(json.loads(raw))
+        except (ValueError, UnicodeDecodeError) as error:
+            self.discard(recording)
+            return ProcessResult(None, text, f"bad JSON record: {error}")
+        result = ProcessResult(record, text)
+        if recording is not None:
+            result.failure, result.trace_bytes = self.verify_trace(arm, record, recording)
+            if keep_as and not result.failure:
+                recording.rename(self.scratch / keep_as)
+            else:
+                self.keep_or_discard(recording, base.name)
+        elif record.mode != "plain":
+            result.failure = f"a {arm.label} process ran in mode {record.mode!r}"
+        return result
+
+    def verify_trace(self, arm: Arm, record: ProcessRecord, recording: Path) -> tuple[str | None, int | None]:
+        """A recorded process's trace must be where it said it recorded, and grown with the work."""
+        if record.mode != "record" or not same_path(record.recording_path, recording):
+            return (f"the process did not record to {recording} (it reported mode {record.mode!r}, "
+                    f"path {record.recording_path})"), None
+        if not recording.is_file():
+            return f"no trace at {recording}", None
+        size = recording.stat().st_size
+        empty = self.empty_trace_bytes[arm.label]
+        problem = facts.trace_problem(size, empty)
+        return problem, size
+
+    def keep_or_discard(self, recording: Path | None, name: str) -> None:
+        if recording is None or not recording.exists():
+            return
+        if self.keep_recordings is not None:
+            target = self.keep_recordings / f"{name}.retrace"
+            shutil.move(recording, target)
+            target.chmod(0o600)
+        else:
+            recording.unlink()
+
+    def discard(self, recording: Path | None) -> None:
+        if recording is not None:
+            recording.unlink(missing_ok=True)
+
+
+def same_path(a: str | None, b: Path) -> bool:
+    return a is not None and os.path.realpath(a) == os.path.realpath(b)
+
+
+def read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+# --------------------------------------------------------------------------- rounds
+
+@dataclass
+class Plan:
+    scripts: list[str]
+    arms: list[Arm]
+    rounds: int
+    bench_args: list[str]
+    target: "Target | None" = None
+    deadline: float | None = None       # time.monotonic() after which no round starts
+
+
+@dataclass
+class Target:
+    """The resolution asked for: a half-width of `percent` of the reference figure, or
+    `floor_us`, whichever is larger."""
+    percent: float | None
+    floor_us: float
+
+    def half_width_us(self, reference_us: float) -> float:
+        return max(abs(reference_us) * (self.percent or 0) / 100, self.floor_us)
+
+    @classmethod
+    def parse(cls, text: str) -> "Target":
+        percent, floor = None, 0.0
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            try:
+                if part.endswith("%"):
+                    percent = float(part[:-1])
+                elif part.lower().endswith("us") or part.endswith("µs"):
+                    floor = float(part.rstrip("usµ"))
+                else:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"--target-ci: {part!r} is neither a percent (5%) nor a time (0.05us)") from None
+        if not (percent or floor) or (percent is not None and percent <= 0) or floor < 0:
+            raise ValueError("--target-ci needs a positive percent and/or time, e.g. 5%,0.05us")
+        return cls(percent, floor)
+
+
+def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=say) -> list[str]:
+    """Run the plan's rounds (more when a target resolution is not met yet); return the tests
+    that missed the target."""
+    arms = plan.arms
+    by_name = {b.name: b for b in data.benchmarks}
+    for script in plan.scripts:
+        if facts.result_name(script) not in by_name:
+            bench = BenchmarkData(facts.result_name(script), script)
+            data.benchmarks.append(bench)
+            by_name[bench.name] = bench
+    from .arms import rotation
+    round_number, planned = 0, plan.rounds
+    cycle_started = time.monotonic()
+    cycle_seconds = 0.0
+    while round_number < planned:
+        if plan.deadline and time.monotonic() + cycle_seconds / len(arms) > plan.deadline and round_number >= 2:
+            progress(f"[rounds] time is up after {round_number} rounds (--max-minutes)")
+            break
+        round_number += 1
+        order = rotation(arms, round_number)
+        for script in plan.scripts:
+            bench = by_name[facts.result_name(script)]
+            for position, arm in enumerate(order, 1):
+                if arm.label in bench.failures:
+                    continue
+                started = time.monotonic()
+                progress(f"[round {round_number}/{planned}] {script:<30} {arm.label:<18} ", end="")
+                keep = f"replay.{bench.name}.{arm.file_label}.retrace" if arm.recorded and round_number == 1 else None
+                result = runner.run(arm, script, plan.bench_args, keep_as=keep)
+                texts.setdefault((bench.name, arm.file_label), []).append(result.text)
+                if result.failure:
+                    bench.failures[arm.label] = f"round {round_number} {arm.label} process: {result.failure}"
+                    progress(f"FAILED ({result.failure})")
+                    continue
+                bench.processes.append(ProcessEntry(arm.label, round_number, position,
+                                                    result.record.to_json(), result.trace_bytes))
+                progress(f"done in {time.monotonic() - started:.1f}s"
+                         + (f", trace {result.trace_bytes // 1024} KB verified" if result.trace_bytes else ""))
+        if round_number == planned and plan.target:
+            cycle_seconds = (time.monotonic() - cycle_started) / max(round_number, 1) * len(arms)
+            missing = tests_missing_target(data, plan.target)
+            if not missing:
+                progress(f"[rounds] every test meets the target after {round_number} rounds")
+                break
+            if plan.deadline and time.monotonic() + cycle_seconds > plan.deadline:
+                progress(f"[rounds] {len(missing)} test(s) miss the target; no time left for "
+                         f"{len(arms)} more rounds (--max-minutes)")
+                break
+            planned += len(arms)        # one more full rotation
+            progress(f"[rounds] {len(missing)} test(s) miss the target (e.g. {missing[0]}): "
+                     f"{len(arms)} more rounds")
+    data.config["rounds_run"] = round_number
+    return tests_missing_target(data, plan.target) if plan.target else []
+
+
+def tests_missing_target(data: RunData, target: Target) -> list[str]:
+    from . import analysis
+    results = analysis.analyse(data, target=target)
+    return [f"{t.benchmark}: {t.name} ({c.b} vs {c.a})" for r in results.benchmarks for t in r.tests
+            for c in t.comparisons if not c.meets_target]
+
+
+# --------------------------------------------------------------------------- probes, profile, replay
+
+def probe_trace_growth(runner: Runner, arm: Arm, bench: BenchmarkData, tests: list[int], progress=say) -> None:
+    """Trace bytes per call of each test: two recordings that differ only in the call count,
+    made side by side (they time nothing)."""
+    progress(f"[trace growth] {bench.script:<30} {arm.label:<18} {len(tests)} tests x 2 recordings ", end="")
+    growth = {}
+    for number in tests:
+        sizes = []
+        for calls in facts.PROBE_CALLS:
+            result = runner.run(arm, bench.script, ["--only", str(number), "--iterations", str(calls),
+                                                    "--runs", "1", "--warmup", "0"])
+            if result.failure:
+                bench.failures.setdefault(arm.label, f"trace-growth probe of test {number}: {result.failure}")
+                progress(f"FAILED ({result.failure})")
+                return
+            sizes += [calls, result.trace_bytes]
+        growth[str(number)] = sizes
+    bench.trace_growth[arm.label] = growth
+    progress("done")
+
+
+def profile_regimes(runner: Runner, arm: Arm, bench: BenchmarkData, bench_args: list[str], progress=say) -> None:
+    """One recorded process timing chunks of calls of every recorded test after an idle pause."""
+    growth = bench.trace_growth.get(arm.label, {})
+    recorded = [n for n, (c1, s1, c2, s2) in growth.items()
+                if (s2 - s1) / (c2 - c1) >= facts.RECORDED_MIN_BYTES_PER_OP]
+    if not recorded:
+        return
+    progress(f"[regimes] {bench.script:<30} {arm.label:<18} {len(recorded)} recorded tests ", end="")
+    args = ["--profile", *[a for n in recorded for a in ("--only", n)]]
+    args += ["--quick"] if "--quick" in bench_args else []
+    result = runner.run(arm, bench.script, args)
+    if result.failure:
+        progress(f"FAILED ({result.failure})")
+        bench.profile[arm.label] = {"failure": result.failure}
+        return
+    bench.profile[arm.label] = result.record.to_json()
+    progress("done")
+
+
+def check_replay(runner: Runner, arm: Arm, bench: BenchmarkData, recorded_text: str, progress=say) -> None:
+    """Replay round 1's recording with the package's replay tool; compare its output with the
+    recorded run's, leaving out the lines measured live (CPU) and the recording line."""
+    from benchlib import LIVE_LINE_PREFIXES
+    recording = runner.scratch / f"replay.{bench.name}.{arm.file_label}.retrace"
+    progress(f"[replay] {bench.script:<30} {arm.label:<18} ", end="")
+    replay = Path(arm.python).parent / "replay"
+    outcome: dict
+    if not recording.is_file():
+        outcome = {"verdict": "not run", "detail": ["no round-1 recording"]}
+    elif not replay.exists():
+        outcome = {"verdict": "skipped", "detail": ["this retracesoftware has no replay tool"]}
+    else:
+        outcome = replay_and_compare(runner, replay, recording, recorded_text, LIVE_LINE_PREFIXES)
+    runner.keep_or_discard(recording, f"{bench.name}.{arm.file_label}.round1")
+    bench.replay[arm.label] = outcome
+    progress(outcome["verdict"] + (f" ({outcome['detail'][0]})" if outcome.get("detail") else ""))
+
+
+def replay_and_compare(runner: Runner, replay: Path, recording: Path, recorded_text: str, live) -> dict:
+    extracted = runner.next_name("extracted")
+    base = runner.next_name("replay")
+    env = Arm("plain", "plain", sys.executable).env(os.environ)
+    outcome = procs.run([str(replay), "--recording", str(recording), "--extract", str(extracted)], env,
+                        runner.timeout, base.with_suffix(".xout"), base.with_suffix(".xerr"))
+    bins = sorted(extracted.glob("*.bin")) if outcome.ok else []
+    if not bins:
+        return {"verdict": "error", "detail": ["replay --extract failed: "
+                                               + outcome.describe(read(base.with_suffix(".xerr")))]}
+    outcome = procs.run([str(replay), str(bins[0]), "--read_timeout", "10"], env, runner.timeout,
+                        base.with_suffix(".out"), base.with_suffix(".err"))
+    shutil.rmtree(extracted, ignore_errors=True)
+
+    def comparable(text):
+        return [line for line in text.splitlines()
+                if not line.startswith(live) and not line.startswith("Trace: ")]
+    recorded, replayed = comparable(recorded_text), comparable(read(base.with_suffix(".out")))
+    if recorded == replayed:
+        return {"verdict": "identical", "detail": [f"{len(recorded)} lines compared"]}
+    detail = []
+    for a, b in zip(recorded + [""] * len(replayed), replayed + [""] * len(recorded)):
+        if a != b:
+            detail = [f"recorded: {a}", f"replayed: {b}"]
+            break
+    errors = [line for line in read(base.with_suffix(".err")).splitlines()
+              if line.split(":")[0].endswith(("Error", "Exception"))]
+    return {"verdict": "differs", "detail": detail + ([f"replay error: {errors[0]}"] if errors else [])
+            + ([outcome.describe()] if not outcome.ok else [])}
+
+
+# --------------------------------------------------------------------------- results directory
+
+class ResultsLock:
+    """One run at a time per results directory."""
+
+    def __init__(self, results: Path):
+        self.path = results / ".lock"
+        self.file = None
+
+    def __enter__(self):
+        self.file = open(self.path, "a+")
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0)
+            holder = self.file.read().strip() or "?"
+            self.file.close()
+            raise EngineError(f"another run is using {self.path.parent}/ (pid {holder}); wait for it "
+                              "to finish or give this one its own --results DIR") from None
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(str(os.getpid()))
+        self.file.flush()
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+
+def new_run_dir(results: Path, tag: str) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H%M%S")
+    archive = results / "archive"
+    archive.mkdir(parents=True, exist_ok=True)
+    path = archive / f"{tag}_{stamp}.partial"
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = archive / f"{tag}_{stamp}-{suffix}.partial"
+    path.mkdir()
+    return path
+
+
+LATEST_PATTERNS = ("*.txt", "*.json", "*.png")
+
+
+def publish(run_dir: Path, results: Path) -> Path:
+    """The completed run becomes the archive and results/'s latest files, each replaced by a
+    rename; latest files of the previous run that this one did not make are removed."""
+    final = run_dir.with_name(run_dir.name.removesuffix(".partial"))
+    run_dir.rename(final)
+    new = {p.name for pattern in LATEST_PATTERNS for p in final.glob(pattern)}
+    for name in sorted(new):
+        tmp = results / f".{name}.new"
+        shutil.copy2(final / name, tmp)
+        os.replace(tmp, results / name)
+    for pattern in LATEST_PATTERNS:
+        for old in results.glob(pattern):
+            if old.name not in new:
+                old.unlink()
+    return final
+
+
+def write_texts(run_dir: Path, texts: dict) -> None:
+    """The processes' own text output, per benchmark and arm: <name>_baseline.txt etc."""
+    for (name, file_label), outputs in texts.items():
+        (run_dir / f"{name}_{file_label}.txt").write_text("".join(o if o.endswith("\n") else o + "\n"
+                                                                  for o in outputs), encoding="utf-8")
+
+
+def discover_scripts(directory: Path = ROOT) -> list[str]:
+    return sorted(p.name for p in directory.glob(facts.BENCHMARK_GLOB)
+                  if p.name not in facts.NOT_PER_OPERATION)
+
+
+def suite_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"

@@ -1,0 +1,98 @@
+"""Every fact the suite relies on, in one place: Retrace's variables, what counts as a real trace,
+the minimum effect, the names of the built-in benchmarks, the spec's claims and red flags."""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- Retrace's environment
+#: Variables that ask for a recording: the spec's RETRACE_RECORDING_PATH and the package's own.
+PATH_VARIABLES = ("RETRACE_RECORDING_PATH", "RETRACE_RECORDING")
+#: Every variable that makes a process record (cleared for plain runs).
+RETRACE_VARIABLES = ("RETRACE", *PATH_VARIABLES, "RETRACE_CONFIG")
+TRUTHY = {"1", "true", "yes", "on"}
+#: Set by benchlib in the environment of the process it re-executes under Retrace.
+REEXEC_MARK = "RETRACE_BENCH_REEXEC"
+#: The manager passes a benchmark process a file descriptor for its JSON record in this variable.
+RECORD_FD_VARIABLE = "RETRACE_BENCH_RECORD_FD"
+#: The suite's own variables, never passed on to a process it starts as "plain".
+SUITE_VARIABLES = (REEXEC_MARK, RECORD_FD_VARIABLE)
+
+# --------------------------------------------------------------------------- what is a real trace
+#: A recorded benchmark process's trace must exceed an empty script's recording by this many bytes
+#: (the harness's own timer reads are recorded: 2 per run, ~25 bytes each, so any real run of
+#: one test with 5 runs passes; a run that did not record adds nothing).
+REAL_TRACE_MIN_EXTRA_BYTES = 250
+
+
+def trace_problem(size: int, empty_size: int) -> str | None:
+    """Why a recorded benchmark process's trace is not a real trace, or None when it is."""
+    if size < empty_size + REAL_TRACE_MIN_EXTRA_BYTES:
+        return (f"trace is {size} bytes, not more than an empty recording ({empty_size}) plus "
+                f"{REAL_TRACE_MIN_EXTRA_BYTES}: nothing was recorded")
+    return None
+
+
+#: An operation is "recorded" when one call adds at least this many trace bytes.
+RECORDED_MIN_BYTES_PER_OP = 1.0
+#: Trace-growth probe: the two call counts whose trace sizes are compared.
+PROBE_CALLS = (100, 1100)
+
+# --------------------------------------------------------------------------- noise and intervals
+CONFIDENCE = 0.95
+#: Differences smaller than both of these are "within noise" whatever the interval says
+#: (Datadog's benchmark gate treats changes under 2% as not significant).
+MIN_EFFECT_FRACTION = 0.02
+MIN_EFFECT_US = 0.05
+
+
+def minimum_effect_us(reference_us: float) -> float:
+    """The smallest difference the suite calls a real effect, for a figure of `reference_us`."""
+    return max(MIN_EFFECT_FRACTION * abs(reference_us), MIN_EFFECT_US)
+
+
+# Verdicts of a comparison B against A (summary.json carries these strings).
+SLOWER = "slower"
+FASTER = "faster"
+WITHIN_NOISE = "within noise"
+
+# --------------------------------------------------------------------------- CPU accounting
+#: Drain detection: windows of this many seconds; the writer has caught up when the process's
+#: CPU rate stays within DRAIN_TOLERANCE (cores) of its idle rate for DRAIN_QUIET windows.
+DRAIN_WINDOW_S = 0.01
+DRAIN_QUIET = 2
+DRAIN_TOLERANCE = 0.05
+DRAIN_CAP_S = 10.0
+#: Idle cost: the median of IDLE_WINDOWS drain-sized windows, and one long window.
+IDLE_WINDOWS = 5
+IDLE_MEASURE_S = 0.2
+
+# --------------------------------------------------------------------------- benchmarks
+#: Result names of the built-in scripts (the spec's internal_* and external_* files).
+RESULT_NAMES = {"synthetic_benchmark.py": "internal", "external_boundary_benchmark.py": "external"}
+BENCHMARK_GLOB = "*_benchmark.py"
+NOT_PER_OPERATION = ("production_benchmark.py",)
+
+INTERNAL = "internal"   # spec Category A: code Retrace is said not to intercept
+BOUNDARY = "boundary"   # spec Category B: external boundaries Retrace intercepts
+
+
+def result_name(script: str) -> str:
+    """internal / external for the built-ins, else the script's name without _benchmark.py."""
+    from pathlib import Path
+    name = Path(script).name
+    return RESULT_NAMES.get(name, name.removesuffix(".py").removesuffix("_benchmark"))
+
+
+# --------------------------------------------------------------------------- the spec's claims
+SPEC_BOUNDARY_RANGE_US = (0.35, 15.0)
+SPEC_INTERNAL_GOOD_PERCENT = 5
+SPEC_INTERNAL_GOOD_US = 1.0
+RED_FLAG_INTERNAL_PERCENT = 100
+RED_FLAG_BOUNDARY_US = 50
+RED_FLAG_CV = 0.20
+
+# --------------------------------------------------------------------------- self-check
+CALIBRATION_TOLERANCE = 0.10
+TIMER_FIDELITY_RATIO = 1.3
+
+#: Default per-process time limit (seconds) for every benchmark process the manager starts.
+DEFAULT_PROCESS_TIMEOUT_S = 600

@@ -1,0 +1,259 @@
+"""Render: the only place where verdicts and findings become words. One exporter per format."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from . import facts
+from .analysis import Comparison, Difference, Finding, RunResult, TestResult
+
+RULE = "=" * 78
+SECTION_TITLES = {
+    "internal": "Internal code (spec Category A: 0% overhead expected)",
+    "external": "External boundaries (spec Category B: +0.35-15 µs per operation expected)",
+}
+
+
+def fmt_us(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    digits = 3 if abs(value) < 10 else 1
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def interval_text(d: Difference) -> str:
+    if d.low_us is None:
+        return "no interval (fewer than 2 paired rounds)"
+    return f"95% CI {fmt_us(d.low_us, True)} .. {fmt_us(d.high_us, True)}"
+
+
+def difference_text(d: Difference, versions: bool = False) -> str:
+    percent = f" ({d.percent:+.0f}%)" if d.percent is not None else ""
+    if d.verdict == facts.WITHIN_NOISE:
+        head = f"within noise ({fmt_us(d.estimate_us, True)} µs/op)"
+    elif versions:
+        head = f"{d.verdict}: {fmt_us(d.estimate_us, True)} µs/op{percent}"
+    else:
+        head = f"{fmt_us(d.estimate_us, True)} µs/op{percent}"
+    return f"{head}   {interval_text(d)}, {d.rounds} rounds"
+
+
+FINDING_TEXT = {
+    "spec_internal_met": lambda f: f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs: as the spec expects (0-5% or <1 µs per call)",
+    "spec_internal_missed": lambda f: f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs ({f['percent']:+.0f}%): NOT as the spec expects (0-5% or <1 µs per call)",
+    "spec_boundary_none": lambda f: f"{f['figure']}: no measurable overhead (below the spec's +{facts.SPEC_BOUNDARY_RANGE_US[0]}-{facts.SPEC_BOUNDARY_RANGE_US[1]} µs)",
+    "spec_boundary_within": lambda f: f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs: within the spec's +{facts.SPEC_BOUNDARY_RANGE_US[0]}-{facts.SPEC_BOUNDARY_RANGE_US[1]} µs",
+    "spec_boundary_outside": lambda f: f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs: outside the spec's +{facts.SPEC_BOUNDARY_RANGE_US[0]}-{facts.SPEC_BOUNDARY_RANGE_US[1]} µs",
+    "spec_undetermined": lambda f: f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs, interval up to {fmt_us(f['high_us'], True)}: too wide to judge the spec's claim (add rounds or --target-ci)",
+    "internal_over_100_recorded": lambda f: f"over {facts.RED_FLAG_INTERNAL_PERCENT}% on internal code: the spec calls this a measurement issue, but the trace grows {f['bytes_per_op']:.0f} B per call, so Retrace records this call and the cost is real",
+    "internal_over_100": lambda f: f"over {facts.RED_FLAG_INTERNAL_PERCENT}% on internal code: the spec calls this a measurement issue; check the machine was idle and re-run",
+    "boundary_over_50us": lambda f: f"more than {facts.RED_FLAG_BOUNDARY_US} µs per boundary crossing: the spec says investigate",
+    "unsteady": lambda f: f"runs vary by {f['cv']:.0%} (over {facts.RED_FLAG_CV:.0%}): the machine was not steady; trust the interval, not the point estimate",
+    "drain_capped": lambda f: f"{f['runs']} run(s) hit the {f['cap_s']:g} s drain cap: their CPU figure is a lower bound",
+    "target_missed": lambda f: f"missed the target resolution: half-width {fmt_us(f['half_width_us'])} µs > {fmt_us(f['target_us'])} µs (add rounds or --max-minutes)",
+}
+
+
+def finding_text(finding: Finding) -> str:
+    return FINDING_TEXT[finding.kind](finding.figures)
+
+
+def recorded_text(t: TestResult, arm: str) -> str:
+    if arm not in t.bytes_per_op:
+        return "recorded: not measured"
+    b = t.bytes_per_op[arm]
+    return f"recorded: yes ({b:.0f} B/op)" if b >= facts.RECORDED_MIN_BYTES_PER_OP else "recorded: no"
+
+
+def regimes_text(t: TestResult, arm: str) -> str:
+    r = t.regimes.get(arm)
+    if r is None:
+        b = t.bytes_per_op.get(arm)
+        return ("not profiled (the trace does not grow with this call)"
+                if b is not None and b < facts.RECORDED_MIN_BYTES_PER_OP else "not measured")
+    knee = (f"cost rises after ~{r.knee_calls:,} calls" if r.knee_calls is not None
+            else f"no knee within {r.calls_profiled:,} calls")
+    text = (f"burst {fmt_us(r.burst_overhead_us, True)} µs/op, sustained "
+            f"{fmt_us(r.sustained_overhead_us, True)} µs/op; {knee}")
+    if r.cpu_overhead_us and r.knee_calls is not None:
+        text += (f"; sustained is {r.sustained_overhead_us / r.cpu_overhead_us:.0%} of the CPU cost "
+                 f"({fmt_us(r.cpu_overhead_us, True)}): once the queue is full the caller waits for the writer")
+    return text
+
+
+def comparison_lines(t: TestResult, c: Comparison) -> list[str]:
+    versions = c.kind != "overhead"
+    title = {"overhead": f"{c.b} vs {c.a}", "versions": f"{c.b} vs {c.a} (same run)",
+             "aa": f"A/A {c.b} vs {c.a}"}[c.kind]
+    lines = [f"    {title}",
+             f"      latency  {difference_text(c.latency, versions)}"]
+    if c.cpu is not None:
+        ratio = ""
+        if c.kind == "overhead" and c.latency.estimate_us > 0 and c.cpu.estimate_us > 0 \
+                and c.latency.verdict != facts.WITHIN_NOISE:
+            ratio = f"; CPU/latency {c.cpu.estimate_us / c.latency.estimate_us:.1f}x"
+        lines.append(f"      CPU      {difference_text(c.cpu, versions)}{ratio}")
+    if c.kind == "overhead":
+        lines.append(f"      regimes  {regimes_text(t, c.b)}")
+    return lines
+
+
+def render_text(result: RunResult, production_text: str | None = None) -> str:
+    system = result.system
+    labels = [a["label"] for a in result.arms]
+    tests = sum(len(b.tests) for b in result.benchmarks)
+    lines = [RULE, "RETRACE BENCHMARK SUMMARY", RULE,
+             f"retracesoftware {system.get('retrace_version', '?')} | Python {system.get('python', '?')} | "
+             f"{system.get('os', '?')} | {system.get('cpu_count', '?')} CPUs",
+             f"Arms: {', '.join(labels)}; {result.config.get('rounds_run', '?')} rounds, arm order rotated "
+             "every round",
+             f"Measured {result.measured[0]} .. {result.measured[1]}" if result.measured else "",
+             "",
+             "How to read: per-op figures are medians of per-process medians. Each difference (B - A)",
+             "is the mean of per-round paired differences with a Student-t 95% interval,",
+             f"Bonferroni-adjusted over {tests} tests; 'within noise' when the interval includes 0 or",
+             f"the difference is under {facts.MIN_EFFECT_FRACTION:.0%} and {facts.MIN_EFFECT_US} µs. "
+             "latency = the caller's wall time;",
+             "CPU = the process's CPU over the run until Retrace's writer caught up (all threads).",
+             "A spare core hides the writer's CPU from the caller; a busy server pays it.",
+             "'recorded' is the trace growth per call; 'regimes' the recorded cost in a burst and",
+             "sustained (past Retrace's writer queue)."]
+    for b in result.benchmarks:
+        lines += ["", f"## {SECTION_TITLES.get(b.name, b.name)} - {b.script}"]
+        for arm, reason in b.failures.items():
+            lines.append(f"  FAILED ({arm}): {reason}")
+        if not b.tests:
+            continue
+        first = b.tests[0]
+        counts = ", ".join(f"{a.processes} {label}" for label, a in first.arms.items())
+        lines.append(f"  processes: {counts}")
+        for arm, sizes in b.trace_bytes.items():
+            lines.append(f"  trace ({arm}): {min(sizes) // 1024}-{max(sizes) // 1024} KB per process "
+                         "(verified, deleted)")
+        if b.idle_cpu_ms_per_s:
+            lines.append("  idle CPU: " + ", ".join(f"{arm} {v:.2f} ms/s" for arm, v in b.idle_cpu_ms_per_s.items()))
+        for t in b.tests:
+            recorded_arms = [c.b for c in t.comparisons if c.kind == "overhead"]
+            tags = "; ".join(f"{arm} {recorded_text(t, arm)}" if len(recorded_arms) > 1 else recorded_text(t, arm)
+                             for arm in recorded_arms)
+            lines += ["", f"  Test {t.number}: {t.name}   [{tags}]"]
+            for label, a in t.arms.items():
+                cpu = f"   CPU {fmt_us(a.cpu_us)} µs/op" if a.cpu_us is not None else ""
+                lines.append(f"    {label:<18} {fmt_us(a.wall_us):>8} µs/op{cpu}   "
+                             f"(average {a.average_ms:.4f} ms per {t.iterations} ops, CV {a.cv:.0%})")
+            for c in t.comparisons:
+                lines += comparison_lines(t, c)
+            for f in t.findings:
+                prefix = "spec" if f.kind.startswith("spec_") else "FLAG"
+                lines.append(f"    {prefix:<6} {f.arm + ': ' if f.arm and len(recorded_arms) > 1 else ''}"
+                             f"{finding_text(f)}")
+        for arm, replay in b.replay.items():
+            lines.append(f"  Replay check ({arm}): {replay['verdict']}")
+            lines += [f"    {d}" for d in replay.get("detail", [])]
+    versions = version_summary(result)
+    if versions:
+        lines += ["", "## Versions compared in this run", *versions]
+    if production_text:
+        lines += ["", production_text.rstrip()]
+    lines += ["", RULE, "Raw data: run.json (every process's record); text outputs *_<arm>.txt; "
+              "machine-readable: summary.json", RULE, ""]
+    return "\n".join(lines)
+
+
+def version_summary(result: RunResult) -> list[str]:
+    lines = []
+    for b in result.benchmarks:
+        for t in b.tests:
+            for c in t.comparisons:
+                if c.kind == "versions":
+                    lines.append(f"  {b.name}: {t.name}: {c.b} vs {c.a}: "
+                                 f"{difference_text(c.latency, versions=True)}")
+    return lines
+
+
+def to_json(result: RunResult, production: dict | None = None) -> dict:
+    data = asdict(result)
+    for b in data["benchmarks"]:
+        for t in b["tests"]:
+            for c in t["comparisons"]:
+                for key in ("latency", "cpu"):
+                    if c[key] is not None:
+                        d = c[key]
+                        d["percent"] = d["estimate_us"] / d["reference_us"] * 100 if d["reference_us"] else None
+                c["verdict"] = c["latency"]["verdict"]
+    data["format"] = 2
+    data["confidence_per_comparison"] = data.pop("confidence")
+    data["family_confidence"] = facts.CONFIDENCE
+    if production is not None:
+        data["production"] = production
+    return data
+
+
+def render_action_benchmark(result: RunResult) -> str:
+    """github-action-benchmark's customSmallerIsBetter: one entry per test, comparison and figure."""
+    entries = []
+    for b in result.benchmarks:
+        for t in b.tests:
+            for c in t.comparisons:
+                for d in (c.latency, c.cpu):
+                    if d is None:
+                        continue
+                    entries.append({"name": f"{b.name}: {t.name}: {d.figure} {c.b} - {c.a}", "unit": "us/op",
+                                    "value": round(d.estimate_us, 4),
+                                    "range": (f"{d.low_us:+.4f}..{d.high_us:+.4f}" if d.low_us is not None else "n/a"),
+                                    "extra": d.verdict})
+    return json.dumps(entries, indent=2, ensure_ascii=False)
+
+
+def render_chart(result: RunResult, path: Path) -> bool:
+    """Per test, latency and CPU overhead against plain with their intervals (symlog scale)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    rows = [(f"{b.name}: {t.name}" + (f" [{c.b}]" if len(result.arms) > 2 else ""), c)
+            for b in result.benchmarks for t in b.tests for c in t.comparisons if c.kind == "overhead"]
+    if not rows:
+        return False
+    fig, ax = plt.subplots(figsize=(11, 0.5 * len(rows) + 1.8))
+    positions = list(range(len(rows)))
+    for offset, figure, color in ((-0.2, "latency", "#c0392b"), (0.2, "cpu", "#2c6fbb")):
+        values, errors, ys = [], [[], []], []
+        for y, (_, c) in zip(positions, rows):
+            d = c.latency if figure == "latency" else c.cpu
+            if d is None:
+                continue
+            ys.append(y + offset)
+            values.append(d.estimate_us)
+            errors[0].append(d.estimate_us - d.low_us if d.low_us is not None else 0)
+            errors[1].append(d.high_us - d.estimate_us if d.high_us is not None else 0)
+        ax.barh(ys, values, height=0.38, xerr=errors, color=color, capsize=2,
+                label="latency (caller's wall time)" if figure == "latency" else "CPU incl. Retrace's writer")
+    ax.set_yticks(positions)
+    ax.set_yticklabels([label for label, _ in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("recording overhead, µs per operation (95% intervals; symlog scale)")
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,82 @@
+"""Judge a --self-check run: A/A comparisons within noise (plain and recorded), injected costs
+read back within 10% (latency and CPU), and the harness's timer against python -m timeit."""
+
+from __future__ import annotations
+
+import re
+import statistics
+
+from . import analysis, facts
+from .report import fmt_us
+
+TIMEIT_UNITS_US = {"nsec": 1e-3, "usec": 1.0, "msec": 1e3, "sec": 1e6}
+#: The calibration tests' names say what they inject (selfcheck/calibration_benchmark.py).
+INJECTED_RE = re.compile(r"injected ([\d.]+) µs per op when recorded")
+DEFERRED_RE = re.compile(r"deferred ([\d.]+) µs CPU per op when recorded")
+#: A deferred CPU cost must leave the caller's latency well below it.
+DEFERRED_MAX_LATENCY_FRACTION = 0.25
+
+
+class Judge:
+    def __init__(self):
+        self.misses = 0
+
+    def report(self, ok: bool, text: str) -> None:
+        self.misses += not ok
+        print(f"  [{'ok' if ok else 'MISS'}] {text}")
+
+
+def diff_text(d) -> str:
+    ci = f"CI {fmt_us(d.low_us, True)} .. {fmt_us(d.high_us, True)}" if d.low_us is not None else "no CI"
+    return f"{fmt_us(d.estimate_us, True)} µs/op, {ci}"
+
+
+def judge(runs: dict, timeit_output: str) -> int:
+    j = Judge()
+    for name, title in (("aa", "A/A, two plain arms"), ("recorded_aa", "A/A, two identical recorded arms")):
+        print(f"{title}: every test, latency and CPU, must come out within noise")
+        for b in analysis.analyse(runs[name]).benchmarks:
+            for t in b.tests:
+                for c in t.comparisons:
+                    for d in (c.latency, c.cpu):
+                        if d is not None:
+                            j.report(d.verdict == facts.WITHIN_NOISE,
+                                     f"{b.name}: {t.name} {d.figure}: {diff_text(d)} -> {d.verdict}")
+    print(f"Calibration: injected costs only when recorded, read back within ±{facts.CALIBRATION_TOLERANCE:.0%}")
+    for b in analysis.analyse(runs["calibration"]).benchmarks:
+        for t in b.tests:
+            c = next(c for c in t.comparisons if c.kind == "overhead")
+            if m := INJECTED_RE.search(t.name):
+                expected = {"latency": float(m.group(1)), "cpu": float(m.group(1))}
+            elif m := DEFERRED_RE.search(t.name):
+                expected = {"cpu": float(m.group(1))}
+                limit = DEFERRED_MAX_LATENCY_FRACTION * float(m.group(1))
+                j.report(c.latency.estimate_us < limit,
+                         f"{t.name}: latency {diff_text(c.latency)} stays below {limit:g} µs/op")
+            else:
+                continue
+            for figure, value in expected.items():
+                d = c.latency if figure == "latency" else c.cpu
+                error = (d.estimate_us - value) / value
+                j.report(abs(error) <= facts.CALIBRATION_TOLERANCE,
+                         f"{t.name}: {figure} measured {diff_text(d)}, error {error:+.1%}")
+    print(f"Timer fidelity: harness time.time() within {facts.TIMER_FIDELITY_RATIO}x of python -m timeit")
+    timeit_us = parse_timeit_median_us(timeit_output)
+    harness = next(t for b in analysis.analyse(runs["aa"]).benchmarks for t in b.tests if t.name == "time.time()")
+    plain = next(iter(harness.arms.values())).wall_us
+    ratio = plain / timeit_us if timeit_us else float("inf")
+    j.report(1 / facts.TIMER_FIDELITY_RATIO <= ratio <= facts.TIMER_FIDELITY_RATIO,
+             f"harness median {plain:.4f} µs/op vs timeit median {timeit_us:.4f} µs/op: ratio {ratio:.2f}")
+    print("Self-check " + ("passed" if not j.misses else f"FAILED: {j.misses} figure(s) missed"))
+    return 1 if j.misses else 0
+
+
+def parse_timeit_median_us(text: str) -> float:
+    """Median µs per loop from ``python -m timeit -v`` (its raw times, not its best)."""
+    raw = re.search(r"^raw times: (.+)$", text, re.M)
+    loops = re.search(r"^(\d+) loops?, best of", text, re.M)
+    if not (raw and loops):
+        raise ValueError("no 'raw times' and loop count from python -m timeit -v")
+    times = [float(value) * TIMEIT_UNITS_US[unit]
+             for value, unit in re.findall(r"([\d.]+) (nsec|usec|msec|sec)", raw.group(1))]
+    return statistics.median(times) / int(loops.group(1))
