@@ -232,7 +232,7 @@ def self_check(args) -> int:
     bench_args = ["--quick"] if args.quick else []
     pinned = arms_mod.pinned_version()
     plain_aa = arms_mod.make_arms(plain_copies=2)[:2]
-    recorded_aa = arms_mod.make_arms([pinned, pinned])
+    recorded_aa = arms_mod.make_arms([pinned, pinned])[1:]      # two recorded arms, no plain
     calibration = arms_mod.make_arms()
     with procs.private_dir("retrace-selfcheck.") as scratch:
         runner = Runner(scratch, args.timeout)

@@ -7,6 +7,7 @@ the analyzer reads it. Nothing a benchmark prints can change it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 FORMAT = 1
@@ -80,7 +81,12 @@ class ProcessRecord:
             if not test.runs and test.profile_chunks_us is None:
                 raise RecordError(f"test {test.number} ({test.name}) has no runs")
             for run in test.runs:
-                if not all(isinstance(v, (int, float)) and v == v and v >= 0
-                           for v in (run.wall_ms, run.cpu_ms if run.cpu_ms is not None else 0)):
+                # CPU is net of the idle cost, so noise can take a near-zero figure below 0.
+                if not (is_number(run.wall_ms) and run.wall_ms >= 0
+                        and (run.cpu_ms is None or is_number(run.cpu_ms))):
                     raise RecordError(f"test {test.number} ({test.name}) has a run that is not a time")
         return record
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
