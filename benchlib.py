@@ -43,6 +43,7 @@ from typing import Callable, ContextManager
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from retrace_bench import facts  # noqa: E402
 from retrace_bench.facts import BOUNDARY, INTERNAL, PATH_VARIABLES, REEXEC_MARK, TRUTHY  # noqa: E402,F401
+from retrace_bench.options import non_negative_int, positive_int  # noqa: E402,F401
 from retrace_bench.record import ProcessRecord, Run, TestRecord  # noqa: E402
 
 DEFAULT_RUNS = 5
@@ -226,7 +227,7 @@ class CpuMeter:
         meter.wait_for_drain()                      # whatever start-up left queued
         window_s = facts.DRAIN_WINDOW_S
         windows = [window_cpu_ns(window_s) for _ in range(facts.IDLE_WINDOWS)]
-        meter.window_ns = statistics.median(windows)
+        meter.window_ns = statistics.fmean(windows)   # the mean: a periodic writer wake-up counts
         long_ns = window_cpu_ns(facts.IDLE_MEASURE_S)
         meter.background_rate = max(0.0, (long_ns - meter.window_ns) / ((facts.IDLE_MEASURE_S - window_s) * 1e9))
         return meter
@@ -414,20 +415,3 @@ def profile_test(loop, quick: bool = False) -> list[float]:
     print(f"Chunk calls: {PROFILE_CHUNK}")
     print("Chunks (µs/op): " + " ".join(f"{c:.3f}" for c in chunks_us), flush=True)
     return chunks_us
-
-
-def positive_int(text: str) -> int:
-    value = non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import arms as arms_mod
 from . import facts, procs
+from .options import positive_float, positive_int
 from .engine import (ROOT, EngineError, Plan, RunData, Runner, ResultsLock, Target, check_replay,
                      discover_scripts, new_run_dir, probe_trace_growth, profile_regimes, publish,
                      run_rounds, say, suite_commit, write_texts)
@@ -78,26 +79,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.max_minutes = DEFAULT_TARGET_MINUTES
     args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
     return args
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value
 
 
 def main(argv=None) -> int:

@@ -61,8 +61,8 @@ DRAIN_WINDOW_S = 0.01
 DRAIN_QUIET = 2
 DRAIN_TOLERANCE = 0.05
 DRAIN_CAP_S = 10.0
-#: Idle cost: the median of IDLE_WINDOWS drain-sized windows, and one long window.
-IDLE_WINDOWS = 5
+#: Idle cost: the mean of IDLE_WINDOWS drain-sized windows, and one long window.
+IDLE_WINDOWS = 10
 IDLE_MEASURE_S = 0.2
 
 # --------------------------------------------------------------------------- benchmarks

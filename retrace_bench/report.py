@@ -112,6 +112,9 @@ def render_text(result: RunResult, production_text: str | None = None) -> str:
              f"Arms: {', '.join(labels)}; {result.config.get('rounds_run', '?')} rounds, arm order rotated "
              "every round",
              f"Measured {result.measured[0]} .. {result.measured[1]}" if result.measured else "",
+             *([f"Target resolution (--target-ci): half-width at most {result.config['target_ci']}; "
+                f"{len(result.config.get('missed_target') or [])} difference(s) missed it (FLAG lines)"]
+               if result.config.get("target_ci") else []),
              "",
              "How to read: per-op figures are medians of per-process medians. Each difference (B - A)",
              "is the mean of per-round paired differences with a Student-t 95% interval,",

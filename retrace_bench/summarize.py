@@ -7,6 +7,7 @@ import statistics
 from pathlib import Path
 
 from . import analysis, facts, parse, report
+from .engine import Target
 
 
 def load_production(directory: Path):
@@ -25,6 +26,12 @@ def load_production(directory: Path):
         raise parse.InputError(f"{path}: not a complete production benchmark result") from None
 
 
+def render_production_chart(directory: Path) -> bool:
+    import production_benchmark
+    data = json.loads(parse.read_text(directory / "production.json"))
+    return production_benchmark.render_chart(data, directory / "production.png")
+
+
 def regressions(result: analysis.RunResult) -> list[str]:
     """Tests where a later version is slower than the earlier one beyond noise."""
     return [f"{b.name}: {t.name} ({c.b} vs {c.a})" for b in result.benchmarks for t in b.tests
@@ -34,17 +41,25 @@ def regressions(result: analysis.RunResult) -> list[str]:
 def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = False) -> int:
     run = parse.load(directory)
     production, production_text = load_production(directory)
-    result = analysis.analyse(run)
+    target = None
+    if run.config.get("target_ci"):
+        try:
+            target = Target.parse(run.config["target_ci"])
+        except ValueError as error:
+            raise parse.InputError(f"{directory / parse.RUN_FILE}: {error}") from None
+    result = analysis.analyse(run, target=target)
     text = report.render_text(result, production_text)
     report.write_atomically(directory / "summary.txt", text)
     report.write_atomically(directory / "summary.json",
                             json.dumps(report.to_json(result, production), indent=2, ensure_ascii=False))
     report.write_atomically(directory / "benchmark-action.json", report.render_action_benchmark(result))
     chart = report.render_chart(result, directory / "overhead.png")
+    production_chart = production is not None and render_production_chart(directory)
     if not quiet:
         print(text)
     print(f"Wrote {directory / 'summary.txt'}, summary.json, benchmark-action.json"
-          + (", overhead.png" if chart else " (no chart: matplotlib is not installed)"))
+          + (", overhead.png" if chart else " (no chart: matplotlib is not installed)")
+          + (", production.png" if production_chart else ""))
     slower = regressions(result)
     if fail_on_regression and slower:
         print(f"error: {len(slower)} test(s) slower in the later version beyond noise: {slower[0]}")

@@ -83,7 +83,7 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
                         "--path", "/api/report/3", "--path", "/api/orders/3", "--stats-path", "/api/stats")
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "production.json").read_text())
-    assert [r["arm"] for r in data["runs"]] == ["plain", "retrace"]
+    assert [r["arm"] for r in data["runs"]] == ["plain", "retrace", "retrace", "plain"]      # rotated
     recorded = data["runs"][1]
     assert recorded["trace_bytes"] > data["idle_trace_bytes"]["retrace"] and data["runs"][0]["trace_bytes"] is None
     summary = pb.summarise(data)
@@ -147,6 +147,27 @@ def test_a_fixed_port_serves_every_arm(tmp_path):
     port = pb.free_port()
     result = production("--quick", "-n", "20", "--warmup", "2", "--port", str(port), "--results", str(tmp_path))
     assert result.returncode == 0, result.stderr
+
+
+@needs_ab
+def test_ctrl_c_while_the_app_starts_leaves_nothing(tmp_path):
+    marker = f"{tmp_path}/early.db"
+    bench = subprocess.Popen(
+        [sys.executable, str(ROOT / "production_benchmark.py"), "--quick", "--results", str(tmp_path),
+         "--path", "/api/orders/1", "--app-cmd", f"{{python}} {ROOT}/apps/webapp.py --port {{port}} --db {marker}"],
+        env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    app = []                            # the app's own process, not the benchmark's (whose argv has the marker too)
+    while not app and time.monotonic() < deadline:
+        app = [pid for pid in processes_with(marker) if pid != bench.pid]
+        time.sleep(0.01)
+    assert app, "the app never started"
+    bench.send_signal(signal.SIGINT)    # while it starts (seeding its database) or just after
+    _, stderr = bench.communicate(timeout=90)
+    assert bench.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
+    time.sleep(0.5)
+    assert processes_with(marker) == []
+    assert not list(Path("/tmp").glob("retrace-prod.*"))
 
 
 def test_bad_arguments():
