@@ -96,7 +96,7 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
             assert run_["results"][path]["complete"] == 30 and run_["results"][path]["failed"] == 0
         assert set(run_["breakdown"]) == {"report", "orders"}
     text = (tmp_path / "production.txt").read_text()
-    assert "NOT as claimed" in text or "as claimed" in text
+    assert "spec: " in text and any(words in text for words in pb.SPEC_VERDICT_TEXT.values())
     assert "bytes per request" in text
     assert processes_with(marker) == []
     assert not list(Path("/tmp").glob("retrace-prod.*/app.*.retrace"))
