@@ -1,19 +1,25 @@
-"""Production benchmark: a real web app loaded by ApacheBench, plainly and recorded by Retrace.
+"""Production benchmark: a real web app under load, plainly, recorded by Retrace, and under the APM
+agents a team would otherwise run, all arms in the same rounds.
 
-The spec's "Production Benchmarking" made runnable: start the app on a free loopback port, wait
-until it answers, warm it up, run `ab -n 500 -c 10` on each path, stop it; then the same recorded
-(into a private temporary directory, verified, deleted). The arms (plain, the pinned Retrace, or
---versions X,Y) are interleaved over rounds, the order rotated every round.
+The spec's "Production Benchmarking" made runnable. For each arm: start the app on a free loopback
+port, wait until it answers, warm it up, run `ab -n 500 -c 10` on each path (saturated throughput),
+then `hey -c 1 -q RATE` (latency at a fixed, unsaturated rate), stay idle, stop it. Recorded arms
+record into a private temporary directory (their trace growth per request, against an idle
+recording of the same app, is the evidence; then deleted). Agent arms report to a local sink (its
+received data is the evidence). The arms are interleaved over rounds, the order rotated.
 
-    production_benchmark.py                                   the shipped app (apps/webapp.py)
+    production_benchmark.py                                   the shipped WSGI app (apps/webapp.py)
+    production_benchmark.py --app asgi                        the shipped ASGI app (apps/asgiapp.py)
+    production_benchmark.py --arms all                        plain, Retrace and every APM agent
     production_benchmark.py --app-cmd "python myapp.py --port {port}" --path /api/endpoint
 
-Writes RESULTS_DIR/production.json and production.txt; analyze_results.py adds them to the summary.
+Writes RESULTS_DIR/production_<app>.json and .txt; analyze_results.py adds them to the summary.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -30,89 +36,31 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchlib import retrace_version
-from retrace_bench.options import positive_float, positive_int
 from retrace_bench import arms as arms_mod
-from retrace_bench import facts, procs
+from retrace_bench import facts, load, procs
+from retrace_bench.agents import AGENTS
 from retrace_bench.arms import Arm
+from retrace_bench.load import AbResult, BenchmarkError, RateResult, run_ab, run_hey
+from retrace_bench.options import positive_float, positive_int
+from retrace_bench.sink import Sink
 from retrace_bench.stats import paired_t_interval
 
 ROOT = Path(__file__).resolve().parent
-SHIPPED_APP = f"{{python}} {ROOT / 'apps' / 'webapp.py'} --port {{port}}"
+#: The shipped apps: same business logic, database and cache; WSGI (Flask on waitress) and ASGI
+#: (FastAPI on uvicorn, with a sync endpoint that runs in the threadpool).
+SHIPPED_APPS = {
+    "wsgi": f"{{python}} {ROOT / 'apps' / 'webapp.py'} --port {{port}}",
+    "asgi": f"{{python}} {ROOT / 'apps' / 'asgiapp.py'} --port {{port}}",
+}
 SHIPPED_PATHS = ["/api/report/7", "/api/orders/7"]
 SHIPPED_STATS_PATH = "/api/stats"
 SPEC_CLAIM = "<1% latency increase for most endpoints"
 #: A recorded app whose trace grows less than this per request did not record its requests.
 RECORDED_MIN_BYTES_PER_REQUEST = 1.0
 IDLE_MEASURE_S = 1.0
-
-
-AB_TIMEOUT_S = float(facts.DEFAULT_PROCESS_TIMEOUT_S)
-
-
-class BenchmarkError(Exception):
-    """A clear, user-facing reason the benchmark cannot go on."""
-
-
-# --------------------------------------------------------------------------- ab
-
-@dataclass
-class AbResult:
-    requests_per_s: float
-    mean_ms: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    complete: int
-    failed: int
-    non_2xx: int
-
-
-def parse_ab(output: str, percentiles_csv: str) -> AbResult:
-    """ab's report and its -e CSV (percentiles with decimals; the report rounds them to ms).
-
-    ab 2.3 writes a wrong 99th percentile to the CSV when -n is under 100 (smaller than the 98th);
-    a CSV value below the one before it is replaced by the report's whole-ms figure.
-    """
-    def number(label):
-        match = re.search(rf"^{label}:\s+([\d.]+)", output, re.M)
-        if not match:
-            last = output.strip().splitlines()[-1:] or ["(no output)"]
-            raise BenchmarkError(f"ab printed no '{label}' line; it said: {last[0][-300:]}")
-        return float(match.group(1))
-
-    csv = {int(p): float(ms) for p, ms in re.findall(r"^(\d+),([\d.]+)$", percentiles_csv, re.M)}
-    report = {int(p): float(ms) for p, ms in re.findall(r"^\s+(\d+)%\s+(\d+)", output, re.M)}
-    if not {49, 50, 94, 95, 98, 99} <= set(csv):
-        raise BenchmarkError("ab wrote no percentile table (-e)")
-
-    def percentile(p):
-        return csv[p] if csv[p] >= csv[p - 1] or p not in report else report[p]
-
-    non_2xx = re.search(r"^Non-2xx responses:\s+(\d+)", output, re.M)
-    return AbResult(number("Requests per second"), number(r"Time per request"),
-                    percentile(50), percentile(95), percentile(99),
-                    int(number("Complete requests")), int(number("Failed requests")),
-                    int(non_2xx.group(1)) if non_2xx else 0)
-
-
-def run_ab(url: str, requests: int, concurrency: int, keep_alive: bool, scratch: Path) -> AbResult:
-    csv = scratch / "percentiles.csv"
-    command = ["ab", "-q", "-n", str(requests), "-c", str(concurrency), "-s", "60", "-e", str(csv)]
-    command += ["-k"] if keep_alive else []
-    process = procs.start(command + [url], dict(os.environ), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    try:
-        stdout, stderr = process.communicate(timeout=AB_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise BenchmarkError(f"ab on {url} timed out after {AB_TIMEOUT_S:g} s") from None
-    finally:
-        procs.stop(process)
-    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-    if result.returncode != 0:
-        said = (result.stderr or result.stdout).strip().splitlines() or ["(no output)"]
-        reason = said[0] if said[0].startswith("ab:") else said[-1]     # usage errors come first
-        raise BenchmarkError(f"ab failed on {url} (exit {result.returncode}): {reason.strip()}")
-    return parse_ab(result.stdout, csv.read_text())
+#: Agents flush in the background: wait this long after the load for their last batch.
+AGENT_FLUSH_WAIT_S = 1.0
+FORMAT = 3
 
 
 # --------------------------------------------------------------------------- the app
@@ -132,14 +80,23 @@ def check_port_free(port: int) -> None:
             raise BenchmarkError(f"port {port} on 127.0.0.1 is already in use") from None
 
 
-def app_command(template: str, port: int, arm: Arm, recording: Path | None) -> tuple[list[str], dict]:
+def app_command(template: str, port: int, arm: Arm, recording: Path | None,
+                sink: Sink | None = None, scratch: Path | None = None) -> tuple[list[str], dict]:
     """The app's command line and environment in `arm` (recorded when `recording` is given).
 
     A Python command is wrapped in `python -m retracesoftware --recording P --`, which records with
     or without Retrace's env hook; any other command gets RETRACE=1 and RETRACE_RECORDING=P and
-    needs the hook (the trace evidence afterwards tells whether it recorded)."""
+    needs the hook (the trace evidence afterwards tells whether it recorded). An agent arm's
+    command is wrapped in the agent's launcher, pointed at the sink."""
     argv = shlex.split(template.format(port=port, python=shlex.quote(arm.python)))
     env = Arm("plain", "plain", arm.python).env(os.environ)
+    if arm.agent:
+        if sink is None and AGENTS[arm.agent].evidence == "sink":
+            raise ValueError("an agent arm needs a sink")
+        argv, extra = AGENTS[arm.agent].command(argv, Path(arm.python).parent,
+                                               sink.url if sink else "http://127.0.0.1:0", scratch or Path("."))
+        env.update(extra)
+        return argv, env
     if recording is not None:
         if Path(argv[0]).name.startswith("python"):
             argv[1:1] = ["-m", "retracesoftware", "--recording", str(recording), "--"]
@@ -183,10 +140,14 @@ class App:
                     response.read()
                 self.startup_s = time.monotonic() - started
                 return
-            except urllib.error.HTTPError:
-                self.startup_s = time.monotonic() - started    # it answers, if not with 2xx
+            except (urllib.error.HTTPError, http.client.RemoteDisconnected, ConnectionResetError):
+                self.startup_s = time.monotonic() - started    # it is up, if failing: the load counts that
                 return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
+            except urllib.error.URLError as error:
+                if isinstance(error.reason, (ConnectionResetError, http.client.RemoteDisconnected)):
+                    self.startup_s = time.monotonic() - started
+                    return
+            except (ConnectionError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
                 self.stop()
@@ -202,7 +163,9 @@ class App:
             return json.load(response)
 
     def output_tail(self, lines: int = 15) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) or "(nothing)"
+        """The app's distinct exception lines, or its last lines when it printed none."""
+        text = self.log.read_text(errors="replace")
+        return "\n".join(exception_lines(text) or text.splitlines()[-lines:]) or "(nothing)"
 
     def stop(self) -> None:
         """SIGTERM the app's process group (so a recording is closed cleanly), then SIGKILL."""
@@ -222,21 +185,25 @@ def exception_lines(log_text: str, limit: int = 5) -> list[str]:
     return list(seen)[:limit]
 
 
-# --------------------------------------------------------------------------- one arm, all rounds
+# --------------------------------------------------------------------------- one arm, one round
 
 @dataclass
 class ArmRun:
-    arm: str                                  # the arm's label: plain, retrace, retrace==X.Y.Z
+    arm: str                                  # the arm's label: plain, retrace, retrace==X.Y.Z, an agent
     round: int
-    results: dict[str, AbResult]
+    results: dict[str, AbResult]              # saturated: ab -c N
+    rate_results: dict[str, RateResult] = field(default_factory=dict)   # unsaturated: hey -c 1 -q R
     breakdown: dict[str, dict[str, float]] = field(default_factory=dict)  # ms per request
     trace_bytes: int | None = None
     requests_sent: int = 0
-    cpu_ms_per_request: float | None = None   # the app process, all threads, over the measured load
+    cpu_ms_per_request: float | None = None   # the app process, all threads, over the saturated load
     peak_rss_kb: int | None = None
     startup_s: float | None = None
     idle_cpu_ms_per_s: float | None = None    # after the load
     exceptions: list[str] = field(default_factory=list)
+    sink_requests: int | None = None          # what an agent sent while this app ran
+    sink_bytes: int | None = None
+    sink_events: int | None = None
 
 
 def breakdown_between(before: dict, after: dict) -> dict[str, dict[str, float]]:
@@ -251,11 +218,11 @@ def breakdown_between(before: dict, after: dict) -> dict[str, dict[str, float]]:
     return parts
 
 
-def start_app(args, arm: Arm, scratch: Path, name: str, recording: Path | None) -> App:
+def start_app(args, arm: Arm, scratch: Path, name: str, recording: Path | None, sink: Sink | None) -> App:
     port = args.port or free_port()
     if args.port:
         check_port_free(port)
-    argv, env = app_command(args.app_cmd, port, arm, recording)
+    argv, env = app_command(args.app_cmd, port, arm, recording, sink, scratch)
     env["TMPDIR"] = str(scratch)         # whatever the app makes in temp stays in the scratch dir
     return App(argv, env, port, args.paths[0], scratch / f"app.{name}.log", args.start_timeout)
 
@@ -264,16 +231,47 @@ def idle_trace_size(args, arm: Arm, scratch: Path) -> int:
     """The app recorded while idle (started, answered once, stopped): the baseline that a
     recorded load's trace is compared with."""
     recording = scratch / f"idle.{arm.file_label}.retrace"
-    app = start_app(args, arm, scratch, f"idle.{arm.file_label}", recording)
+    app = start_app(args, arm, scratch, f"idle.{arm.file_label}", recording, None)
     app.stop()
     size = recording.stat().st_size if recording.is_file() else 0
     recording.unlink(missing_ok=True)
     return size
 
 
-def run_arm(args, arm: Arm, round_: int, scratch: Path) -> ArmRun:
+class AgentEvidence:
+    """What an agent sent while one app ran: the sink's counts, or New Relic's audit log."""
+
+    def __init__(self, arm: Arm, sink: Sink | None, scratch: Path):
+        self.agent = AGENTS[arm.agent] if arm.agent else None
+        self.sink, self.scratch = sink, scratch
+        if self.agent and self.agent.evidence == "audit-log":
+            self.agent.audit_log(scratch).unlink(missing_ok=True)
+        self.before = sink.snapshot() if (self.agent and sink) else None
+
+    def record(self, run: ArmRun) -> None:
+        if self.agent is None:
+            return
+        if self.agent.evidence == "audit-log":
+            log = self.agent.audit_log(self.scratch)
+            text = log.read_text(errors="replace") if log.is_file() else ""
+            run.sink_requests = text.count("analytic_event_data") + text.count("span_event_data")
+            run.sink_bytes = len(text.encode())
+            run.sink_events = len(re.findall(r"['\"]type['\"]: ?['\"](?:Transaction|Span)['\"]", text))
+        else:
+            got = self.sink.snapshot().minus(self.before)
+            run.sink_requests, run.sink_bytes, run.sink_events = got.requests, got.bytes, got.events
+
+    def problem(self, run: ArmRun) -> str | None:
+        if self.agent is not None and not run.sink_bytes:
+            where = "its audit log stayed empty" if self.agent.evidence == "audit-log" else "its sink received nothing"
+            return f"not instrumenting: {where} while the app served {run.requests_sent} requests"
+        return None
+
+
+def run_arm(args, arm: Arm, round_: int, scratch: Path, sink: Sink | None) -> ArmRun:
     recording = scratch / f"app.{arm.file_label}.{round_}.retrace" if arm.recorded else None
-    app = start_app(args, arm, scratch, f"{arm.file_label}.{round_}", recording)
+    evidence = AgentEvidence(arm, sink, scratch)
+    app = start_app(args, arm, scratch, f"{arm.file_label}.{round_}", recording, sink)
     run = ArmRun(arm.label, round_, {}, startup_s=app.startup_s)
     try:
         for path in args.paths:
@@ -286,21 +284,26 @@ def run_arm(args, arm: Arm, round_: int, scratch: Path) -> ArmRun:
         run.cpu_ms_per_request = (cpu_after - cpu_before) / (args.requests * len(args.paths))
         if args.stats_path:
             run.breakdown = breakdown_between(before, app.get_json(args.stats_path))
-        time.sleep(IDLE_MEASURE_S / 2)       # let a recorded app's writer catch up first
+        if args.rate_requests:
+            for path in args.paths:
+                run.rate_results[path] = run_hey(app.url(path), args.rate_requests, args.rate)
+        time.sleep(AGENT_FLUSH_WAIT_S if arm.agent else IDLE_MEASURE_S / 2)   # writers and agents catch up
         idle_start = proc_cpu_ms(app.process.pid)
         time.sleep(IDLE_MEASURE_S)
         run.idle_cpu_ms_per_s = (proc_cpu_ms(app.process.pid) - idle_start) / IDLE_MEASURE_S
         run.peak_rss_kb = proc_peak_rss_kb(app.process.pid)
-    except (OSError, urllib.error.URLError) as error:
-        if app.process.poll() is not None:
-            raise BenchmarkError(f"{arm.label}: the app died during the load (exit status "
-                                 f"{app.process.returncode}); its exceptions: "
-                                 f"{'; '.join(exception_lines(app.log.read_text(errors='replace'))) or 'none printed'}")
-        raise BenchmarkError(f"{arm.label}: {error}") from None
-    finally:
+    except (OSError, ValueError, urllib.error.URLError, BenchmarkError) as error:
         app.stop()
+        exceptions = exception_lines(app.log.read_text(errors="replace"))
+        died = (f"the app died during the load (exit status {app.process.returncode})"
+                if app.process.returncode not in (None, 0, -15) else str(error))
+        raise BenchmarkError(f"{died}; its exceptions: {'; '.join(exceptions) or 'none printed'}") from None
+    finally:
+        app.stop()                       # an agent flushes at exit: counted below
     run.exceptions = exception_lines(app.log.read_text(errors="replace"))
-    run.requests_sent = len(args.paths) * (args.warmup + args.requests)
+    run.requests_sent = len(args.paths) * (args.warmup + args.requests + args.rate_requests)
+    evidence.record(run)
+    problem = evidence.problem(run)
     if recording is not None:
         run.trace_bytes = recording.stat().st_size if recording.is_file() else 0
         if args.keep_recordings:
@@ -309,6 +312,8 @@ def run_arm(args, arm: Arm, round_: int, scratch: Path) -> ArmRun:
             target.chmod(0o600)
         else:
             recording.unlink(missing_ok=True)
+    if problem:
+        raise BenchmarkError(problem)
     return run
 
 
@@ -324,7 +329,8 @@ def median_or_none(values) -> float | None:
 
 
 def load_runs(data: dict) -> list[ArmRun]:
-    return [ArmRun(**{**r, "results": {p: AbResult(**a) for p, a in r["results"].items()}})
+    return [ArmRun(**{**r, "results": {p: AbResult(**a) for p, a in r["results"].items()},
+                      "rate_results": {p: RateResult(**a) for p, a in r.get("rate_results", {}).items()}})
             for r in data["runs"]]
 
 
@@ -332,8 +338,8 @@ def paired_percent_ci(runs: list[ArmRun], plain: str, arm: str, figure) -> list[
     """The 95% interval of arm - plain, paired by round (Student's t), in % of plain's median;
     None with fewer than two rounds that have both."""
     by_round = {(r.arm, r.round): figure(r) for r in runs}
-    rounds = sorted({r.round for r in runs if (plain, r.round) in by_round and (arm, r.round) in by_round
-                     and by_round[(plain, r.round)] is not None and by_round[(arm, r.round)] is not None})
+    rounds = sorted({r.round for r in runs if by_round.get((plain, r.round)) is not None
+                     and by_round.get((arm, r.round)) is not None})
     interval = paired_t_interval([by_round[(arm, n)] - by_round[(plain, n)] for n in rounds], facts.CONFIDENCE)
     if interval is None:
         return None
@@ -341,17 +347,31 @@ def paired_percent_ci(runs: list[ArmRun], plain: str, arm: str, figure) -> list[
     return [interval.low / reference * 100, interval.high / reference * 100] if reference else None
 
 
+def ci_verdict(ci: list[float] | None, estimate_percent: float, higher_is_slower: bool = True) -> str:
+    """slower / faster / within noise for a percent change with its interval (2% minimum effect).
+    A latency that rises is slower; a throughput that rises is faster."""
+    if ci is None or ci[0] <= 0 <= ci[1] or abs(estimate_percent) < facts.MIN_EFFECT_FRACTION * 100:
+        return facts.WITHIN_NOISE
+    return facts.SLOWER if (estimate_percent > 0) == higher_is_slower else facts.FASTER
+
+
+def change(a: float | None, b: float | None) -> float | None:
+    return (b - a) / a * 100 if a and b is not None else None
+
+
 def summarise(data: dict) -> dict:
     """Per path and arm: medians over rounds; per arm: CPU per request, peak RSS, start-up, idle
-    CPU, errors and trace evidence; each arm against plain in the spec's terms."""
+    CPU, errors and evidence; each arm against plain with 95% intervals over rounds."""
     if "failure" in data:
         failure = data["failure"]
         if not isinstance(failure, str) or not failure.strip():
-            raise ValueError("production.json: 'failure' is not a message")
+            raise ValueError("production result: 'failure' is not a message")
         return {"failure": failure}
     runs = load_runs(data)
-    labels = data["arms"]
-    plain = labels[0]
+    labels = [a for a in data["arms"] if any(r.arm == a for r in runs)]
+    plain = data["arms"][0]
+    if plain not in labels:
+        raise ValueError("production result: no run of the plain arm")
     paths = {}
     for path in data["paths"]:
         arms = {}
@@ -362,18 +382,31 @@ def summarise(data: dict) -> dict:
             arms[arm]["requests_per_s_range"] = [min(r.results[path].requests_per_s for r in arm_runs),
                                                  max(r.results[path].requests_per_s for r in arm_runs)]
             arms[arm]["failed"] = sum(r.results[path].failed + r.results[path].non_2xx for r in arm_runs)
+            rated = [r.rate_results[path] for r in arm_runs if path in r.rate_results]
+            arms[arm]["rate"] = ({"rate_per_s": rated[0].rate_per_s,
+                                  **{m: statistics.median(getattr(x, m) for x in rated) for m in ("p50_ms", "p95_ms", "p99_ms")},
+                                  "failed": sum(x.failed + x.non_2xx for x in rated)} if rated else None)
         against = {}
         for arm in labels[1:]:
             p, a = arms[plain], arms[arm]
-            against[arm] = {
-                **{f"{metric}_change_ci_percent": paired_percent_ci(
-                    runs, plain, arm, lambda r, m=metric: r.results[path].__dict__[m])
-                   for metric in ("requests_per_s", "p50_ms", "p99_ms")},
+            o = {
                 "throughput_drop_percent": (p["requests_per_s"] - a["requests_per_s"]) / p["requests_per_s"] * 100,
                 "p50_increase_percent": (a["p50_ms"] - p["p50_ms"]) / p["p50_ms"] * 100,
                 "p99_increase_percent": (a["p99_ms"] - p["p99_ms"]) / p["p99_ms"] * 100,
                 "ranges_overlap": (a["requests_per_s_range"][1] >= p["requests_per_s_range"][0]
-                                   and p["requests_per_s_range"][1] >= a["requests_per_s_range"][0])}
+                                   and p["requests_per_s_range"][1] >= a["requests_per_s_range"][0]),
+                **{f"{metric}_change_ci_percent": paired_percent_ci(
+                    runs, plain, arm, lambda r, m=metric: getattr(r.results[path], m))
+                   for metric in ("requests_per_s", "p50_ms", "p99_ms")}}
+            o["throughput_verdict"] = ci_verdict(o["requests_per_s_change_ci_percent"], -o["throughput_drop_percent"],
+                                                 higher_is_slower=False)
+            if p["rate"] and a["rate"]:
+                for m in ("p50_ms", "p99_ms"):
+                    o[f"rate_{m}_change_percent"] = change(p["rate"][m], a["rate"][m])
+                    o[f"rate_{m}_change_ci_percent"] = paired_percent_ci(
+                        runs, plain, arm, lambda r, m=m: getattr(r.rate_results[path], m) if path in r.rate_results else None)
+                o["rate_p50_verdict"] = ci_verdict(o["rate_p50_ms_change_ci_percent"], o["rate_p50_ms_change_percent"])
+            against[arm] = o
         paths[path] = {"arms": arms, "against_plain": against}
     per_arm = {}
     for arm in labels:
@@ -382,20 +415,29 @@ def summarise(data: dict) -> dict:
         bytes_per_request = None
         if idle_trace is not None and arm_runs and all(r.trace_bytes is not None for r in arm_runs):
             bytes_per_request = statistics.median((r.trace_bytes - idle_trace) / r.requests_sent for r in arm_runs)
+        sink = [r for r in arm_runs if r.sink_bytes is not None]
+        failed = sum(r.results[p].failed + r.results[p].non_2xx for r in arm_runs for p in r.results)
         per_arm[arm] = {
+            "agent": data.get("agents", {}).get(arm),
             "cpu_ms_per_request": median_or_none(r.cpu_ms_per_request for r in arm_runs),
             "cpu_change_ci_percent": (paired_percent_ci(runs, plain, arm, lambda r: r.cpu_ms_per_request)
                                       if arm != plain else None),
             "peak_rss_mb": (m / 1024 if (m := median_or_none(r.peak_rss_kb for r in arm_runs)) else None),
             "startup_s": median_or_none(r.startup_s for r in arm_runs),
             "idle_cpu_ms_per_s": median_or_none(r.idle_cpu_ms_per_s for r in arm_runs),
-            "failed_requests": sum(r.results[p].failed + r.results[p].non_2xx for r in arm_runs for p in r.results),
+            "failed_requests": failed,
+            "comparable": failed == 0,
             "exceptions": sorted({e for r in arm_runs for e in r.exceptions}),
             "trace_bytes_per_request": bytes_per_request,
             "idle_trace_bytes": idle_trace,
             "requests_recorded": (None if bytes_per_request is None
-                                  else bytes_per_request >= RECORDED_MIN_BYTES_PER_REQUEST)}
-    return {"arms": labels, "paths": paths, "per_arm": per_arm,
+                                  else bytes_per_request >= RECORDED_MIN_BYTES_PER_REQUEST),
+            "sink_bytes_per_request": (statistics.median(r.sink_bytes / r.requests_sent for r in sink) if sink else None),
+            "events_per_request": (statistics.median(r.sink_events / r.requests_sent for r in sink)
+                                   if sink and any(r.sink_events for r in sink) else None),
+            "sink_requests_per_request": (statistics.median(r.sink_requests / r.requests_sent for r in sink) if sink else None)}
+    return {"app": data.get("app", "app"), "arms": labels, "paths": paths, "per_arm": per_arm,
+            "failures": data.get("failures", {}), "unavailable": data.get("unavailable", {}),
             "breakdown": {arm: mean_breakdown([r for r in runs if r.arm == arm]) for arm in labels}}
 
 
@@ -417,54 +459,80 @@ def spec_verdict(against: dict) -> str:
     return "met" if high < 1 else "missed" if low >= 1 else "undetermined"
 
 
+def fmt(value, spec: str, missing: str = "n/a") -> str:
+    return spec.format(value) if value is not None else missing
+
+
+def ci_text(ci) -> str:
+    return f"[{ci[0]:+.1f} .. {ci[1]:+.1f}]" if ci else "[one round: no CI]"
+
+
 def render(data: dict) -> str:
-    if "failure" in data:
-        return f"## Production benchmark\n  FAILED: {summarise(data)['failure'].splitlines()[0]}\n"
     s = summarise(data)
+    if "failure" in s:
+        return f"## Production benchmark ({data.get('app', 'app')})\n  FAILED: {s['failure'].splitlines()[0]}\n"
     config = data["config"]
-    lines = [f"## Production benchmark (spec: \"{SPEC_CLAIM}\")",
+    title = {"wsgi": "WSGI app (Flask on waitress)", "asgi": "ASGI app (FastAPI on uvicorn)"}.get(s["app"], s["app"])
+    lines = [f"## Production benchmark: {title} (spec: \"{SPEC_CLAIM}\")",
              f"  app: {config['app_cmd']}",
-             f"  ab -n {config['requests']} -c {config['concurrency']}{' -k' if config['keep_alive'] else ''}"
-             f", {config['warmup']} warmup requests per path, {config['rounds']} rounds, arms "
-             f"{', '.join(s['arms'])} in rotating order; medians over rounds"]
+             f"  saturated: ab -n {config['requests']} -c {config['concurrency']}{' -k' if config['keep_alive'] else ''}"
+             f" per path after {config['warmup']} warmup requests"
+             + (f"; fixed rate: hey -c 1 -q {config['rate']:g} -n {config['rate_requests']}" if config.get("rate_requests") else "")
+             + f"; {config['rounds']} rounds, arms {', '.join(data['arms'])} in rotating order; medians over rounds, "
+             "95% CI over rounds (paired, Student's t)"]
+    for arm, reason in s["failures"].items():
+        first, *rest = reason.splitlines() or [""]
+        lines.append(f"  FAILED ({arm}): {first}")
+        lines += [f"    {line}" for line in rest[:8]]
+    for arm, reason in s["unavailable"].items():
+        lines.append(f"  not measured ({arm}): {reason}")
     width = max(len(a) for a in s["arms"]) + 1
     for path, p in s["paths"].items():
         lines.append(f"\n  {path}")
         for arm in s["arms"]:
             a = p["arms"][arm]
+            rate = (f"  | at {a['rate']['rate_per_s']:g}/s: p50 {a['rate']['p50_ms']:.2f} p99 {a['rate']['p99_ms']:.2f} ms"
+                    if a["rate"] else "")
             lines.append(f"    {arm:<{width}} {a['requests_per_s']:8.1f} req/s "
                          f"(rounds {a['requests_per_s_range'][0]:.1f}-{a['requests_per_s_range'][1]:.1f})  "
-                         f"p50 {a['p50_ms']:.2f}  p95 {a['p95_ms']:.2f}  p99 {a['p99_ms']:.2f} ms  "
-                         f"failed {a['failed']}")
+                         f"p50 {a['p50_ms']:.2f}  p99 {a['p99_ms']:.2f} ms  failed {a['failed']}{rate}")
         for arm, o in p["against_plain"].items():
-            spread = " - round ranges overlap: within run-to-run spread, add --rounds" if o["ranges_overlap"] else ""
-            lines.append(f"    {arm} vs {s['arms'][0]}: throughput {-o['throughput_drop_percent']:+.1f}%, "
-                         f"latency p50 {o['p50_increase_percent']:+.1f}%, p99 {o['p99_increase_percent']:+.1f}%{spread}")
-            cis = [(label, o[key]) for label, key in (("throughput", "requests_per_s_change_ci_percent"),
-                                                      ("p50", "p50_ms_change_ci_percent"),
-                                                      ("p99", "p99_ms_change_ci_percent"))]
-            lines.append("      95% CI over rounds: " + "; ".join(
-                f"{label} {ci[0]:+.1f}% .. {ci[1]:+.1f}%" if ci else f"{label} n/a (one round)" for label, ci in cis))
-            lines.append(f"      spec: {SPEC_VERDICT_TEXT[spec_verdict(o)]}: {SPEC_CLAIM} vs "
-                         f"{o['p50_increase_percent']:+.1f}% at p50")
-    lines.append("\n  Per arm (the app process, all threads):")
+            spread = " (round ranges overlap)" if o["ranges_overlap"] else ""
+            lines.append(f"    {arm} vs {s['arms'][0]}: throughput {-o['throughput_drop_percent']:+.1f}% "
+                         f"{ci_text(o['requests_per_s_change_ci_percent'])}: {o['throughput_verdict']}{spread}; "
+                         f"saturated p50 {o['p50_increase_percent']:+.1f}% {ci_text(o['p50_ms_change_ci_percent'])}")
+            if "rate_p50_ms_change_percent" in o:
+                lines.append(f"      at a fixed rate: p50 {o['rate_p50_ms_change_percent']:+.1f}% "
+                             f"{ci_text(o['rate_p50_ms_change_ci_percent'])}: {o['rate_p50_verdict']}; "
+                             f"p99 {o['rate_p99_ms_change_percent']:+.1f}% {ci_text(o['rate_p99_ms_change_ci_percent'])}")
+            if not s["per_arm"][arm]["comparable"] or not s["per_arm"][s["arms"][0]]["comparable"]:
+                lines.append("      not comparable: failed requests (see ERRORS below)")
+            elif arm.startswith("retrace"):
+                lines.append(f"      spec: {SPEC_VERDICT_TEXT[spec_verdict(o)]}: {SPEC_CLAIM} vs "
+                             f"{o['p50_increase_percent']:+.1f}% at p50")
+    lines.append("\n  Per arm (the app process, all threads; medians over rounds):")
     for arm in s["arms"]:
         a = s["per_arm"][arm]
-        fig = lambda v, fmt: fmt.format(v) if v is not None else "n/a"
-        lines.append(f"    {arm:<{width}} CPU {fig(a['cpu_ms_per_request'], '{:.2f}')} ms/request  "
-                     f"peak RSS {fig(a['peak_rss_mb'], '{:.0f}')} MB  start-up {fig(a['startup_s'], '{:.2f}')} s  "
-                     f"idle CPU {fig(a['idle_cpu_ms_per_s'], '{:.1f}')} ms/s"
-                     + (f"  (CPU vs {s['arms'][0]}: 95% CI {a['cpu_change_ci_percent'][0]:+.0f}% .. "
-                        f"{a['cpu_change_ci_percent'][1]:+.0f}%)" if a.get("cpu_change_ci_percent") else ""))
+        ci = a["cpu_change_ci_percent"]
+        lines.append(f"    {arm:<{width}} CPU {fmt(a['cpu_ms_per_request'], '{:.2f}')} ms/request"
+                     + (f" {ci_text(ci)}%" if arm != s['arms'][0] else "")
+                     + f"  peak RSS {fmt(a['peak_rss_mb'], '{:.0f}')} MB  start-up {fmt(a['startup_s'], '{:.2f}')} s  "
+                     f"idle CPU {fmt(a['idle_cpu_ms_per_s'], '{:.1f}')} ms/s")
         if a["trace_bytes_per_request"] is not None:
             lines.append(f"      trace: {a['trace_bytes_per_request']:,.0f} bytes per request over an idle "
                          f"recording of {a['idle_trace_bytes']:,} bytes (recordings deleted)")
             if not a["requests_recorded"]:
                 lines.append("      FLAG: Retrace recorded ~0 bytes per request: these requests could not be "
                              "replayed from this recording")
-        if a["failed_requests"] or a["exceptions"]:
-            lines.append(f"      ERRORS: {a['failed_requests']} failed or non-2xx requests; its figures are not "
-                         "comparable" if a["failed_requests"] else "      the app printed exceptions:")
+        if a["sink_bytes_per_request"] is not None:
+            events = (f"{a['events_per_request']:.1f} spans/events per request, " if a["events_per_request"] is not None else "")
+            lines.append(f"      agent: {events}{a['sink_bytes_per_request']:,.0f} bytes per request sent "
+                         f"({AGENTS[a['agent']].notes})")
+        if a["failed_requests"]:
+            lines.append(f"      ERRORS: {a['failed_requests']} failed or non-2xx requests: this arm's figures "
+                         "are not comparable")
+        if a["exceptions"]:
+            lines.append("      the app printed these exceptions:")
             lines += [f"        {e}" for e in a["exceptions"]]
     if any(s["breakdown"].values()):
         lines.append("\n  Request breakdown, ms per request (timed inside the app; the spec's example: "
@@ -474,6 +542,37 @@ def render(data: dict) -> str:
                 lines.append(f"    {arm:<{width}} {endpoint:<8} logic {parts['logic']:.3f}  "
                              f"db {parts['db']:.3f}  cache {parts['cache']:.3f}")
     return "\n".join(lines) + "\n"
+
+
+def apm_table(summaries: list[dict]) -> list[str]:
+    """One row per tool: the spec's quoted overhead beside the measured ones, per app."""
+    lines = ["## Comparing with APM tools (measured in this run; the spec's figures are quoted)",
+             "  tool            spec quoted  app   throughput vs plain   p50 at fixed rate   CPU ms/req  RSS MB  events/req"]
+    tools = [("plain", "Plain (no agent)", "")] + [("retrace", "Retrace", "<1%")] + \
+        [(a.name, a.title, a.spec_claim) for a in AGENTS.values()]
+    for label, title, claim in tools:
+        for s in summaries:
+            if "failure" in s:
+                continue
+            if label in s["unavailable"]:
+                lines.append(f"  {title:<15} {claim or '-':<12} {s['app']:<5} not measurable: {s['unavailable'][label].split(':')[0]}")
+                continue
+            if label in s["failures"]:
+                lines.append(f"  {title:<15} {claim or '-':<12} {s['app']:<5} FAILED: {s['failures'][label][:60]}")
+                continue
+            if label not in s["arms"]:
+                continue
+            a = s["per_arm"][label]
+            against = [p["against_plain"][label] for p in s["paths"].values() if label in p["against_plain"]]
+            throughput = (f"{statistics.fmean(-o['throughput_drop_percent'] for o in against):+.1f}%" if against else "-")
+            rate = [o["rate_p50_ms_change_percent"] for o in against if "rate_p50_ms_change_percent" in o]
+            rate_text = f"{statistics.fmean(rate):+.1f}%" if rate else "-"
+            events = fmt(a["events_per_request"], "{:.1f}", "-" if a["agent"] is None else "n/a")
+            note = "" if a["comparable"] else "  (errors: not comparable)"
+            lines.append(f"  {title:<15} {claim or '-':<12} {s['app']:<5} {throughput:>20}   {rate_text:>17}   "
+                         f"{fmt(a['cpu_ms_per_request'], '{:.2f}'):>9}  {fmt(a['peak_rss_mb'], '{:.0f}'):>6}  {events:>10}{note}")
+    lines.append("  (throughput and p50 averaged over the app's paths; intervals per path in the sections above)")
+    return lines
 
 
 def render_chart(data: dict, path: Path) -> bool:
@@ -530,47 +629,69 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[2:]))
-    parser.add_argument("--app-cmd", default=SHIPPED_APP,
-                        help="command that starts the app; {port} and {python} are filled in "
-                             "(default: the shipped apps/webapp.py)")
+    parser.add_argument("--app", choices=sorted(SHIPPED_APPS), default="wsgi",
+                        help="which shipped app (default wsgi: Flask on waitress; asgi: FastAPI on uvicorn)")
+    parser.add_argument("--app-cmd", help="command that starts your own app instead; {port} and {python} "
+                                          "are filled in ({python}: the arm's interpreter)")
     parser.add_argument("--path", dest="paths", action="append",
-                        help="path to load (repeatable; default: the shipped app's two endpoints)")
-    parser.add_argument("--stats-path", help="JSON breakdown endpoint (the shipped app's by default)")
-    parser.add_argument("-n", "--requests", type=positive_int, help="requests per path (500)")
+                        help="path to load (repeatable; default: the shipped apps' two endpoints)")
+    parser.add_argument("--stats-path", help="JSON breakdown endpoint (the shipped apps' by default)")
+    parser.add_argument("--arms", metavar="LIST",
+                        help="comma-separated arms, plain first: plain, retrace, retrace==X.Y.Z, "
+                             + ", ".join(AGENTS) + "; or all (default plain,retrace)")
+    parser.add_argument("--versions", metavar="X,Y",
+                        help="recorded arms of these retracesoftware releases instead of the pinned one")
+    parser.add_argument("-n", "--requests", type=positive_int, help="saturated requests per path (500)")
     parser.add_argument("-c", "--concurrency", type=positive_int, default=10, help="concurrent requests (10)")
     parser.add_argument("-k", "--keep-alive", action="store_true", help="HTTP keep-alive (ab -k)")
     parser.add_argument("--warmup", type=positive_int, help="warmup requests per path (100)")
+    parser.add_argument("--rate", type=positive_float, default=50,
+                        help="requests per second of the fixed-rate latency load (50)")
+    parser.add_argument("--rate-requests", type=int, metavar="N",
+                        help="requests per path at that rate (100; 20 with --quick; 0 skips it)")
     parser.add_argument("--rounds", type=positive_int, help="rounds, each running every arm once (5; 2 with --quick)")
-    parser.add_argument("--versions", metavar="X,Y",
-                        help="recorded arms of these retracesoftware releases instead of the pinned one")
     parser.add_argument("--port", type=positive_int, help="fixed port (default: a free one per start)")
     parser.add_argument("--start-timeout", type=positive_float, default=60,
                         help="seconds to wait for the app (60)")
     parser.add_argument("--timeout", type=positive_float, default=facts.DEFAULT_PROCESS_TIMEOUT_S,
-                        help=f"time limit of one ab load in seconds ({facts.DEFAULT_PROCESS_TIMEOUT_S})")
+                        help=f"time limit of one load in seconds ({facts.DEFAULT_PROCESS_TIMEOUT_S})")
     parser.add_argument("--quick", action="store_true", help="defaults of -n 100 --warmup 20 --rounds 2")
-    parser.add_argument("--results", default="results", help="directory for production.json/.txt")
+    parser.add_argument("--results", default="results", help="directory for production_<app>.json/.txt")
     parser.add_argument("--keep-recordings", action="store_true",
                         help="keep recordings (mode 0600) in RESULTS/recordings (0700); they hold the environment")
     args = parser.parse_args(argv)
-    defaults = (100, 20, 2) if args.quick else (500, 100, 5)
-    args.requests, args.warmup, args.rounds = (given or default for given, default in zip(
-        (args.requests, args.warmup, args.rounds), defaults))
-    shipped = args.app_cmd == SHIPPED_APP
+    defaults = (100, 20, 2, 20) if args.quick else (500, 100, 5, 100)
+    args.requests, args.warmup, args.rounds, args.rate_requests = (given if given is not None else default
+                                                                    for given, default in zip(
+        (args.requests, args.warmup, args.rounds, args.rate_requests), defaults))
+    if args.rate_requests < 0:
+        parser.error("--rate-requests must not be negative")
+    if args.arms and args.versions:
+        parser.error("--arms and --versions cannot be combined (name versions in --arms as retrace==X.Y.Z)")
+    shipped = args.app_cmd is None
+    args.name = args.app if shipped else "app"
+    args.app_cmd = args.app_cmd or SHIPPED_APPS[args.app]
     args.paths = args.paths or (SHIPPED_PATHS if shipped else parser.error("--path is needed with --app-cmd"))
     if args.stats_path is None and shipped:
         args.stats_path = SHIPPED_STATS_PATH
     if args.requests < args.concurrency:
         parser.error("-n must be at least -c")
-    args.version_list = [v.strip() for v in args.versions.split(",")] if args.versions else None
+    if args.versions:
+        args.arm_names = ["plain", *(f"retrace=={v.strip()}" for v in args.versions.split(","))]
+    else:
+        try:
+            args.arm_names = arms_mod.parse_arm_list(args.arms or "plain,retrace")
+        except arms_mod.ArmError as error:
+            parser.error(str(error))
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if shutil.which("ab") is None:
-        print("error: ab (ApacheBench) not found: apt-get install apache2-utils", file=sys.stderr)
-        return 2
+    for tool, package in (("ab", "apache2-utils"), ("hey", "hey")):
+        if shutil.which(tool) is None and (tool == "ab" or args.rate_requests):
+            print(f"error: {tool} not found: apt-get install {package}", file=sys.stderr)
+            return 2
     results = Path(args.results)
     if results.exists() and not results.is_dir():
         print(f"error: {results}: is a file, not a results directory", file=sys.stderr)
@@ -578,44 +699,60 @@ def main(argv=None) -> int:
     results.mkdir(parents=True, exist_ok=True)
     if args.keep_recordings:
         (results / "recordings").mkdir(mode=0o700, exist_ok=True)
-    global AB_TIMEOUT_S
-    AB_TIMEOUT_S = args.timeout
-    runs = []
-    idle_traces = {}
+    load.TIMEOUT_S = args.timeout
+    runs, idle_traces, failures = [], {}, {}
+    json_path, text_path = results / f"production_{args.name}.json", results / f"production_{args.name}.txt"
+    sink = None
     try:
         with procs.managed(), procs.private_dir("retrace-prod.") as scratch:
-            arms = arms_mod.make_arms(args.version_list, progress=lambda t: print(t, flush=True))
+            arms, unavailable = arms_mod.make_named_arms(args.arm_names, progress=lambda t: print(t, flush=True))
+            if any(a.agent for a in arms):
+                sink = Sink()
             for round_ in range(1, args.rounds + 1):
                 for arm in arms_mod.rotation(arms, round_):
+                    if arm.label in failures:
+                        continue
                     start = time.monotonic()
-                    print(f"[production round {round_}/{args.rounds}] {arm.label:<16} ", end="", flush=True)
-                    runs.append(run_arm(args, arm, round_, scratch))
+                    print(f"[production {args.name} round {round_}/{args.rounds}] {arm.label:<16} ", end="", flush=True)
+                    try:
+                        runs.append(run_arm(args, arm, round_, scratch, sink))
+                    except BenchmarkError as error:
+                        if arm is arms[0]:
+                            raise
+                        failures[arm.label] = f"round {round_}: {error}"
+                        print(f"FAILED ({error})", flush=True)
+                        continue
                     print(f"done in {time.monotonic() - start:.0f}s: " + ", ".join(
                         f"{p} {r.requests_per_s:.0f} req/s" for p, r in runs[-1].results.items()), flush=True)
             # After the loads, so that one-time set-up an app does on its first start (seeding a
             # database it keeps) is in neither the idle nor the loaded recordings.
-            for arm in (a for a in arms if a.recorded):
-                print(f"[production idle] {arm.label:<16} recording the idle app ", end="", flush=True)
+            for arm in (a for a in arms if a.recorded and a.label not in failures):
+                print(f"[production {args.name} idle] {arm.label:<16} recording the idle app ", end="", flush=True)
                 idle_traces[arm.label] = idle_trace_size(args, arm, scratch)
                 print(f"{idle_traces[arm.label]:,} bytes", flush=True)
     except (BenchmarkError, arms_mod.ArmError) as error:
         print(f"FAILED\nerror: {error}", file=sys.stderr)
-        (results / "production.json").write_text(json.dumps({"format": 2, "failure": str(error)}))
+        json_path.write_text(json.dumps({"format": FORMAT, "app": args.name, "failure": str(error)}))
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted: the app was stopped", file=sys.stderr)
         return 130
-    data = {"format": 2, "retracesoftware": retrace_version(), "paths": args.paths,
-            "arms": [a.label for a in arms], "idle_trace_bytes": idle_traces,
+    finally:
+        if sink is not None:
+            sink.close()
+    data = {"format": FORMAT, "app": args.name, "retracesoftware": retrace_version(), "paths": args.paths,
+            "arms": [a.label for a in arms], "agents": {a.label: a.agent for a in arms if a.agent},
+            "unavailable": unavailable, "failures": failures, "idle_trace_bytes": idle_traces,
             "config": {"app_cmd": args.app_cmd.replace("{python} ", "python ").replace(str(ROOT) + "/", ""),
                        "requests": args.requests, "concurrency": args.concurrency,
-                       "keep_alive": args.keep_alive, "warmup": args.warmup, "rounds": args.rounds},
+                       "keep_alive": args.keep_alive, "warmup": args.warmup, "rounds": args.rounds,
+                       "rate": args.rate, "rate_requests": args.rate_requests},
             "runs": [asdict(r) for r in runs]}
     text = render(data)
-    (results / "production.json").write_text(json.dumps(data, indent=2))
-    (results / "production.txt").write_text(text)
+    json_path.write_text(json.dumps(data, indent=2))
+    text_path.write_text(text)
     print(text)
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -126,7 +126,7 @@ def comparison_pairs(arms: list[dict]) -> list[tuple[str, str, str]]:
     """(A, B, kind): every other arm against the first plain arm; recorded arms of different
     versions against each other, consecutively; a second plain arm is an A/A."""
     plain = [a["label"] for a in arms if a["kind"] == "plain"]
-    recorded = [a["label"] for a in arms if a["kind"] != "plain"]
+    recorded = [a["label"] for a in arms if a["kind"] == "retrace"]
     pairs = []
     if plain:
         pairs += [(plain[0], other, "aa") for other in plain[1:]]

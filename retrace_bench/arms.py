@@ -1,6 +1,8 @@
 """Arms: the ways of running a benchmark process that a run compares.
 
     plain             the suite's Python, no Retrace variable set
+    ddtrace, newrelic, otel, sentry, elastic
+                      the production app under an APM agent (retrace_bench/agents.py)
     retrace           recorded by the pinned retracesoftware (requirements.txt), the spec's way:
                       RETRACE=1 RETRACE_RECORDING_PATH=<private path> python script
     retrace==X.Y.Z    recorded by another release, in its own cached virtualenv
@@ -23,7 +25,7 @@ from . import facts
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements.txt"
 VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+)*([a-z]+[0-9]*)?(\.post[0-9]+|\.dev[0-9]+)?$")
-PLAIN, RETRACE = "plain", "retrace"
+PLAIN, RETRACE, AGENT = "plain", "retrace", "agent"
 
 
 class ArmError(Exception):
@@ -36,6 +38,7 @@ class Arm:
     kind: str                   # plain or retrace
     python: str                 # the interpreter its processes run
     version: str | None = None  # the retracesoftware release, for recorded arms
+    agent: str | None = None    # the APM agent (retrace_bench.agents), for agent arms
 
     @property
     def recorded(self) -> bool:
@@ -63,7 +66,7 @@ class Arm:
         return env
 
     def to_json(self) -> dict:
-        return {"label": self.label, "kind": self.kind, "version": self.version}
+        return {"label": self.label, "kind": self.kind, "version": self.version, "agent": self.agent}
 
 
 def pinned_version(requirements: Path = REQUIREMENTS) -> str:
@@ -77,41 +80,105 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "retrace-benchmarks"
 
 
-def version_python(version: str, progress=print) -> str:
-    """The interpreter of a virtualenv with that retracesoftware release (and the rest of
-    requirements.txt), created on first use under the cache directory and reused after. A
-    release that does not install leaves nothing behind."""
-    if not VERSION_RE.match(version):
-        raise ArmError(f"not a version: {version!r} (expected e.g. 0.2.29)")
-    if version == pinned_version():
-        return sys.executable
-    venv = cache_dir() / f"venv-{version}"
-    wanted = re.sub(r"^retracesoftware==.*$", f"retracesoftware=={version}", REQUIREMENTS.read_text(),
-                    flags=re.M)
+def cached_venv(name: str, requirements: str, what: str, progress=print) -> str:
+    """The interpreter of a virtualenv under the cache directory with exactly these requirements,
+    created on first use and reused after. One that does not install leaves nothing behind."""
+    venv = cache_dir() / name
     stamp = venv / ".installed-requirements.txt"
     python = venv / "bin" / "python"
-    if python.exists() and stamp.is_file() and stamp.read_text() == wanted:
+    if python.exists() and stamp.is_file() and stamp.read_text() == requirements:
         return str(python)
-    progress(f"[setup] virtualenv for retracesoftware=={version} in {venv} (once) ...")
+    progress(f"[setup] virtualenv for {what} in {venv} (once) ...")
     shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
-    requirements = venv.parent / f".requirements-{version}.txt"
+    requirements_file = venv.parent / f".requirements-{name}.txt"
     try:
-        requirements.write_text(wanted)
+        requirements_file.write_text(requirements)
         for step in ([sys.executable, "-m", "venv", str(venv)],
-                     [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)]):
+                     [str(python), "-m", "pip", "install", "-q", "-r", str(requirements_file)]):
             result = subprocess.run(step, capture_output=True, text=True, timeout=1800)
             if result.returncode != 0:
-                said = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
-                raise ArmError(f"retracesoftware=={version} did not install: "
+                said = [line for line in (result.stderr or result.stdout).splitlines()
+                        if line.strip() and not line.startswith("WARNING: Location")]
+                raise ArmError(f"{what} did not install: "
                                f"{said[-1] if said else 'exit status ' + str(result.returncode)}")
-        stamp.write_text(wanted)
+        stamp.write_text(requirements)
     except BaseException:
         shutil.rmtree(venv, ignore_errors=True)
         raise
     finally:
-        requirements.unlink(missing_ok=True)
+        requirements_file.unlink(missing_ok=True)
     return str(python)
+
+
+def version_python(version: str, progress=print) -> str:
+    """The interpreter of a virtualenv with that retracesoftware release and the rest of
+    requirements.txt (the pinned release is this suite's own .venv)."""
+    if not VERSION_RE.match(version):
+        raise ArmError(f"not a version: {version!r} (expected e.g. 0.2.29)")
+    if version == pinned_version():
+        return sys.executable
+    wanted = re.sub(r"^retracesoftware==.*$", f"retracesoftware=={version}", REQUIREMENTS.read_text(),
+                    flags=re.M)
+    return cached_venv(f"venv-{version}", wanted, f"retracesoftware=={version}", progress)
+
+
+def app_pins(requirements: Path = REQUIREMENTS) -> list[str]:
+    """requirements.txt's pins of the shipped apps' packages."""
+    from .agents import APP_PACKAGES
+    return [line.strip() for line in requirements.read_text().splitlines()
+            if line.split("==")[0].strip().lower() in APP_PACKAGES]
+
+
+def agent_arm(name: str, progress=print) -> Arm:
+    from .agents import AGENTS
+    agent = AGENTS[name]
+    if agent.unavailable:
+        raise ArmError(f"{name}: {agent.unavailable}")
+    pins = app_pins()
+    python = cached_venv(agent.venv_name(pins), agent.requirements(pins), f"the {agent.title} agent", progress)
+    return Arm(name, AGENT, python, agent=name)
+
+
+def parse_arm_list(text: str) -> list[str]:
+    """--arms: comma-separated labels (plain, retrace, retrace==X.Y.Z, an agent) or `all`;
+    plain first; a repeated label is an A/A copy."""
+    from .agents import ALL_ARMS, AGENTS
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        names = list(ALL_ARMS)
+    if not names:
+        raise ArmError("--arms: no arm named")
+    for name in names:
+        if name not in (PLAIN, RETRACE) and name not in AGENTS and not name.startswith(f"{RETRACE}=="):
+            raise ArmError(f"--arms: unknown arm {name!r} (known: {', '.join(ALL_ARMS)}, retrace==X.Y.Z, all)")
+    if names[0] != PLAIN:
+        raise ArmError("--arms: the first arm must be plain (every arm is compared with it)")
+    return names
+
+
+def make_named_arms(names: list[str], progress=print) -> tuple[list[Arm], dict[str, str]]:
+    """Arms for the labels of parse_arm_list, and the agents that cannot run here with why."""
+    from .agents import AGENTS
+    arms, unavailable, seen = [], {}, {}
+    for name in names:
+        if name in AGENTS and AGENTS[name].unavailable:
+            unavailable[name] = AGENTS[name].unavailable
+            continue
+        if name == PLAIN:
+            arm = Arm(PLAIN, PLAIN, sys.executable)
+        elif name == RETRACE:
+            arm = Arm(RETRACE, RETRACE, sys.executable, pinned_version())
+        elif name.startswith(f"{RETRACE}=="):
+            version = name.split("==", 1)[1]
+            arm = Arm(name, RETRACE, version_python(version, progress), version)
+        else:
+            arm = agent_arm(name, progress)
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            arm = Arm(f"{name}#{seen[name]}", arm.kind, arm.python, arm.version, arm.agent)
+        arms.append(arm)
+    return arms, unavailable
 
 
 def make_arms(versions: list[str] | None = None, plain_copies: int = 1, progress=print) -> list[Arm]:

@@ -55,6 +55,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="keep the recordings (mode 0600) in the run's archive directory under "
                              "recordings/ (mode 0700): they hold the whole environment, secrets included")
     parser.add_argument("--no-production", action="store_true", help="skip the production benchmark")
+    parser.add_argument("--apm", action="store_true",
+                        help="the production benchmark also runs every APM agent as an arm (each in its "
+                             "own cached virtualenv) beside plain and Retrace")
+    parser.add_argument("--no-synthetic", action="store_true",
+                        help="skip the per-operation benchmarks: a production-only run")
+    parser.add_argument("--apps", default="wsgi,asgi", metavar="LIST",
+                        help="the shipped apps the production benchmark runs (default wsgi,asgi)")
     parser.add_argument("--self-check", action="store_true",
                         help="check the suite instead: plain A/A, recorded A/A, calibration, timer")
     parser.add_argument("--results", type=Path, default=ROOT / "results", metavar="DIR",
@@ -69,8 +76,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--versions: an empty version in the list")
     if args.fail_on_regression and (not args.version_list or len(args.version_list) < 2):
         parser.error("--fail-on-regression needs --versions with two or more versions")
-    if args.self_check and (args.versions or args.target_ci or args.fail_on_regression):
-        parser.error("--self-check cannot be combined with --versions, --target-ci or --fail-on-regression")
+    if args.self_check and (args.versions or args.target_ci or args.fail_on_regression or args.apm
+                            or args.no_synthetic):
+        parser.error("--self-check cannot be combined with --versions, --target-ci, --fail-on-regression, "
+                     "--apm or --no-synthetic")
+    if args.no_production and (args.apm or args.no_synthetic):
+        parser.error("--no-production cannot be combined with --apm or --no-synthetic (nothing would run)")
+    if args.no_synthetic and args.target_ci:
+        parser.error("--target-ci applies to the per-operation benchmarks, which --no-synthetic skips")
+    args.app_list = [a.strip() for a in args.apps.split(",") if a.strip()]
+    from production_benchmark import SHIPPED_APPS
+    if not args.app_list or any(a not in SHIPPED_APPS for a in args.app_list):
+        parser.error(f"--apps: choose from {', '.join(SHIPPED_APPS)}")
     try:
         args.target = Target.parse(args.target_ci) if args.target_ci else None
     except ValueError as error:
@@ -102,8 +119,8 @@ def benchmark(args) -> int:
     results.mkdir(parents=True, exist_ok=True)
     with ResultsLock(results):
         arms = arms_mod.make_arms(args.version_list, progress=say)
-        scripts = discover_scripts()
-        if not scripts:
+        scripts = [] if args.no_synthetic else discover_scripts()
+        if not scripts and not args.no_synthetic:
             raise EngineError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")
         say(f"Python: {platform.python_version()} {sys.executable}")
         say(f"Arms: {', '.join(a.label for a in arms)}; benchmarks: {' '.join(scripts)}")
@@ -175,19 +192,28 @@ def run_benchmarks(args, arms, scripts, run_dir: Path) -> int:
 
 
 def run_production(args, arms, run_dir: Path) -> bool:
-    """production_benchmark.py with the same arms, its progress lines passed through. True when
-    it failed."""
+    """production_benchmark.py on each shipped app with the same arms (and the APM agents with
+    --apm), its progress lines passed through. True when one failed."""
     import shutil
-    if shutil.which("ab") is None:
-        say("[production] skipped: ab (ApacheBench) not found; install it with: apt-get install apache2-utils")
+    from .agents import AGENTS
+    missing = [f"{tool} (apt-get install {package})" for tool, package in (("ab", "apache2-utils"), ("hey", "hey"))
+               if shutil.which(tool) is None]
+    if missing:
+        say(f"[production] skipped: {' and '.join(missing)} not found")
         return False
-    command = [sys.executable, str(ROOT / "production_benchmark.py"), "--results", str(run_dir),
-               "--timeout", str(args.timeout)]
-    if args.version_list:
-        command += ["--versions", ",".join(args.version_list)]
+    names = [a.label.split("#")[0] for a in arms] + (list(AGENTS) if args.apm else [])
+    failed = False
+    for app in args.app_list:
+        failed |= run_production_app(args, app, names, arms[0], run_dir)
+    return failed
+
+
+def run_production_app(args, app: str, names: list[str], plain, run_dir: Path) -> bool:
+    command = [sys.executable, str(ROOT / "production_benchmark.py"), "--app", app, "--results", str(run_dir),
+               "--timeout", str(args.timeout), "--arms", ",".join(names)]
     command += ["--quick"] if args.quick else []
     command += ["--keep-recordings"] if args.keep_recordings else []
-    env = arms[0].env(os.environ)
+    env = plain.env(os.environ)
     process = procs.start(command, env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tail = []
     try:
@@ -200,8 +226,8 @@ def run_production(args, arms, run_dir: Path) -> bool:
         process.stdout.close()
         procs.stop(process)
     if process.returncode != 0:
-        reason = next((line for line in tail if line.startswith("error: ")), tail[-1] if tail else "no output")
-        say(f"[production] FAILED ({reason})")
+        reason = next((line for line in tail if line.startswith("error: ")), None)
+        say(f"[production {app}] FAILED ({reason or 'an arm failed: see the summary'})")
         return True
     return False
 
@@ -232,11 +258,33 @@ def self_check(args) -> int:
                 if bench.failures:
                     raise EngineError(f"self-check {name}: {next(iter(bench.failures.values()))}")
             runs[name] = data
+        production = None
+        if not args.no_production:
+            production = production_aa(args, scratch)
         say("[self-check] timer: python -m timeit time.time()")
         timeit = subprocess.run([sys.executable, "-m", "timeit", "-v", "-s", "import time", "time.time()"],
                                 capture_output=True, text=True, env=arms_mod.make_arms()[0].env(os.environ),
                                 timeout=args.timeout)
-    return selfcheck.judge(runs, timeit.stdout)
+    return selfcheck.judge(runs, timeit.stdout, production)
+
+
+def production_aa(args, scratch: Path) -> dict | None:
+    """The production benchmark with two plain arms on the shipped WSGI app: the production A/A."""
+    import json
+    import shutil
+    if shutil.which("ab") is None or shutil.which("hey") is None:
+        say("[self-check] production A/A skipped: ab or hey not installed")
+        return None
+    say("[self-check] production A/A: plain, plain#2 on the WSGI app")
+    directory = scratch / "production-aa"
+    command = [sys.executable, str(ROOT / "production_benchmark.py"), "--arms", "plain,plain", "--app", "wsgi",
+               "--results", str(directory), "--timeout", str(args.timeout), "--rounds", "4", "-n", "300",
+               "--rate-requests", "100"]
+    outcome = procs.run(command, arms_mod.make_arms()[0].env(os.environ), args.timeout * 10,
+                        scratch / "production-aa.out", scratch / "production-aa.err")
+    if not outcome.ok:
+        raise EngineError(f"self-check production A/A: {outcome.describe((scratch / 'production-aa.err').read_text())}")
+    return json.loads((directory / "production_wsgi.json").read_text())
 
 
 if __name__ == "__main__":

@@ -38,14 +38,17 @@ def read_text(path: Path) -> str:
         raise InputError(f"{path}: {error.strerror}") from None
 
 
-def load(directory: Path) -> RunData:
-    """A results directory: its run.json, or the spec's text files when there is none."""
+def load(directory: Path, allow_empty: bool = False) -> RunData:
+    """A results directory: its run.json, or the spec's text files when there is none (nothing at
+    all is fine with allow_empty: a production-only directory)."""
     if directory.exists() and not directory.is_dir():
         raise InputError(f"{directory}: is a file, not a results directory")
     if not directory.is_dir():
         raise InputError(f"{directory}: missing (no such results directory)")
     if (directory / RUN_FILE).exists():
         return load_run_json(directory / RUN_FILE)
+    if allow_empty and not any(directory.glob("*_baseline.txt")) and not any(directory.glob("*_retrace.txt")):
+        return RunData([], {"source": "none"})
     return load_texts(directory)
 
 

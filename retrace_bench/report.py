@@ -103,6 +103,9 @@ def comparison_lines(t: TestResult, c: Comparison) -> list[str]:
 
 
 def render_text(result: RunResult, production_text: str | None = None) -> str:
+    if not result.benchmarks:           # a production-only run (--no-synthetic)
+        return "\n".join([RULE, "RETRACE BENCHMARK SUMMARY (production only)", RULE, "",
+                          (production_text or "").rstrip(), "", RULE, ""])
     system = result.system
     labels = [a["label"] for a in result.arms]
     tests = sum(len(b.tests) for b in result.benchmarks)

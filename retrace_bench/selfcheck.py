@@ -31,7 +31,7 @@ def diff_text(d) -> str:
     return f"{fmt_us(d.estimate_us, True)} µs/op, {ci}"
 
 
-def judge(runs: dict, timeit_output: str) -> int:
+def judge(runs: dict, timeit_output: str, production: dict | None = None) -> int:
     j = Judge()
     for name, title in (("aa", "A/A, two plain arms"), ("recorded_aa", "A/A, two identical recorded arms")):
         print(f"{title}: every test, latency and CPU, must come out within noise")
@@ -60,6 +60,19 @@ def judge(runs: dict, timeit_output: str) -> int:
                 error = (d.estimate_us - value) / value
                 j.report(abs(error) <= facts.CALIBRATION_TOLERANCE,
                          f"{t.name}: {figure} measured {diff_text(d)}, error {error:+.1%}")
+    if production is not None:
+        import production_benchmark
+        print("Production A/A, two plain arms: throughput and fixed-rate p50 must come out within noise")
+        summary = production_benchmark.summarise(production)
+        for path, p in summary["paths"].items():
+            for arm, o in p["against_plain"].items():
+                j.report(o["throughput_verdict"] == facts.WITHIN_NOISE,
+                         f"{path} throughput {-o['throughput_drop_percent']:+.1f}% "
+                         f"{production_benchmark.ci_text(o['requests_per_s_change_ci_percent'])} -> {o['throughput_verdict']}")
+                if "rate_p50_verdict" in o:
+                    j.report(o["rate_p50_verdict"] == facts.WITHIN_NOISE,
+                             f"{path} p50 at a fixed rate {o['rate_p50_ms_change_percent']:+.1f}% "
+                             f"{production_benchmark.ci_text(o['rate_p50_ms_change_ci_percent'])} -> {o['rate_p50_verdict']}")
     print(f"Timer fidelity: harness time.time() within {facts.TIMER_FIDELITY_RATIO}x of python -m timeit")
     timeit_us = parse_timeit_median_us(timeit_output)
     harness = next(t for b in analysis.analyse(runs["aa"]).benchmarks for t in b.tests if t.name == "time.time()")

@@ -10,26 +10,42 @@ from . import analysis, facts, parse, report
 from .engine import Target
 
 
-def load_production(directory: Path):
-    """(summary, text) of the production benchmark when it ran, else (None, None)."""
-    path = directory / "production.json"
-    if not path.exists():
-        return None, None
-    import production_benchmark
-    try:
-        data = json.loads(parse.read_text(path))
-        return production_benchmark.summarise(data), production_benchmark.render(data)
-    except parse.InputError:
-        raise
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError,
-            statistics.StatisticsError, ZeroDivisionError):
-        raise parse.InputError(f"{path}: not a complete production benchmark result") from None
+#: The shipped apps first, in this order; an own app's results after them.
+APP_ORDER = ("wsgi", "asgi")
 
 
-def render_production_chart(directory: Path) -> bool:
+def production_files(directory: Path) -> list[Path]:
+    files = sorted(directory.glob("production_*.json")) + sorted(directory.glob("production.json"))
+    rank = {name: i for i, name in enumerate(APP_ORDER)}
+    return sorted(files, key=lambda f: (rank.get(f.stem.removeprefix("production_"), len(rank)), f.name))
+
+
+def load_production(directory: Path) -> list[tuple[Path, dict, dict, str]]:
+    """(file, data, summary, text) of every production benchmark result in the directory."""
     import production_benchmark
-    data = json.loads(parse.read_text(directory / "production.json"))
-    return production_benchmark.render_chart(data, directory / "production.png")
+    loaded = []
+    for path in production_files(directory):
+        try:
+            data = json.loads(parse.read_text(path))
+            if not isinstance(data, dict):
+                raise ValueError
+            loaded.append((path, data, production_benchmark.summarise(data), production_benchmark.render(data)))
+        except parse.InputError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError,
+                statistics.StatisticsError, ZeroDivisionError):
+            raise parse.InputError(f"{path}: not a complete production benchmark result") from None
+    return loaded
+
+
+def render_production_charts(directory: Path, production) -> list[str]:
+    import production_benchmark
+    written = []
+    for path, data, _, _ in production:
+        chart = directory / f"{path.stem}.png"
+        if production_benchmark.render_chart(data, chart):
+            written.append(chart.name)
+    return written
 
 
 def regressions(result: analysis.RunResult) -> list[str]:
@@ -39,8 +55,8 @@ def regressions(result: analysis.RunResult) -> list[str]:
 
 
 def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = False) -> int:
-    run = parse.load(directory)
-    production, production_text = load_production(directory)
+    production = load_production(directory)
+    run = parse.load(directory, allow_empty=bool(production))
     target = None
     if run.config.get("target_ci"):
         try:
@@ -48,21 +64,27 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
         except ValueError as error:
             raise parse.InputError(f"{directory / parse.RUN_FILE}: {error}") from None
     result = analysis.analyse(run, target=target)
-    text = report.render_text(result, production_text)
+    import production_benchmark
+    summaries = [summary for _, _, summary, _ in production]
+    production_text = "\n".join(text for _, _, _, text in production)
+    if production:
+        production_text += "\n" + "\n".join(production_benchmark.apm_table(summaries)) + "\n"
+    text = report.render_text(result, production_text or None)
     report.write_atomically(directory / "summary.txt", text)
+    production_json = {path.stem.removeprefix("production_"): summary for path, _, summary, _ in production}
     report.write_atomically(directory / "summary.json",
-                            json.dumps(report.to_json(result, production), indent=2, ensure_ascii=False))
+                            json.dumps(report.to_json(result, production_json or None), indent=2, ensure_ascii=False))
     report.write_atomically(directory / "benchmark-action.json", report.render_action_benchmark(result))
     chart = report.render_chart(result, directory / "overhead.png")
-    production_chart = production is not None and render_production_chart(directory)
+    charts = render_production_charts(directory, production)
     if not quiet:
         print(text)
     print(f"Wrote {directory / 'summary.txt'}, summary.json, benchmark-action.json"
-          + (", overhead.png" if chart else " (no chart: matplotlib is not installed)")
-          + (", production.png" if production_chart else ""))
+          + (", overhead.png" if chart else "") + "".join(f", {c}" for c in charts))
     slower = regressions(result)
     if fail_on_regression and slower:
         print(f"error: {len(slower)} test(s) slower in the later version beyond noise: {slower[0]}")
         return 1
-    failed = any(b.failures for b in result.benchmarks) or (production is not None and "failure" in production)
+    failed = (any(b.failures for b in result.benchmarks)
+              or any("failure" in summary or summary.get("failures") for summary in summaries))
     return 1 if failed else 0

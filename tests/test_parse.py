@@ -67,7 +67,12 @@ def test_summary_and_machine_readable_outputs(run_dir):
                 assert c["cpu"]["figure"] == "cpu"
     assert "latency" in text and "CPU" in text and "Replay check (retrace)" in text
     assert "## Production benchmark" in text and "ms/request" in text and "peak RSS" in text
-    assert data["production"]["per_arm"]["retrace"]["requests_recorded"] is True
+    assert set(data["production"]) == {"wsgi", "asgi"}
+    for app in ("wsgi", "asgi"):
+        assert data["production"][app]["per_arm"]["retrace"]["requests_recorded"] is True
+    assert "WSGI app (Flask on waitress)" in text and "ASGI app (FastAPI on uvicorn)" in text
+    assert "## Comparing with APM tools" in text
+    assert (run_dir / "production_wsgi.png").is_file() and (run_dir / "production_asgi.png").is_file()
     action = json.loads((run_dir / "benchmark-action.json").read_text())
     assert action and all(e["unit"] == "us/op" for e in action)
     assert (run_dir / "overhead.png").stat().st_size > 10_000

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import production_benchmark as pb
+from retrace_bench import load
 from conftest import ROOT, clean_env, run
 
 AB = Path(__file__).resolve().parent / "data" / "ab"
@@ -31,23 +32,23 @@ def processes_with(marker):
 
 
 def test_parse_ab_success():
-    result = pb.parse_ab((AB / "ok.txt").read_text(), (AB / "ok.csv").read_text())
+    result = load.parse_ab((AB / "ok.txt").read_text(), (AB / "ok.csv").read_text())
     assert result.complete == 50 and result.failed == 0 and result.non_2xx == 0
     assert result.requests_per_s > 0 and result.p50_ms <= result.p95_ms <= result.p99_ms
 
 
 def test_parse_ab_failed_and_non_2xx_lines():
-    failed = pb.parse_ab((AB / "failed.txt").read_text(), (AB / "failed.csv").read_text())
+    failed = load.parse_ab((AB / "failed.txt").read_text(), (AB / "failed.csv").read_text())
     assert failed.failed == 57
-    non2xx = pb.parse_ab((AB / "non2xx.txt").read_text(), (AB / "non2xx.csv").read_text())
+    non2xx = load.parse_ab((AB / "non2xx.txt").read_text(), (AB / "non2xx.csv").read_text())
     assert non2xx.non_2xx == 50 and non2xx.failed == 0
 
 
 def test_parse_ab_refused_is_a_clear_error():
     with pytest.raises(pb.BenchmarkError, match="Requests per second.*Connection refused"):
-        pb.parse_ab((AB / "refused.txt").read_text(), (AB / "ok.csv").read_text())
+        load.parse_ab((AB / "refused.txt").read_text(), (AB / "ok.csv").read_text())
     with pytest.raises(pb.BenchmarkError, match="no percentile table"):
-        pb.parse_ab((AB / "ok.txt").read_text(), "")
+        load.parse_ab((AB / "ok.txt").read_text(), "")
 
 
 ARM = pb.Arm("retrace", "retrace", "/venv/bin/python", "0.2.30")
@@ -82,7 +83,7 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
                         "--app-cmd", f"{{python}} {ROOT}/apps/webapp.py --port {{port}} --db {marker}",
                         "--path", "/api/report/3", "--path", "/api/orders/3", "--stats-path", "/api/stats")
     assert result.returncode == 0, result.stderr
-    data = json.loads((tmp_path / "production.json").read_text())
+    data = json.loads((tmp_path / "production_app.json").read_text())
     assert [r["arm"] for r in data["runs"]] == ["plain", "retrace", "retrace", "plain"]      # rotated
     recorded = data["runs"][1]
     assert recorded["trace_bytes"] > data["idle_trace_bytes"]["retrace"] and data["runs"][0]["trace_bytes"] is None
@@ -95,7 +96,7 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
         for path in ("/api/report/3", "/api/orders/3"):
             assert run_["results"][path]["complete"] == 30 and run_["results"][path]["failed"] == 0
         assert set(run_["breakdown"]) == {"report", "orders"}
-    text = (tmp_path / "production.txt").read_text()
+    text = (tmp_path / "production_app.txt").read_text()
     assert "spec: " in text and any(words in text for words in pb.SPEC_VERDICT_TEXT.values())
     assert "bytes per request" in text
     assert processes_with(marker) == []
@@ -110,7 +111,7 @@ def test_port_in_use(tmp_path):
         result = production("--quick", "--port", str(busy.getsockname()[1]), "--results", str(tmp_path))
     assert result.returncode == 1 and "already in use" in result.stderr
     assert "Traceback" not in result.stderr
-    assert "already in use" in json.loads((tmp_path / "production.json").read_text())["failure"]
+    assert "already in use" in json.loads((tmp_path / "production_wsgi.json").read_text())["failure"]
 
 
 @needs_ab
@@ -177,6 +178,6 @@ def test_bad_arguments():
 
 
 def test_ab_csv_99th_percentile_bug_falls_back_to_the_report():
-    result = pb.parse_ab((AB / "ok.txt").read_text(), (AB / "ok.csv").read_text())
+    result = load.parse_ab((AB / "ok.txt").read_text(), (AB / "ok.csv").read_text())
     assert "99,0.257" in (AB / "ok.csv").read_text()      # ab's own bug at -n 50
     assert result.p99_ms == 21.0 and result.p95_ms == 20.959

@@ -1,0 +1,137 @@
+"""APM agents as arms: the sink's counting on real payload formats, the agents' launch commands,
+the evidence rules, error reporting, and one real agent arm end to end."""
+
+import gzip
+import json
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import production_benchmark as pb
+from conftest import ROOT, run
+from retrace_bench import agents, arms, facts
+from retrace_bench.sink import Sink, msgpack_span_count, otlp_span_count
+
+DATA = ROOT / "tests" / "data"
+needs_tools = pytest.mark.skipif(pb.shutil.which("ab") is None or pb.shutil.which("hey") is None,
+                                 reason="ab (apache2-utils) or hey not installed")
+
+
+def post(url, body, headers=None):
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read()
+
+
+def test_sink_counts_sentry_and_elastic_events_and_gunzips():
+    sink = Sink()
+    try:
+        envelope = b"\n".join([b'{"event_id": "1"}', b'{"type": "transaction", "length": 10}',
+                               json.dumps({"type": "transaction", "spans": [{}, {}]}).encode()])
+        assert post(f"{sink.url}/api/1/envelope/", envelope)[0] == 200
+        ndjson = b'{"metadata": {}}\n{"transaction": {}}\n{"span": {}}\n{"span": {}}\n'
+        assert post(f"{sink.url}/intake/v2/events", gzip.compress(ndjson), {"Content-Encoding": "gzip"})[0] == 202
+        post(f"{sink.url}/", b"")                       # a handshake: not data
+        got = sink.snapshot()
+        assert got.requests == 2 and got.events == 3 + 3 and got.bytes == len(envelope) + len(ndjson)
+    finally:
+        sink.close()
+
+
+def test_msgpack_span_count_v04_and_v05():
+    span = bytes([0x82, 0xa1, 0x61, 0x01, 0xa1, 0x62, 0xcb]) + bytes(8)       # {"a": 1, "b": 0.0}
+    v04 = bytes([0x92, 0x92]) + span + span + bytes([0x91]) + span              # 2 traces: 2 + 1 spans
+    assert msgpack_span_count(v04, v05=False) == 3
+    v05 = bytes([0x92, 0x92, 0xa1, 0x78, 0xa1, 0x79, 0x91, 0x93]) + span * 3    # strings, then 1 trace of 3
+    assert msgpack_span_count(v05, v05=True) == 3
+
+
+def test_otlp_span_count():
+    def field(number, payload):
+        return bytes([number << 3 | 2, len(payload)]) + payload
+    span = field(1, b"x" * 16)
+    scope = field(1, b"") + field(2, span) + field(2, span)
+    request = field(1, field(1, b"") + field(2, scope)) + field(1, field(2, field(2, span)))
+    assert otlp_span_count(request) == 3
+
+
+def test_agent_commands_point_at_the_sink(tmp_path):
+    argv = ["/v/bin/python", "app.py", "--port", "1"]
+    for agent in agents.AGENTS.values():
+        if agent.unavailable:
+            with pytest.raises(ValueError):
+                agent.command(argv, Path("/v/bin"), "http://127.0.0.1:9", tmp_path)
+            continue
+        command, env = agent.command(argv, Path("/v/bin"), "http://127.0.0.1:9", tmp_path)
+        assert command[-3:] == ["app.py", "--port", "1"] and "/v/bin/python" in command
+        assert any("127.0.0.1:9" in v for v in env.values()) or agent.evidence == "audit-log"
+    assert agents.AGENTS["sentry"].command(argv, Path("/v/bin"), "http://127.0.0.1:9", tmp_path)[0][1] \
+        == str(agents.SENTRY_WRAPPER)
+
+
+def test_arm_lists():
+    assert arms.parse_arm_list("all") == list(agents.ALL_ARMS)
+    for bad, message in (("plain,zipkin", "unknown arm"), ("retrace,plain", "first arm must be plain"), ("", "no arm")):
+        with pytest.raises(arms.ArmError, match=message):
+            arms.parse_arm_list(bad)
+    made, unavailable = arms.make_named_arms(["plain", "plain", "dynatrace"])
+    assert [a.label for a in made] == ["plain", "plain#2"] and "OneAgent" in unavailable["dynatrace"]
+
+
+def test_the_apm_table_has_a_row_per_tool_from_a_real_run():
+    data = json.loads((DATA / "apm" / "production_wsgi.json").read_text())
+    summary = pb.summarise(data)
+    for label in ("ddtrace", "newrelic", "otel", "sentry", "elastic"):
+        assert summary["per_arm"][label]["sink_bytes_per_request"] > 0
+    table = "\n".join(pb.apm_table([summary]))
+    for agent in agents.AGENTS.values():
+        assert agent.title in table
+    assert "not measurable" in table and "Retrace" in table and "<1%" in table and "2-5%" in table
+
+
+@needs_tools
+def test_a_real_agent_arm_end_to_end(tmp_path):
+    """The Sentry SDK in its own cached virtualenv instruments the shipped app: its sink sees
+    transactions, about one per request."""
+    result = run([sys.executable, str(ROOT / "production_benchmark.py"), "--arms", "plain,sentry", "--quick",
+                  "-n", "20", "--warmup", "5", "--rate-requests", "5", "--results", str(tmp_path)], timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    summary = pb.summarise(json.loads((tmp_path / "production_wsgi.json").read_text()))
+    sentry = summary["per_arm"]["sentry"]
+    assert sentry["events_per_request"] > 0.5 and sentry["sink_bytes_per_request"] > 0
+    assert "sentry vs plain" in (tmp_path / "production_wsgi.txt").read_text()
+
+
+@needs_tools
+def test_an_agent_that_sends_nothing_is_failed_not_instrumenting(tmp_path):
+    app = f"{{python}} {DATA / 'apps' / 'fragile_app.py'} --port {{port}}"   # plain http.server: no integration
+    result = run([sys.executable, str(ROOT / "production_benchmark.py"), "--arms", "plain,sentry", "--quick",
+                  "-n", "20", "--warmup", "5", "--rate-requests", "0", "--rounds", "1", "--app-cmd", app,
+                  "--path", "/x", "--results", str(tmp_path)], timeout=900)
+    assert result.returncode == 1
+    text = (tmp_path / "production_app.txt").read_text()
+    assert "FAILED (sentry): round 1: not instrumenting: its sink received nothing" in text
+
+
+@needs_tools
+def test_an_app_that_breaks_under_recording_shows_its_errors(tmp_path):
+    app = f"{{python}} {DATA / 'apps' / 'fragile_app.py'} --port {{port}}"
+    result = run([sys.executable, str(ROOT / "production_benchmark.py"), "--quick", "-n", "20", "--warmup", "5",
+                  "--rate-requests", "0", "--rounds", "1", "--app-cmd", app, "--path", "/x",
+                  "--results", str(tmp_path)], timeout=600)
+    text = (tmp_path / "production_app.txt").read_text()
+    assert "ERRORS:" in text and "not comparable" in text
+    assert "RuntimeError: object is already bound (simulated failure under recording)" in text
+    assert "is it a Python command" not in text           # no guessed cause
+    summary = pb.summarise(json.loads((tmp_path / "production_app.json").read_text()))
+    assert summary["per_arm"]["retrace"]["failed_requests"] > 0 and not summary["per_arm"]["retrace"]["comparable"]
+    assert result.returncode in (0, 1)
+
+
+def test_ci_verdicts_know_which_way_is_slower():
+    assert pb.ci_verdict([-30.0, -10.0], -20.0, higher_is_slower=False) == facts.SLOWER     # throughput fell
+    assert pb.ci_verdict([10.0, 30.0], 20.0) == facts.SLOWER                                # latency rose
+    assert pb.ci_verdict([-5.0, 30.0], 20.0) == facts.WITHIN_NOISE
+    assert pb.ci_verdict(None, 50.0) == facts.WITHIN_NOISE
