@@ -287,10 +287,11 @@ def run_arm(args, arm: Arm, round_: int, scratch: Path, sink: Sink | None) -> Ar
         if args.rate_requests:
             for path in args.paths:
                 run.rate_results[path] = run_hey(app.url(path), args.rate_requests, args.rate)
-        time.sleep(AGENT_FLUSH_WAIT_S if arm.agent else IDLE_MEASURE_S / 2)   # writers and agents catch up
+        idle_s = IDLE_MEASURE_S / (4 if args.quick else 1)
+        time.sleep(AGENT_FLUSH_WAIT_S if arm.agent else idle_s / 2)   # writers and agents catch up
         idle_start = proc_cpu_ms(app.process.pid)
-        time.sleep(IDLE_MEASURE_S)
-        run.idle_cpu_ms_per_s = (proc_cpu_ms(app.process.pid) - idle_start) / IDLE_MEASURE_S
+        time.sleep(idle_s)
+        run.idle_cpu_ms_per_s = (proc_cpu_ms(app.process.pid) - idle_start) / idle_s
         run.peak_rss_kb = proc_peak_rss_kb(app.process.pid)
     except (OSError, ValueError, urllib.error.URLError, BenchmarkError) as error:
         app.stop()
@@ -648,19 +649,19 @@ def parse_args(argv=None):
     parser.add_argument("--rate", type=positive_float, default=50,
                         help="requests per second of the fixed-rate latency load (50)")
     parser.add_argument("--rate-requests", type=int, metavar="N",
-                        help="requests per path at that rate (100; 20 with --quick; 0 skips it)")
-    parser.add_argument("--rounds", type=positive_int, help="rounds, each running every arm once (5; 2 with --quick)")
+                        help="requests per path at that rate (100; 10 with --quick; 0 skips it)")
+    parser.add_argument("--rounds", type=positive_int, help="rounds, each running every arm once (5; 1 with --quick)")
     parser.add_argument("--port", type=positive_int, help="fixed port (default: a free one per start)")
     parser.add_argument("--start-timeout", type=positive_float, default=60,
                         help="seconds to wait for the app (60)")
     parser.add_argument("--timeout", type=positive_float, default=facts.DEFAULT_PROCESS_TIMEOUT_S,
                         help=f"time limit of one load in seconds ({facts.DEFAULT_PROCESS_TIMEOUT_S})")
-    parser.add_argument("--quick", action="store_true", help="defaults of -n 100 --warmup 20 --rounds 2")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: -n 100 --warmup 20 --rounds 1 --rate-requests 10")
     parser.add_argument("--results", default="results", help="directory for production_<app>.json/.txt")
     parser.add_argument("--keep-recordings", action="store_true",
                         help="keep recordings (mode 0600) in RESULTS/recordings (0700); they hold the environment")
     args = parser.parse_args(argv)
-    defaults = (100, 20, 2, 20) if args.quick else (500, 100, 5, 100)
+    defaults = (100, 20, 1, 10) if args.quick else (500, 100, 5, 100)
     args.requests, args.warmup, args.rounds, args.rate_requests = (given if given is not None else default
                                                                     for given, default in zip(
         (args.requests, args.warmup, args.rounds, args.rate_requests), defaults))

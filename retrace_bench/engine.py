@@ -18,7 +18,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,11 +99,14 @@ class Runner:
         self.timeout = timeout
         self.keep_recordings = keep_recordings
         self.counter = 0
+        self.lock = threading.Lock()
         self.empty_trace_bytes: dict[str, int] = {}
 
     def next_name(self, stem: str) -> Path:
-        self.counter += 1
-        return self.scratch / f"{stem}.{self.counter}"
+        with self.lock:                         # probes run two processes at a time
+            self.counter += 1
+            # No dot in the name: with_suffix() must add a suffix, not replace part of the name.
+            return self.scratch / f"{self.counter:05d}-{stem.replace('.', '_')}"
 
     def measure_empty_trace(self, arm: Arm) -> int:
         """The size of an empty script's recording by this arm's Retrace."""
@@ -303,20 +308,20 @@ def tests_missing_target(data: RunData, target: Target) -> list[str]:
 
 def probe_trace_growth(runner: Runner, arm: Arm, bench: BenchmarkData, tests: list[int], progress=say) -> None:
     """Trace bytes per call of each test: two recordings that differ only in the call count,
-    made side by side (they time nothing)."""
+    made side by side (they time nothing, so they may share the machine)."""
     progress(f"[trace growth] {bench.script:<30} {arm.label:<18} {len(tests)} tests x 2 recordings ", end="")
     growth = {}
-    for number in tests:
-        sizes = []
-        for calls in facts.PROBE_CALLS:
-            result = runner.run(arm, bench.script, ["--only", str(number), "--iterations", str(calls),
-                                                    "--runs", "1", "--warmup", "0"])
-            if result.failure:
-                bench.failures.setdefault(arm.label, f"trace-growth probe of test {number}: {result.failure}")
-                progress(f"FAILED ({result.failure})")
+    with ThreadPoolExecutor(max_workers=len(facts.PROBE_CALLS)) as pool:
+        for number in tests:
+            results = list(pool.map(lambda calls: runner.run(arm, bench.script, [
+                "--only", str(number), "--iterations", str(calls), "--runs", "1", "--warmup", "0"]),
+                facts.PROBE_CALLS))
+            failure = next((r.failure for r in results if r.failure), None)
+            if failure:
+                bench.failures.setdefault(arm.label, f"trace-growth probe of test {number}: {failure}")
+                progress(f"FAILED ({failure})")
                 return
-            sizes += [calls, result.trace_bytes]
-        growth[str(number)] = sizes
+            growth[str(number)] = [x for calls, r in zip(facts.PROBE_CALLS, results) for x in (calls, r.trace_bytes)]
     bench.trace_growth[arm.label] = growth
     progress("done")
 
