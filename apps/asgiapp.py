@@ -1,6 +1,6 @@
 """The same orders API as apps/webapp.py on ASGI: FastAPI on uvicorn.
 
-Same business logic, database and cache (imported from webapp.py). /api/report/<id> is an async
+Same business logic, database and cache (webapp.OrdersAPI). /api/report/<id> is an async
 endpoint (it runs on the event loop, database call included, as many async apps do);
 /api/orders/<id> is a sync endpoint, which FastAPI runs in its threadpool: the path where an
 async app hands work to threads.
@@ -11,99 +11,35 @@ async app hands work to threads.
 import argparse
 import os
 import signal
-import sqlite3
 import sys
 import tempfile
-import threading
-from collections import defaultdict
 from pathlib import Path
-from time import perf_counter_ns
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from webapp import CACHE_TTL_S, CUSTOMERS, TTLCache, risk_score, seed_database  # noqa: E402
+from webapp import OrdersAPI, seed_database  # noqa: E402
 
 
 def create_app(db_path):
     from fastapi import FastAPI, HTTPException
 
     app = FastAPI()
-    cache = TTLCache(CACHE_TTL_S)
-    stats = defaultdict(lambda: {"requests": 0, "logic_ms": 0.0, "db_ms": 0.0, "cache_ms": 0.0})
-    stats_lock = threading.Lock()
-    local = threading.local()
-
-    def db():
-        if not hasattr(local, "db"):
-            local.db = sqlite3.connect(db_path, check_same_thread=False)
-        return local.db
-
-    class Breakdown:
-        """Time per part of one request (logic, db, cache), added to the endpoint's totals."""
-
-        def __init__(self):
-            self.parts = {"logic": 0.0, "db": 0.0, "cache": 0.0}
-
-        def timed(self, part):
-            breakdown = self
-
-            class Timer:
-                def __enter__(self):
-                    self.start = perf_counter_ns()
-
-                def __exit__(self, *exc):
-                    breakdown.parts[part] += (perf_counter_ns() - self.start) / 1e6
-            return Timer()
-
-        def finish(self, endpoint, payload):
-            with stats_lock:
-                s = stats[endpoint]
-                s["requests"] += 1
-                for part, ms in self.parts.items():
-                    s[f"{part}_ms"] += ms
-            return payload
+    api = OrdersAPI(db_path)
 
     @app.get("/api/report/{customer}")
-    async def report(customer: int):
-        if not 0 <= customer < CUSTOMERS:
+    async def report(customer: int):            # on the event loop, database call included
+        if not api.valid(customer):
             raise HTTPException(404)
-        b = Breakdown()
-        with b.timed("cache"):
-            cached_profile = cache.get(("profile", customer))
-        with b.timed("db"):
-            amounts = [row[0] for row in db().execute(
-                "SELECT amount_cents FROM orders WHERE customer = ? ORDER BY id", (customer,))]
-        with b.timed("logic"):
-            score = risk_score(amounts)
-            profile = cached_profile or {"tier": "gold" if sum(amounts) > 5_000_000 else "standard"}
-        with b.timed("cache"):
-            cache.put(("profile", customer), profile)
-        return b.finish("report", {"customer": customer, "orders": len(amounts), "risk_score": score,
-                                   "tier": profile["tier"]})
+        return api.report(customer)
 
     @app.get("/api/orders/{customer}")
     def orders(customer: int):                  # sync: FastAPI runs it in the threadpool
-        if not 0 <= customer < CUSTOMERS:
+        if not api.valid(customer):
             raise HTTPException(404)
-        b = Breakdown()
-        with b.timed("cache"):
-            cached = cache.get(("orders", customer))
-        with b.timed("db"):
-            rows = db().execute(
-                "SELECT status, COUNT(*), SUM(amount_cents), MAX(created) FROM orders "
-                "WHERE customer = ? OR amount_cents > 99900 GROUP BY status ORDER BY status",
-                (customer,)).fetchall()
-        with b.timed("logic"):
-            summary = {status: {"count": n, "total_cents": total, "last": last}
-                       for status, n, total, last in rows}
-        with b.timed("cache"):
-            if cached is None:
-                cache.put(("orders", customer), summary)
-        return b.finish("orders", {"customer": customer, "by_status": summary})
+        return api.orders(customer)
 
     @app.get("/api/stats")
     def get_stats():
-        with stats_lock:
-            return {k: dict(v) for k, v in stats.items()}
+        return api.stats()
 
     @app.get("/healthz")
     async def healthz():

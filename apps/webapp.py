@@ -25,9 +25,10 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from time import perf_counter_ns
 
-from flask import Flask, abort, g, jsonify
+from flask import Flask, abort, jsonify
 
 CUSTOMERS = 200
 ORDERS = 20_000
@@ -77,80 +78,101 @@ def risk_score(amounts):
     return round(score, 3)
 
 
-def create_app(db_path):
-    app = Flask(__name__)
-    cache = TTLCache(CACHE_TTL_S)
-    stats = defaultdict(lambda: {"requests": 0, "logic_ms": 0.0, "db_ms": 0.0, "cache_ms": 0.0})
-    stats_lock = threading.Lock()
-    local = threading.local()
+class OrdersAPI:
+    """The business logic both shipped apps serve (this WSGI app and apps/asgiapp.py): a report
+    and an orders summary per customer, each timed in three parts (logic, db, cache) with
+    time.perf_counter_ns, which Retrace does not record, and the per-endpoint totals."""
 
-    def db():
-        if not hasattr(local, "db"):
-            local.db = sqlite3.connect(db_path, check_same_thread=False)
-        return local.db
+    def __init__(self, db_path):
+        self.db_path = db_path
+        self.cache = TTLCache(CACHE_TTL_S)
+        self.totals = defaultdict(lambda: {"requests": 0, "logic_ms": 0.0, "db_ms": 0.0, "cache_ms": 0.0})
+        self.lock = threading.Lock()
+        self.local = threading.local()
 
-    def timed(part):
-        """Add the time spent in `part` (logic, db, cache) to this request's breakdown."""
-        class Timer:
-            def __enter__(self):
-                self.start = perf_counter_ns()
+    def db(self):
+        if not hasattr(self.local, "db"):
+            self.local.db = sqlite3.connect(self.db_path, check_same_thread=False)
+        return self.local.db
 
-            def __exit__(self, *exc):
-                g.parts[part] += (perf_counter_ns() - self.start) / 1e6
-        return Timer()
+    @staticmethod
+    def valid(customer):
+        return 0 <= customer < CUSTOMERS
 
-    @app.before_request
-    def start_breakdown():
-        g.parts = {"logic": 0.0, "db": 0.0, "cache": 0.0}
+    @contextmanager
+    def timed(self, parts, part):
+        start = perf_counter_ns()
+        try:
+            yield
+        finally:
+            parts[part] += (perf_counter_ns() - start) / 1e6
 
-    def finish(endpoint, payload):
-        with stats_lock:
-            s = stats[endpoint]
-            s["requests"] += 1
-            for part, ms in g.parts.items():
-                s[f"{part}_ms"] += ms
-        return jsonify(payload)
-
-    @app.get("/api/report/<int:customer>")
-    def report(customer):
-        if not 0 <= customer < CUSTOMERS:
-            abort(404)
-        with timed("cache"):
-            cached_profile = cache.get(("profile", customer))
-        with timed("db"):
-            amounts = [row[0] for row in db().execute(
+    def report(self, customer):
+        """Internal-compute heavy: score the customer's orders in Python."""
+        parts = {"logic": 0.0, "db": 0.0, "cache": 0.0}
+        with self.timed(parts, "cache"):
+            cached_profile = self.cache.get(("profile", customer))
+        with self.timed(parts, "db"):
+            amounts = [row[0] for row in self.db().execute(
                 "SELECT amount_cents FROM orders WHERE customer = ? ORDER BY id", (customer,))]
-        with timed("logic"):
+        with self.timed(parts, "logic"):
             score = risk_score(amounts)
             profile = cached_profile or {"tier": "gold" if sum(amounts) > 5_000_000 else "standard"}
-        with timed("cache"):
-            cache.put(("profile", customer), profile)
-        return finish("report", {"customer": customer, "orders": len(amounts), "risk_score": score,
-                                 "tier": profile["tier"]})
+        with self.timed(parts, "cache"):
+            self.cache.put(("profile", customer), profile)
+        return self.finish("report", parts, {"customer": customer, "orders": len(amounts),
+                                             "risk_score": score, "tier": profile["tier"]})
 
-    @app.get("/api/orders/<int:customer>")
-    def orders(customer):
-        if not 0 <= customer < CUSTOMERS:
-            abort(404)
-        with timed("cache"):
-            cached = cache.get(("orders", customer))
-        with timed("db"):
-            rows = db().execute(
+    def orders(self, customer):
+        """Database heavy: an aggregate query that scans the orders table."""
+        parts = {"logic": 0.0, "db": 0.0, "cache": 0.0}
+        with self.timed(parts, "cache"):
+            cached = self.cache.get(("orders", customer))
+        with self.timed(parts, "db"):
+            rows = self.db().execute(
                 "SELECT status, COUNT(*), SUM(amount_cents), MAX(created) FROM orders "
                 "WHERE customer = ? OR amount_cents > 99900 GROUP BY status ORDER BY status",
                 (customer,)).fetchall()
-        with timed("logic"):
+        with self.timed(parts, "logic"):
             summary = {status: {"count": n, "total_cents": total, "last": last}
                        for status, n, total, last in rows}
-        with timed("cache"):
+        with self.timed(parts, "cache"):
             if cached is None:
-                cache.put(("orders", customer), summary)
-        return finish("orders", {"customer": customer, "by_status": summary})
+                self.cache.put(("orders", customer), summary)
+        return self.finish("orders", parts, {"customer": customer, "by_status": summary})
+
+    def finish(self, endpoint, parts, payload):
+        with self.lock:
+            totals = self.totals[endpoint]
+            totals["requests"] += 1
+            for part, ms in parts.items():
+                totals[f"{part}_ms"] += ms
+        return payload
+
+    def stats(self):
+        with self.lock:
+            return {k: dict(v) for k, v in self.totals.items()}
+
+
+def create_app(db_path):
+    app = Flask(__name__)
+    api = OrdersAPI(db_path)
+
+    @app.get("/api/report/<int:customer>")
+    def report(customer):
+        if not api.valid(customer):
+            abort(404)
+        return jsonify(api.report(customer))
+
+    @app.get("/api/orders/<int:customer>")
+    def orders(customer):
+        if not api.valid(customer):
+            abort(404)
+        return jsonify(api.orders(customer))
 
     @app.get("/api/stats")
     def get_stats():
-        with stats_lock:
-            return jsonify({k: dict(v) for k, v in stats.items()})
+        return jsonify(api.stats())
 
     @app.get("/healthz")
     def healthz():

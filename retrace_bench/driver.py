@@ -123,7 +123,9 @@ def benchmark(args) -> int:
         if not scripts and not args.no_synthetic:
             raise EngineError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")
         say(f"Python: {platform.python_version()} {sys.executable}")
-        say(f"Arms: {', '.join(a.label for a in arms)}; benchmarks: {' '.join(scripts)}")
+        say(f"Arms: {', '.join(a.label for a in arms)}"
+            + (" (and the APM agents in the production benchmark)" if args.apm else "")
+            + f"; benchmarks: {' '.join(scripts) or 'none (--no-synthetic)'}")
         tag = "v" + "_v".join(a.version for a in arms if a.version)
         run_dir = new_run_dir(results, tag)
         try:
