@@ -268,7 +268,22 @@ class AgentEvidence:
         return None
 
 
-def run_arm(args, arm: Arm, round_: int, scratch: Path, sink: Sink | None) -> ArmRun:
+SERVER_REPLAY_NAME = "server.replay.retrace"
+SERVER_REPLAY_TIMEOUT_S = 120.0
+
+
+def replay_server(arm: Arm, scratch: Path, timeout: float) -> dict:
+    """Replay a recorded run of the app with the package's replay tool: whether it runs to the
+    end, and its first error line if not (a server has no output to compare)."""
+    from retrace_bench.replay import replay
+    replayed = replay(arm.python, scratch / SERVER_REPLAY_NAME, scratch, timeout, "server")
+    (scratch / SERVER_REPLAY_NAME).unlink(missing_ok=True)
+    if replayed.ok:
+        return {"arm": arm.label, "verdict": "ran to the end", "detail": None}
+    return {"arm": arm.label, "verdict": "error", "detail": replayed.problem}
+
+
+def run_arm(args, arm: Arm, round_: int, scratch: Path, sink: Sink | None, keep_for_replay: bool = False) -> ArmRun:
     recording = scratch / f"app.{arm.file_label}.{round_}.retrace" if arm.recorded else None
     evidence = AgentEvidence(arm, sink, scratch)
     app = start_app(args, arm, scratch, f"{arm.file_label}.{round_}", recording, sink)
@@ -307,7 +322,9 @@ def run_arm(args, arm: Arm, round_: int, scratch: Path, sink: Sink | None) -> Ar
     problem = evidence.problem(run)
     if recording is not None:
         run.trace_bytes = recording.stat().st_size if recording.is_file() else 0
-        if args.keep_recordings:
+        if keep_for_replay and recording.is_file():
+            recording.rename(scratch / SERVER_REPLAY_NAME)
+        elif args.keep_recordings:
             target = Path(args.results) / "recordings" / recording.name
             shutil.move(recording, target)
             target.chmod(0o600)
@@ -439,6 +456,7 @@ def summarise(data: dict) -> dict:
             "sink_requests_per_request": (statistics.median(r.sink_requests / r.requests_sent for r in sink) if sink else None)}
     return {"app": data.get("app", "app"), "arms": labels, "paths": paths, "per_arm": per_arm,
             "failures": data.get("failures", {}), "unavailable": data.get("unavailable", {}),
+            "server_replay": data.get("server_replay"),
             "breakdown": {arm: mean_breakdown([r for r in runs if r.arm == arm]) for arm in labels}}
 
 
@@ -535,6 +553,10 @@ def render(data: dict) -> str:
         if a["exceptions"]:
             lines.append("      the app printed these exceptions:")
             lines += [f"        {e}" for e in a["exceptions"]]
+    if s["server_replay"]:
+        r = s["server_replay"]
+        lines.append(f"\n  Replay of a recorded server run ({r['arm']}, round 1, with the package's replay tool): "
+                     f"{r['verdict']}" + (f": {r['detail']}" if r["detail"] else ""))
     if any(s["breakdown"].values()):
         lines.append("\n  Request breakdown, ms per request (timed inside the app; the spec's example: "
                      "40 internal + 8 DB + 2 cache of 50 ms)")
@@ -549,17 +571,18 @@ def apm_table(summaries: list[dict]) -> list[str]:
     """One row per tool: the spec's quoted overhead beside the measured ones, per app."""
     lines = ["## Comparing with APM tools (measured in this run; the spec's figures are quoted)",
              "  tool            spec quoted  app   throughput vs plain   p50 at fixed rate   CPU ms/req  RSS MB  events/req"]
-    tools = [("plain", "Plain (no agent)", "")] + [("retrace", "Retrace", "<1%")] + \
+    tools = [("plain", "plain", "")] + [("retrace", "Retrace", "<1%")] + \
         [(a.name, a.title, a.spec_claim) for a in AGENTS.values()]
     for label, title, claim in tools:
         for s in summaries:
             if "failure" in s:
                 continue
             if label in s["unavailable"]:
-                lines.append(f"  {title:<15} {claim or '-':<12} {s['app']:<5} not measurable: {s['unavailable'][label].split(':')[0]}")
+                lines.append(f"  {title:<15} {claim or '-':<12} {s['app']:<5} {s['unavailable'][label].split(':')[0]}")
                 continue
             if label in s["failures"]:
-                lines.append(f"  {title:<15} {claim or '-':<12} {s['app']:<5} FAILED: {s['failures'][label][:60]}")
+                reason = re.sub(r"^round \d+: ", "", s["failures"][label]).splitlines()[0]
+                lines.append(f"  {title:<15} {claim or '-':<12} {s['app']:<5} FAILED: {reason[:70]}")
                 continue
             if label not in s["arms"]:
                 continue
@@ -701,7 +724,7 @@ def main(argv=None) -> int:
     if args.keep_recordings:
         (results / "recordings").mkdir(mode=0o700, exist_ok=True)
     load.TIMEOUT_S = args.timeout
-    runs, idle_traces, failures = [], {}, {}
+    runs, idle_traces, failures, server_replay = [], {}, {}, None
     json_path, text_path = results / f"production_{args.name}.json", results / f"production_{args.name}.txt"
     sink = None
     try:
@@ -709,6 +732,7 @@ def main(argv=None) -> int:
             arms, unavailable = arms_mod.make_named_arms(args.arm_names, progress=lambda t: print(t, flush=True))
             if any(a.agent for a in arms):
                 sink = Sink()
+            first_recorded = next((a for a in arms if a.recorded), None)
             for round_ in range(1, args.rounds + 1):
                 for arm in arms_mod.rotation(arms, round_):
                     if arm.label in failures:
@@ -716,7 +740,8 @@ def main(argv=None) -> int:
                     start = time.monotonic()
                     print(f"[production {args.name} round {round_}/{args.rounds}] {arm.label:<16} ", end="", flush=True)
                     try:
-                        runs.append(run_arm(args, arm, round_, scratch, sink))
+                        runs.append(run_arm(args, arm, round_, scratch, sink,
+                                            keep_for_replay=round_ == 1 and arm is first_recorded))
                     except BenchmarkError as error:
                         if arm is arms[0]:
                             raise
@@ -731,6 +756,12 @@ def main(argv=None) -> int:
                 print(f"[production {args.name} idle] {arm.label:<16} recording the idle app ", end="", flush=True)
                 idle_traces[arm.label] = idle_trace_size(args, arm, scratch)
                 print(f"{idle_traces[arm.label]:,} bytes", flush=True)
+            if first_recorded is not None and (scratch / SERVER_REPLAY_NAME).is_file():
+                print(f"[production {args.name} replay] {first_recorded.label:<16} replaying round 1's "
+                      "recording ", end="", flush=True)
+                server_replay = replay_server(first_recorded, scratch, min(args.timeout, SERVER_REPLAY_TIMEOUT_S))
+                print(server_replay["verdict"] + (f" ({server_replay['detail']})" if server_replay["detail"] else ""),
+                      flush=True)
     except (BenchmarkError, arms_mod.ArmError) as error:
         print(f"FAILED\nerror: {error}", file=sys.stderr)
         json_path.write_text(json.dumps({"format": FORMAT, "app": args.name, "failure": str(error)}))
@@ -744,6 +775,7 @@ def main(argv=None) -> int:
     data = {"format": FORMAT, "app": args.name, "retracesoftware": retrace_version(), "paths": args.paths,
             "arms": [a.label for a in arms], "agents": {a.label: a.agent for a in arms if a.agent},
             "unavailable": unavailable, "failures": failures, "idle_trace_bytes": idle_traces,
+            "server_replay": server_replay,
             "config": {"app_cmd": args.app_cmd.replace("{python} ", "python ").replace(str(ROOT) + "/", ""),
                        "requests": args.requests, "concurrency": args.concurrency,
                        "keep_alive": args.keep_alive, "warmup": args.warmup, "rounds": args.rounds,

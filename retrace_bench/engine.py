@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -351,48 +350,33 @@ def check_replay(runner: Runner, arm: Arm, bench: BenchmarkData, recorded_text: 
     from benchlib import LIVE_LINE_PREFIXES
     recording = runner.scratch / f"replay.{bench.name}.{arm.file_label}.retrace"
     progress(f"[replay] {bench.script:<30} {arm.label:<18} ", end="")
-    replay = Path(arm.python).parent / "replay"
-    outcome: dict
     if not recording.is_file():
         outcome = {"verdict": "not run", "detail": ["no round-1 recording"]}
-    elif not replay.exists():
-        outcome = {"verdict": "skipped", "detail": ["this retracesoftware has no replay tool"]}
     else:
-        outcome = replay_and_compare(runner, replay, recording, recorded_text, LIVE_LINE_PREFIXES)
+        outcome = compare_replay(runner, arm, recording, recorded_text, LIVE_LINE_PREFIXES)
     runner.keep_or_discard(recording, f"{bench.name}.{arm.file_label}.round1")
     bench.replay[arm.label] = outcome
     progress(outcome["verdict"] + (f" ({outcome['detail'][0]})" if outcome.get("detail") else ""))
 
 
-def replay_and_compare(runner: Runner, replay: Path, recording: Path, recorded_text: str, live) -> dict:
-    extracted = runner.next_name("extracted")
-    base = runner.next_name("replay")
-    env = Arm("plain", "plain", sys.executable).env(os.environ)
-    outcome = procs.run([str(replay), "--recording", str(recording), "--extract", str(extracted)], env,
-                        runner.timeout, base.with_suffix(".xout"), base.with_suffix(".xerr"))
-    bins = sorted(extracted.glob("*.bin")) if outcome.ok else []
-    if not bins:
-        return {"verdict": "error", "detail": ["replay --extract failed: "
-                                               + outcome.describe(read(base.with_suffix(".xerr")))]}
-    outcome = procs.run([str(replay), str(bins[0]), "--read_timeout", "10"], env, runner.timeout,
-                        base.with_suffix(".out"), base.with_suffix(".err"))
-    shutil.rmtree(extracted, ignore_errors=True)
+def compare_replay(runner: Runner, arm: Arm, recording: Path, recorded_text: str, live) -> dict:
+    from .replay import replay
+    replayed = replay(arm.python, recording, runner.scratch, runner.timeout, runner.next_name("replay").name)
+    if not replayed.stdout and replayed.problem:
+        return {"verdict": "error", "detail": [replayed.problem]}
 
     def comparable(text):
         return [line for line in text.splitlines()
                 if not line.startswith(live) and not line.startswith("Trace: ")]
-    recorded, replayed = comparable(recorded_text), comparable(read(base.with_suffix(".out")))
-    if recorded == replayed:
+    recorded, output = comparable(recorded_text), comparable(replayed.stdout)
+    if recorded == output:
         return {"verdict": "identical", "detail": [f"{len(recorded)} lines compared"]}
     detail = []
-    for a, b in zip(recorded + [""] * len(replayed), replayed + [""] * len(recorded)):
+    for a, b in zip(recorded + [""] * len(output), output + [""] * len(recorded)):
         if a != b:
             detail = [f"recorded: {a}", f"replayed: {b}"]
             break
-    errors = [line for line in read(base.with_suffix(".err")).splitlines()
-              if line.split(":")[0].endswith(("Error", "Exception"))]
-    return {"verdict": "differs", "detail": detail + ([f"replay error: {errors[0]}"] if errors else [])
-            + ([outcome.describe()] if not outcome.ok else [])}
+    return {"verdict": "differs", "detail": detail + ([f"replay error: {replayed.problem}"] if replayed.problem else [])}
 
 
 # --------------------------------------------------------------------------- results directory

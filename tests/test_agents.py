@@ -135,3 +135,11 @@ def test_ci_verdicts_know_which_way_is_slower():
     assert pb.ci_verdict([10.0, 30.0], 20.0) == facts.SLOWER                                # latency rose
     assert pb.ci_verdict([-5.0, 30.0], 20.0) == facts.WITHIN_NOISE
     assert pb.ci_verdict(None, 50.0) == facts.WITHIN_NOISE
+
+
+def test_first_error_line_of_a_replay():
+    from retrace_bench.replay import first_error_line
+    text = ("replay run: ...\nTraceback (most recent call last):\n  File \"x\", line 1\n"
+            "RuntimeError: cannot wait on un-acquired lock\nother: line\n")
+    assert first_error_line(text) == "RuntimeError: cannot wait on un-acquired lock"
+    assert first_error_line("all fine\n") is None

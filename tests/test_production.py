@@ -99,6 +99,8 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
     text = (tmp_path / "production_app.txt").read_text()
     assert "spec: " in text and any(words in text for words in pb.SPEC_VERDICT_TEXT.values())
     assert "bytes per request" in text
+    assert "Replay of a recorded server run (retrace, round 1" in text
+    assert data["server_replay"]["verdict"] in ("ran to the end", "error")
     assert processes_with(marker) == []
     assert not list(Path("/tmp").glob("retrace-prod.*/app.*.retrace"))
 

@@ -1,0 +1,68 @@
+"""Replaying a recording with the package's own tool, with a time limit, in an owned process group.
+
+Two uses: a benchmark process (its replayed output is compared with the recorded output) and a
+recorded server (there is no output to compare: the outcome is whether the replay ran to the end,
+and its first error line if it did not).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import procs
+from .arms import Arm
+
+ERROR_SUFFIXES = ("Error", "Exception")
+
+
+@dataclass
+class Replayed:
+    ok: bool                        # replay ran to the end, exit status 0
+    stdout: str
+    stderr: str
+    problem: str | None             # why it did not, in one line
+
+
+def first_error_line(text: str) -> str | None:
+    """The first `SomethingError: ...` line of a traceback-bearing output."""
+    for line in text.splitlines():
+        head = line.split(":", 1)[0].strip()
+        if head.endswith(ERROR_SUFFIXES) and " " not in head:
+            return line.strip()[:300]
+    return None
+
+
+def replay(python: str, recording: Path, scratch: Path, timeout: float, name: str) -> Replayed:
+    """`replay --recording R --extract DIR`, then `replay DIR/<pid>.bin --read_timeout 10`."""
+    tool = Path(python).parent / "replay"
+    if not tool.exists():
+        return Replayed(False, "", "", "this retracesoftware has no replay tool")
+    env = Arm("plain", "plain", sys.executable).env(os.environ)
+    extracted = scratch / f"{name}.extracted"
+    out, err = scratch / f"{name}.replay.out", scratch / f"{name}.replay.err"
+    outcome = procs.run([str(tool), "--recording", str(recording), "--extract", str(extracted)], env,
+                        timeout, out, err)
+    bins = sorted(extracted.glob("*.bin")) if outcome.ok else []
+    if not bins:
+        stderr = read(err)
+        return Replayed(False, "", stderr, "replay --extract failed: "
+                        + (first_error_line(stderr) or outcome.describe(stderr)))
+    try:
+        outcome = procs.run([str(tool), str(bins[0]), "--read_timeout", "10"], env, timeout, out, err)
+    finally:
+        shutil.rmtree(extracted, ignore_errors=True)
+    stdout, stderr = read(out), read(err)
+    if outcome.ok:
+        return Replayed(True, stdout, stderr, None)
+    return Replayed(False, stdout, stderr, first_error_line(stderr) or outcome.describe(stderr))
+
+
+def read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
