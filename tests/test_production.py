@@ -79,7 +79,7 @@ def production(*args, timeout=300):
 @needs_ab
 def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
     marker = f"{tmp_path}/marker.db"
-    result = production("--quick", "-n", "30", "--warmup", "5", "--results", str(tmp_path),
+    result = production("--quick", "--rounds", "2", "-n", "30", "--warmup", "5", "--results", str(tmp_path),
                         "--app-cmd", f"{{python}} {ROOT}/apps/webapp.py --port {{port}} --db {marker}",
                         "--path", "/api/report/3", "--path", "/api/orders/3", "--stats-path", "/api/stats")
     assert result.returncode == 0, result.stderr
