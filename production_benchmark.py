@@ -2,7 +2,7 @@
 agents a team would otherwise run, all arms in the same rounds.
 
 The spec's "Production Benchmarking" made runnable. For each arm: start the app on a free loopback
-port, wait until it answers, warm it up, run `ab -n 500 -c 10` on each path (saturated throughput),
+port, wait until it answers, warm it up, run `ab -n 300 -c 10` on each path (saturated throughput),
 then `hey -c 1 -q RATE` (latency at a fixed, unsaturated rate), stay idle, stop it. Recorded arms
 record into a private temporary directory (their trace growth per request, against an idle
 recording of the same app, is the evidence; then deleted). Agent arms report to a local sink (its
@@ -665,15 +665,15 @@ def parse_args(argv=None):
                              + ", ".join(AGENTS) + "; or all (default plain,retrace)")
     parser.add_argument("--versions", metavar="X,Y",
                         help="recorded arms of these retracesoftware releases instead of the pinned one")
-    parser.add_argument("-n", "--requests", type=positive_int, help="saturated requests per path (500)")
+    parser.add_argument("-n", "--requests", type=positive_int, help="saturated requests per path (300)")
     parser.add_argument("-c", "--concurrency", type=positive_int, default=10, help="concurrent requests (10)")
     parser.add_argument("-k", "--keep-alive", action="store_true", help="HTTP keep-alive (ab -k)")
     parser.add_argument("--warmup", type=positive_int, help="warmup requests per path (100)")
     parser.add_argument("--rate", type=positive_float, default=50,
                         help="requests per second of the fixed-rate latency load (50)")
     parser.add_argument("--rate-requests", type=int, metavar="N",
-                        help="requests per path at that rate (100; 10 with --quick; 0 skips it)")
-    parser.add_argument("--rounds", type=positive_int, help="rounds, each running every arm once (5; 1 with --quick)")
+                        help="requests per path at that rate (50; 10 with --quick; 0 skips it)")
+    parser.add_argument("--rounds", type=positive_int, help="rounds, each running every arm once (4; 1 with --quick)")
     parser.add_argument("--port", type=positive_int, help="fixed port (default: a free one per start)")
     parser.add_argument("--start-timeout", type=positive_float, default=60,
                         help="seconds to wait for the app (60)")
@@ -684,7 +684,7 @@ def parse_args(argv=None):
     parser.add_argument("--keep-recordings", action="store_true",
                         help="keep recordings (mode 0600) in RESULTS/recordings (0700); they hold the environment")
     args = parser.parse_args(argv)
-    defaults = (100, 20, 1, 10) if args.quick else (500, 100, 5, 100)
+    defaults = (100, 20, 1, 10) if args.quick else (300, 100, 4, 50)
     args.requests, args.warmup, args.rounds, args.rate_requests = (given if given is not None else default
                                                                     for given, default in zip(
         (args.requests, args.warmup, args.rounds, args.rate_requests), defaults))
