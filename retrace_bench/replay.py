@@ -58,7 +58,11 @@ def replay(python: str, recording: Path, scratch: Path, timeout: float, name: st
     stdout, stderr = read(out), read(err)
     if outcome.ok:
         return Replayed(True, stdout, stderr, None)
-    return Replayed(False, stdout, stderr, first_error_line(stderr) or outcome.describe(stderr))
+    error = first_error_line(stderr)
+    if outcome.timed_out:
+        return Replayed(False, stdout, stderr, (f"{error}, then it hung: " if error else "")
+                        + f"stopped after {timeout:g} s")
+    return Replayed(False, stdout, stderr, error or outcome.describe(stderr))
 
 
 def read(path: Path) -> str:
