@@ -596,6 +596,8 @@ def apm_table(summaries: list[dict]) -> list[str]:
             lines.append(f"  {title:<15} {claim or '-':<12} {s['app']:<5} {throughput:>20}   {rate_text:>17}   "
                          f"{fmt(a['cpu_ms_per_request'], '{:.2f}'):>9}  {fmt(a['peak_rss_mb'], '{:.0f}'):>6}  {events:>10}{note}")
     lines.append("  (throughput and p50 averaged over the app's paths; intervals per path in the sections above)")
+    if not any(s.get("per_arm", {}).get(a.name) for s in summaries for a in AGENTS.values()):
+        lines.append("  No APM agent ran: ./run_all_benchmarks.sh --apm (or production_benchmark.py --arms all) adds them.")
     return lines
 
 
