@@ -203,6 +203,13 @@ def quiet_sleep(seconds: float) -> None:
         time.sleep(seconds)
 
 
+def spin(seconds: float) -> None:
+    """Busy-wait on perf_counter_ns, which Retrace does not record."""
+    end = time.perf_counter_ns() + seconds * 1e9
+    while time.perf_counter_ns() < end:
+        pass
+
+
 def window_cpu_ns(seconds: float) -> int:
     """CPU the process spends (all threads) while this thread idles for `seconds`."""
     cpu = time.process_time_ns()
@@ -256,6 +263,7 @@ class CpuMeter:
         drain, less what the drain's own windows and the background rate cost when idle. Wall
         time uses time.perf_counter, which Retrace records, so a replay prints the recorded
         timings."""
+        spin(facts.WARM_SPIN_S)                  # before the counters: it is not the work's cost
         cpu0 = time.process_time_ns()
         start = time.perf_counter()
         loop(iterations)

@@ -263,11 +263,25 @@ def self_check(args) -> int:
         production = None
         if not args.no_production:
             production = production_aa(args, scratch)
-        say("[self-check] timer: python -m timeit time.time()")
-        timeit = subprocess.run([sys.executable, "-m", "timeit", "-v", "-s", "import time", "time.time()"],
-                                capture_output=True, text=True, env=arms_mod.make_arms()[0].env(os.environ),
-                                timeout=args.timeout)
-    return selfcheck.judge(runs, timeit.stdout, production)
+        timer = timer_pairs(runner, args)
+    return selfcheck.judge(runs, timer, production)
+
+
+def timer_pairs(runner: Runner, args) -> list[tuple[float, float]]:
+    """(harness µs per time.time(), timeit µs per time.time()) pairs, measured alternately in one
+    plain process (selfcheck/timer_fidelity.py), so that the machine's state is the same for both."""
+    import json
+    say("[self-check] timer: harness time.time() and timeit, alternately in one process")
+    base = runner.next_name("timer")
+    plain = arms_mod.make_arms()[0]
+    outcome = procs.run([plain.python, str(ROOT / "selfcheck" / "timer_fidelity.py")], plain.env(os.environ),
+                        args.timeout, base.with_suffix(".out"), base.with_suffix(".err"))
+    if not outcome.ok:
+        raise EngineError(f"self-check timer: {outcome.describe(base.with_suffix('.err').read_text())}")
+    try:
+        return [tuple(p) for p in json.loads(base.with_suffix(".out").read_text())["pairs"]]
+    except (ValueError, KeyError, TypeError) as error:
+        raise EngineError(f"self-check timer: unreadable output ({error})") from None
 
 
 def production_aa(args, scratch: Path) -> dict | None:

@@ -64,6 +64,10 @@ DRAIN_CAP_S = 10.0
 #: Idle cost: the mean of IDLE_WINDOWS drain-sized windows, and one long window.
 IDLE_WINDOWS = 10
 IDLE_MEASURE_S = 0.2
+#: Busy-wait before each timed run, after the drain's idle windows: on a shared VM a core woken
+#: from idle runs a short loop up to 2x slower until it ramps up (measured: time.time() 119 ns
+#: right after idle, 67 ns after a 20 ms spin, 59 ns in timeit's sustained loop).
+WARM_SPIN_S = 0.02
 
 # --------------------------------------------------------------------------- benchmarks
 #: Result names of the built-in scripts (the spec's internal_* and external_* files).

@@ -1,0 +1,40 @@
+"""Timer fidelity for --self-check: the harness's time.time() figure against python's timeit, in
+one process, alternating, so that what differs is the harness and not the machine's state (on a
+shared VM, separate processes can run the same loop at 60 or 105 ns).
+
+Prints one JSON line: {"pairs": [[harness_us, timeit_us], ...]}.
+"""
+
+import json
+import statistics
+import sys
+import timeit
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchlib import CpuMeter  # noqa: E402
+from synthetic_benchmark import suite  # noqa: E402
+
+PAIRS = 3
+RUNS = 5
+
+
+def main():
+    test = next(t for t in suite.tests if t.name == "time.time()")
+    meter = CpuMeter.measure()
+    pairs = []
+    with test.prepared() as loop:
+        loop(test.iterations)                                      # warmup, as the harness does
+        for _ in range(PAIRS):
+            meter.wait_for_drain()
+            harness = statistics.median(meter.run(loop, test.iterations).wall_ms * 1e3 / test.iterations
+                                        for _ in range(RUNS))
+            timer = timeit.Timer("time.time()", "import time")
+            number, _ = timer.autorange()
+            reference = statistics.median(timer.repeat(RUNS, number)) / number * 1e6
+            pairs.append([harness, reference])
+    print(json.dumps({"pairs": pairs}))
+
+
+if __name__ == "__main__":
+    main()
