@@ -46,7 +46,6 @@ from retrace_bench.facts import BOUNDARY, INTERNAL, PATH_VARIABLES, REEXEC_MARK,
 from retrace_bench.options import non_negative_int, positive_int  # noqa: E402,F401
 from retrace_bench.record import ProcessRecord, Run, TestRecord  # noqa: E402
 
-DEFAULT_RUNS = 5
 DEFAULT_WARMUP = 1
 QUICK_DIVISOR = 10
 #: Regime profile: idle pause, chunk size, and the caps on one operation's sustained loop.
@@ -320,8 +319,11 @@ class Suite:
                    "python SCRIPT (a directory means <dir>/<script>.retrace).")
         parser.add_argument("--iterations", type=positive_int, metavar="N",
                             help="operations per run (default: each test's own count)")
-        parser.add_argument("--runs", type=positive_int, default=DEFAULT_RUNS, metavar="N",
-                            help=f"counted runs per test (default {DEFAULT_RUNS})")
+        parser.add_argument("--runs", type=positive_int, metavar="N",
+                            help=f"exactly N counted runs per test (default: {facts.MIN_RUNS} to "
+                                 f"{facts.MAX_RUNS}, until the mean wall time's standard error is within "
+                                 f"{facts.RUN_STOP_SE_FRACTION:.0%} or {facts.RUN_STOP_SE_US} µs, or the "
+                                 f"test has used {facts.TEST_BUDGET_S:g} s)")
         parser.add_argument("--warmup", type=non_negative_int, default=DEFAULT_WARMUP,
                             metavar="N", help=f"discarded warmup runs (default {DEFAULT_WARMUP})")
         parser.add_argument("--quick", action="store_true",
@@ -365,7 +367,8 @@ class Suite:
                     entry.profile_chunks_us = profile_test(loop, quick=args.quick)
                     entry.iterations = PROFILE_CHUNK
                 else:
-                    entry.runs = time_test(loop, iterations, args.runs, args.warmup, meter)
+                    budget = facts.TEST_BUDGET_S / (QUICK_DIVISOR if args.quick else 1)
+                    entry.runs = time_test(loop, iterations, args.runs, args.warmup, meter, budget)
             record.tests.append(entry)
         write_record(record)
 
@@ -383,17 +386,21 @@ def write_record(record: ProcessRecord) -> None:
         fail(f"cannot write the JSON record to descriptor {fd}: {error}")
 
 
-def time_test(loop, iterations: int, runs: int, warmup: int, meter: CpuMeter) -> list[Run]:
-    """Warm up, then time ``runs`` runs of ``iterations`` operations, printing each."""
+def time_test(loop, iterations: int, runs: int | None, warmup: int, meter: CpuMeter,
+              budget_s: float = facts.TEST_BUDGET_S) -> list[Run]:
+    """Warm up, then time runs of ``iterations`` operations, printing each: exactly ``runs`` runs,
+    or (runs None) as many as the stopping rule in facts.py asks for."""
     print(f"Iterations: {iterations}")
     for _ in range(warmup):
         loop(iterations)
     meter.wait_for_drain()
     print(f"Warmup runs: {warmup} (discarded)")
     measured = []
-    for number in range(1, runs + 1):
+    started = time.perf_counter()          # recorded: a replay takes the same decisions
+    while not enough_runs(measured, iterations, runs, time.perf_counter() - started, budget_s):
         run = meter.run(loop, iterations)
         measured.append(run)
+        number = len(measured)
         print(f"  Run {number}: {run.wall_ms:.4f} ms")
         print(f"  CPU {number}: {run.cpu_ms:.4f} ms (drained in {run.drain_ms:.0f} ms"
               f"{', CAPPED' if run.drain_capped else ''})")
@@ -405,6 +412,23 @@ def time_test(loop, iterations: int, runs: int, warmup: int, meter: CpuMeter) ->
     print(f"  Per-operation CPU: {statistics.fmean(r.cpu_ms for r in measured) * 1e3 / iterations:.4f} µs",
           flush=True)
     return measured
+
+
+def enough_runs(measured: list[Run], iterations: int, runs: int | None, elapsed_s: float,
+                budget_s: float) -> bool:
+    """The stopping rule (facts.py, "runs in a process")."""
+    if runs is not None:
+        return len(measured) >= runs
+    if len(measured) < facts.MIN_RUNS:
+        return False
+    if len(measured) >= facts.MAX_RUNS or elapsed_s >= budget_s:
+        return True
+    per_op_us = [r.wall_ms * 1e3 / iterations for r in measured]
+    mean = statistics.fmean(per_op_us)
+    se = statistics.stdev(per_op_us) / len(per_op_us) ** 0.5
+    if se > max(facts.RUN_STOP_SE_FRACTION * abs(mean), facts.RUN_STOP_SE_US):
+        return False
+    return True
 
 
 def profile_test(loop, quick: bool = False) -> list[float]:

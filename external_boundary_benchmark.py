@@ -35,14 +35,14 @@ def environ_get(loops):
         os.environ.get("HOME")
 
 
-@suite.test("file open()+read() 1 KiB", BOUNDARY, fixture=scratch_file)
+@suite.test("file open()+read() 1 KiB", BOUNDARY, iterations=500, fixture=scratch_file)
 def file_read(loops, path):
     for _ in repeat(None, loops):
         with open(path) as f:
             f.read()
 
 
-@suite.test("file open()+write() 1 KiB", BOUNDARY, fixture=scratch_file)
+@suite.test("file open()+write() 1 KiB", BOUNDARY, iterations=500, fixture=scratch_file)
 def file_write(loops, path, data="y" * 1024):
     # "r+" overwrites in place: "w" would truncate, and ext4 then flushes to disk on close.
     for _ in repeat(None, loops):
@@ -50,13 +50,13 @@ def file_write(loops, path, data="y" * 1024):
             f.write(data)
 
 
-@suite.test("os.stat()", BOUNDARY, fixture=scratch_file)
+@suite.test("os.stat()", BOUNDARY, iterations=500, fixture=scratch_file)
 def stat(loops, path):
     for _ in repeat(None, loops):
         os.stat(path)
 
 
-@suite.test("os.getpid()", BOUNDARY)
+@suite.test("os.getpid()", BOUNDARY, iterations=1000)
 def getpid(loops):
     for _ in repeat(None, loops):
         os.getpid()
@@ -77,7 +77,7 @@ def sqlite_database(rows=1000):
             connection.close()
 
 
-@suite.test("sqlite3 SELECT by primary key", BOUNDARY, iterations=1000, fixture=sqlite_database)
+@suite.test("sqlite3 SELECT by primary key", BOUNDARY, iterations=300, fixture=sqlite_database)
 def sqlite_query(loops, connection):
     for _ in repeat(None, loops):
         connection.execute("SELECT v FROM kv WHERE k = ?", (421,)).fetchone()
@@ -112,7 +112,7 @@ def echo_connection():
         server.stdout.close()
 
 
-@suite.test("loopback TCP round trip (64 B)", BOUNDARY, iterations=1000, fixture=echo_connection)
+@suite.test("loopback TCP round trip (64 B)", BOUNDARY, iterations=300, fixture=echo_connection)
 def tcp_round_trip(loops, connection, message=b"p" * 64):
     for _ in repeat(None, loops):
         connection.sendall(message)

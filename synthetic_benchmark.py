@@ -15,13 +15,13 @@ from benchlib import INTERNAL, Suite
 suite = Suite(__doc__.splitlines()[0])
 
 
-@suite.test("time.time()", INTERNAL)
+@suite.test("time.time()", INTERNAL, iterations=1000)
 def time_time(loops):
     for _ in repeat(None, loops):
         time.time()
 
 
-@suite.test("datetime.now()", INTERNAL)
+@suite.test("datetime.now()", INTERNAL, iterations=1000)
 def datetime_now(loops):
     for _ in repeat(None, loops):
         datetime.datetime.now()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from . import facts
 from .engine import BenchmarkData, RunData, Target
 from .record import ProcessRecord
-from .stats import coefficient_of_variation, family_confidence, paired_t_interval
+from .stats import coefficient_of_variation, family_confidence, paired_t_interval, process_figure
 
 LATENCY, CPU = "latency", "cpu"
 
@@ -20,7 +20,7 @@ LATENCY, CPU = "latency", "cpu"
 @dataclass
 class ArmFigures:
     label: str
-    wall_us: float                  # median of the per-process medians
+    wall_us: float                  # mean of the per-process means
     cpu_us: float | None
     cv: float                       # of all runs' wall time
     average_ms: float               # mean time of one run, as the scripts print it
@@ -123,20 +123,20 @@ class RunResult:
 # --------------------------------------------------------------------------- comparisons
 
 def comparison_pairs(arms: list[dict]) -> list[tuple[str, str, str]]:
-    """(A, B, kind): every other arm against the first plain arm; recorded arms of different
-    versions against each other, consecutively; a second plain arm is an A/A."""
+    """(A, B, kind): every other arm against the first plain arm; every later recorded arm
+    against the first one, the baseline (--versions BASE,NEW,...); a second plain arm is an A/A."""
     plain = [a["label"] for a in arms if a["kind"] == "plain"]
     recorded = [a["label"] for a in arms if a["kind"] == "retrace"]
     pairs = []
     if plain:
         pairs += [(plain[0], other, "aa") for other in plain[1:]]
         pairs += [(plain[0], arm, "overhead") for arm in recorded]
-    pairs += [(a, b, "versions") for a, b in zip(recorded, recorded[1:])]
+    pairs += [(recorded[0], b, "versions") for b in recorded[1:]]
     return pairs
 
 
 def per_process(records: list[tuple[int, ProcessRecord]], number: int, figure: str) -> dict[int, float]:
-    """round -> that process's median per-op figure of test `number`."""
+    """round -> that process's per-op figure of test `number` (stats.process_figure of its runs)."""
     out = {}
     for round_number, record in records:
         test = next((t for t in record.tests if t.number == number), None)
@@ -144,7 +144,7 @@ def per_process(records: list[tuple[int, ProcessRecord]], number: int, figure: s
             continue
         values = test.wall_us if figure == LATENCY else test.cpu_us
         if values:
-            out[round_number] = statistics.median(values)
+            out[round_number] = process_figure(values)
     return out
 
 
@@ -153,8 +153,8 @@ def difference(figure: str, a: dict[int, float], b: dict[int, float], confidence
     rounds = sorted(a.keys() & b.keys())
     if not rounds:
         return None
-    reference = statistics.median(a.values())
-    estimate = statistics.median(b.values()) - reference
+    reference = statistics.fmean(a.values())
+    estimate = statistics.fmean(b.values()) - reference
     interval = paired_t_interval([b[r] - a[r] for r in rounds], confidence)
     low = high = None
     if interval is not None:
@@ -231,9 +231,9 @@ def arm_figures(label: str, records: list[ProcessRecord], number: int) -> ArmFig
     if not tests:
         return None
     runs = [x for t in tests for x in t.wall_us]
-    cpu = [statistics.median(t.cpu_us) for t in tests if t.cpu_us]
-    return ArmFigures(label, statistics.median(statistics.median(t.wall_us) for t in tests),
-                      statistics.median(cpu) if len(cpu) == len(tests) else None,
+    cpu = [process_figure(t.cpu_us) for t in tests if t.cpu_us]
+    return ArmFigures(label, statistics.fmean(process_figure(t.wall_us) for t in tests),
+                      statistics.fmean(cpu) if len(cpu) == len(tests) else None,
                       coefficient_of_variation(runs),
                       statistics.fmean(r.wall_ms for t in tests for r in t.runs),
                       len(tests), len(runs), sum(r.drain_capped for t in tests for r in t.runs))

@@ -39,6 +39,7 @@ class Arm:
     python: str                 # the interpreter its processes run
     version: str | None = None  # the retracesoftware release, for recorded arms
     agent: str | None = None    # the APM agent (retrace_bench.agents), for agent arms
+    extra_env: tuple = ()       # (name, value) pairs set in its processes (self-check only)
 
     @property
     def recorded(self) -> bool:
@@ -63,6 +64,7 @@ class Arm:
             if recording is None:
                 raise ValueError("a recorded arm needs a recording path")
             env.update(RETRACE="1", RETRACE_RECORDING_PATH=str(recording))
+        env.update(self.extra_env)
         return env
 
     def to_json(self) -> dict:
@@ -202,3 +204,9 @@ def rotation(arms: list, round_number: int) -> list:
     position once."""
     shift = (round_number - 1) % len(arms)
     return arms[shift:] + arms[:shift]
+
+
+def balanced_rounds(rounds: int, arm_count: int) -> int:
+    """`rounds` rounded up to a multiple of the arm count, so that the rotation gives each arm each
+    position equally often (a balanced design)."""
+    return -(-rounds // arm_count) * arm_count

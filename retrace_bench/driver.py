@@ -19,7 +19,7 @@ from .engine import (ROOT, EngineError, Plan, RunData, Runner, ResultsLock, Targ
                      discover_scripts, new_run_dir, probe_trace_growth, profile_regimes, publish,
                      run_rounds, say, suite_commit, write_texts)
 
-DEFAULT_ROUNDS, QUICK_ROUNDS = 6, 2
+DEFAULT_ROUNDS, QUICK_ROUNDS = 8, 2
 DEFAULT_TARGET_MINUTES = 10.0
 
 
@@ -32,7 +32,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     "results/summary.txt. Results are archived under results/archive/.")
     parser.add_argument("--rounds", type=positive_int, metavar="N",
                         help=f"rounds; each runs every arm once per benchmark (default {DEFAULT_ROUNDS}, "
-                             f"{QUICK_ROUNDS} with --quick)")
+                             f"{QUICK_ROUNDS} with --quick, rounded up to a multiple of the arm count so "
+                             "that each arm takes each position equally often)")
     parser.add_argument("--quick", action="store_true", help="small iteration counts and loads: a smoke run")
     parser.add_argument("--versions", metavar="X,Y",
                         help="compare these retracesoftware releases in the same rounds (plus plain), "
@@ -40,7 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--retrace-version", metavar="X.Y.Z",
                         help="measure this release instead of the pinned one (same as --versions X.Y.Z)")
     parser.add_argument("--fail-on-regression", action="store_true",
-                        help="with --versions: exit 1 when the later version is slower beyond noise")
+                        help="with --versions: exit 1 when a version is slower than the first one "
+                             "(the baseline) beyond noise, in latency or CPU")
     parser.add_argument("--target-ci", metavar="SPEC",
                         help="add rounds until every difference's 95%% half-width is at most SPEC: "
                              "a percent of the reference figure and/or a time, whichever is larger, "
@@ -94,6 +96,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(str(error))
     if args.max_minutes is None and args.target:
         args.max_minutes = DEFAULT_TARGET_MINUTES
+    args.rounds_given = args.rounds is not None
     args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
     return args
 
@@ -126,6 +129,8 @@ def benchmark(args) -> int:
         say(f"Arms: {', '.join(a.label for a in arms)}"
             + (" (and the APM agents in the production benchmark)" if args.apm else "")
             + f"; benchmarks: {' '.join(scripts) or 'none (--no-synthetic)'}")
+        if not args.rounds_given:
+            args.rounds = arms_mod.balanced_rounds(args.rounds, len(arms))
         tag = "v" + "_v".join(a.version for a in arms if a.version)
         run_dir = new_run_dir(results, tag)
         try:
@@ -214,6 +219,7 @@ def run_production_app(args, app: str, names: list[str], plain, run_dir: Path) -
     command = [sys.executable, str(ROOT / "production_benchmark.py"), "--app", app, "--results", str(run_dir),
                "--timeout", str(args.timeout), "--arms", ",".join(names)]
     command += ["--quick"] if args.quick else []
+    command += ["--rounds", str(args.rounds)] if args.rounds_given else []
     command += ["--keep-recordings"] if args.keep_recordings else []
     env = plain.env(os.environ)
     process = procs.start(command, env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -237,19 +243,22 @@ def run_production_app(args, app: str, names: list[str], plain, run_dir: Path) -
 def self_check(args) -> int:
     """A/A (plain and recorded), calibration (latency and CPU), timer fidelity; nothing kept."""
     from . import selfcheck
-    rounds = args.rounds
     bench_args = ["--quick"] if args.quick else []
     pinned = arms_mod.pinned_version()
     plain_aa = arms_mod.make_arms(plain_copies=2)[:2]
     recorded_aa = arms_mod.make_arms([pinned, pinned])[1:]      # two recorded arms, no plain
     calibration = arms_mod.make_arms()
+    sensitivity = calibration + [arms_mod.Arm("retrace+work", arms_mod.RETRACE, sys.executable, pinned,
+                                              extra_env=((facts.SENSITIVITY_VARIABLE, "1"),))]
     with procs.private_dir("retrace-selfcheck.") as scratch:
         runner = Runner(scratch, args.timeout)
         runs = {}
         for name, arms, scripts in (
                 ("aa", plain_aa, ["synthetic_benchmark.py", "external_boundary_benchmark.py"]),
                 ("recorded_aa", recorded_aa, ["synthetic_benchmark.py", "external_boundary_benchmark.py"]),
-                ("calibration", calibration, ["selfcheck/calibration_benchmark.py"])):
+                ("calibration", calibration, ["selfcheck/calibration_benchmark.py"]),
+                ("sensitivity", sensitivity, ["selfcheck/sensitivity_benchmark.py"])):
+            rounds = args.rounds if args.rounds_given else arms_mod.balanced_rounds(args.rounds, len(arms))
             say(f"[self-check] {name}: {', '.join(a.label for a in arms)}, {rounds} rounds")
             for arm in arms:
                 if arm.recorded and arm.label not in runner.empty_trace_bytes:

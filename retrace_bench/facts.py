@@ -13,8 +13,10 @@ TRUTHY = {"1", "true", "yes", "on"}
 REEXEC_MARK = "RETRACE_BENCH_REEXEC"
 #: The manager passes a benchmark process a file descriptor for its JSON record in this variable.
 RECORD_FD_VARIABLE = "RETRACE_BENCH_RECORD_FD"
-#: The suite's own variables, never passed on to a process it starts as "plain".
-SUITE_VARIABLES = (REEXEC_MARK, RECORD_FD_VARIABLE)
+#: Set by the self-check in the arm whose recorded clock read is made dearer (sensitivity check).
+SENSITIVITY_VARIABLE = "RETRACE_BENCH_SENSITIVITY"
+#: The suite's own variables, never passed on to a process it starts unless an arm sets them.
+SUITE_VARIABLES = (REEXEC_MARK, RECORD_FD_VARIABLE, SENSITIVITY_VARIABLE)
 
 # --------------------------------------------------------------------------- what is a real trace
 #: A recorded benchmark process's trace must exceed an empty script's recording by this many bytes
@@ -38,15 +40,48 @@ PROBE_CALLS = (100, 1100)
 
 # --------------------------------------------------------------------------- noise and intervals
 CONFIDENCE = 0.95
-#: Differences smaller than both of these are "within noise" whatever the interval says
-#: (Datadog's benchmark gate treats changes under 2% as not significant).
+#: The one verdict rule. A difference is a real effect ("slower"/"faster") only when its interval
+#: excludes zero AND it is at least MIN_EFFECT_FRACTION of the reference figure AND, for a time per
+#: operation, at least MIN_EFFECT_US; otherwise it is "within noise". So a difference under 2% OR
+#: under 0.05 µs is noise (Datadog's benchmark gate treats changes under 2% as not significant;
+#: 0.05 µs is about the cost of one timer read). Figures that are not times per operation
+#: (production throughput, latency and CPU per request, in percent) use the 2% alone.
 MIN_EFFECT_FRACTION = 0.02
 MIN_EFFECT_US = 0.05
 
 
 def minimum_effect_us(reference_us: float) -> float:
-    """The smallest difference the suite calls a real effect, for a figure of `reference_us`."""
+    """The smallest time-per-operation difference the suite calls a real effect."""
     return max(MIN_EFFECT_FRACTION * abs(reference_us), MIN_EFFECT_US)
+
+
+def minimum_effect_percent() -> float:
+    """The smallest difference, in percent of the reference, the suite calls a real effect."""
+    return MIN_EFFECT_FRACTION * 100
+
+
+# --------------------------------------------------------------------------- runs in a process
+#: Where the variance is (measured on this 2-core VM, README "Resolution"): a recorded operation's
+#: runs are a mixture of a fast and a slow state of the machine (time.time() recorded: 0.75 or
+#: 1.6 µs per call, the state set per run, whatever the run's length or the core the writer is
+#: on); the processes' means differ no more than their runs predict. So the per-process figure is
+#: the MEAN of its runs (a median of a two-state mixture jumps between the states), and the time
+#: is spent on more runs per process, which cost a run and a drain, not a process start-up.
+#: A test's runs stop when the standard error of the mean wall time is within RUN_STOP_SE_FRACTION
+#: of the mean or RUN_STOP_SE_US, whichever is larger, after at least MIN_RUNS runs, at MAX_RUNS
+#: runs, or when the test has used TEST_BUDGET_S seconds (a tenth with --quick). The rule reads
+#: only the wall times and time.perf_counter(), which Retrace records, so a replay takes the same
+#: decisions as the recording (CPU time is measured live and would make the replay diverge).
+#: Unrecorded operations stop at a few runs; recorded ones, whose runs vary by half their mean,
+#: run to the cap. The state of the machine persists for seconds (a whole recorded process can run
+#: in the fast state), so processes differ more than their runs predict: past ~20 runs, time is
+#: better spent on rounds (README, "Resolution"). MIN_RUNS is high enough that a few runs that
+#: happen to share one state do not stop a noisy test early.
+MIN_RUNS = 8
+MAX_RUNS = 20
+RUN_STOP_SE_FRACTION = 0.02
+RUN_STOP_SE_US = 0.01
+TEST_BUDGET_S = 1.5
 
 
 # Verdicts of a comparison B against A (summary.json carries these strings).
@@ -96,6 +131,12 @@ RED_FLAG_CV = 0.20
 
 # --------------------------------------------------------------------------- self-check
 CALIBRATION_TOLERANCE = 0.10
+#: The resolution goal: a recorded operation's overhead (and a version difference) known to within
+#: this fraction of the overhead (95% half-width), or RESOLUTION_FLOOR_US where the overhead is
+#: under RESOLUTION_SMALL_US.
+RESOLUTION_FRACTION = 0.10
+RESOLUTION_FLOOR_US = 0.05
+RESOLUTION_SMALL_US = 0.5
 TIMER_FIDELITY_RATIO = 1.3
 
 #: Default per-process time limit (seconds) for every benchmark process the manager starts.

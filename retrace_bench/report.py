@@ -119,11 +119,15 @@ def render_text(result: RunResult, production_text: str | None = None) -> str:
                 f"{len(result.config.get('missed_target') or [])} difference(s) missed it (FLAG lines)"]
                if result.config.get("target_ci") else []),
              "",
-             "How to read: per-op figures are medians of per-process medians. Each difference (B - A)",
-             "is the mean of per-round paired differences with a Student-t 95% interval,",
-             f"Bonferroni-adjusted over {tests} tests; 'within noise' when the interval includes 0 or",
-             f"the difference is under {facts.MIN_EFFECT_FRACTION:.0%} and {facts.MIN_EFFECT_US} µs. "
-             "latency = the caller's wall time;",
+             *([f"Design: {result.config['rounds_run']} rounds for {len(labels)} arms is NOT balanced "
+                "(each arm does not take each position equally often)"]
+               if result.config.get("rounds_run") and result.config["rounds_run"] % len(labels) else []),
+             "How to read: per-op figures are means of per-process means (each process runs a test",
+             f"{facts.MIN_RUNS}-{facts.MAX_RUNS} times). Each difference (B - A) is the mean of per-round "
+             "paired differences",
+             f"with a Student-t 95% interval, Bonferroni-adjusted over {tests} tests; 'within noise' when the",
+             f"interval includes 0, or the difference is under {facts.MIN_EFFECT_FRACTION:.0%} of A or under "
+             f"{facts.MIN_EFFECT_US} µs. latency = the caller's wall time;",
              "CPU = the process's CPU over the run until Retrace's writer caught up (all threads).",
              "A spare core hides the writer's CPU from the caller; a busy server pays it.",
              "'recorded' is the trace growth per call; 'regimes' the recorded cost in a burst and",

@@ -49,9 +49,11 @@ def render_production_charts(directory: Path, production) -> list[str]:
 
 
 def regressions(result: analysis.RunResult) -> list[str]:
-    """Tests where a later version is slower than the earlier one beyond noise."""
-    return [f"{b.name}: {t.name} ({c.b} vs {c.a})" for b in result.benchmarks for t in b.tests
-            for c in t.comparisons if c.kind == "versions" and c.latency.verdict == facts.SLOWER]
+    """Tests where a version is slower than the baseline (the first of --versions) beyond noise,
+    in latency or in CPU."""
+    return [f"{b.name}: {t.name} {d.figure} ({c.b} vs baseline {c.a})" for b in result.benchmarks
+            for t in b.tests for c in t.comparisons if c.kind == "versions"
+            for d in (c.latency, c.cpu) if d is not None and d.verdict == facts.SLOWER]
 
 
 def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = False) -> int:
@@ -83,7 +85,8 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
           + (", overhead.png" if chart else "") + "".join(f", {c}" for c in charts))
     slower = regressions(result)
     if fail_on_regression and slower:
-        print(f"error: {len(slower)} test(s) slower in the later version beyond noise: {slower[0]}")
+        print(f"error: {len(slower)} figure(s) slower than the baseline version beyond noise: "
+              + "; ".join(slower))
         return 1
     failed = (any(b.failures for b in result.benchmarks)
               or any("failure" in summary or summary.get("failures") for summary in summaries))

@@ -104,6 +104,37 @@ def test_version_difference_has_its_own_verdict():
     assert versions[0].latency.estimate_us == pytest.approx(2.0, rel=0.05)
 
 
+def test_every_version_is_compared_with_the_first_the_baseline():
+    labels = ["retrace==0.2.28", "retrace==0.2.29", "retrace==0.2.30"]
+    pairs = analysis.comparison_pairs([PLAIN] + [{**RETRACE, "label": label} for label in labels])
+    assert [(a, b) for a, b, kind in pairs if kind == "versions"] == [
+        ("retrace==0.2.28", "retrace==0.2.29"), ("retrace==0.2.28", "retrace==0.2.30")]
+
+
+def test_a_cpu_only_regression_fails_the_gate():
+    from retrace_bench.summarize import regressions
+    rng = random.Random(8)
+    arms = [PLAIN, {**RETRACE, "label": "retrace==0.2.29"}, {**RETRACE, "label": "retrace==0.2.30"}]
+    cpu = {"plain": 1.0, "retrace==0.2.29": 20.0, "retrace==0.2.30": 25.0}      # latency unchanged
+    data = run_data(arms, lambda arm, r: record([noisy(rng, 2.0, spread=0.01)], [noisy(rng, cpu[arm], spread=0.01)]))
+    found = regressions(analysis.analyse(data))
+    assert len(found) == 1 and " cpu " in found[0] and "baseline retrace==0.2.29" in found[0]
+
+
+def test_the_per_process_figure_is_the_mean_of_a_two_state_mixture():
+    from retrace_bench.stats import process_figure
+    # 3 fast and 2 slow runs: the median is the fast state; the user pays the mean
+    assert process_figure([0.8, 0.8, 0.8, 1.6, 1.6]) == pytest.approx(1.12)
+
+
+def test_rounds_are_rounded_up_to_a_balanced_design():
+    from retrace_bench.arms import balanced_rounds, rotation
+    assert balanced_rounds(8, 2) == 8 and balanced_rounds(8, 3) == 9 and balanced_rounds(2, 7) == 7
+    arms = ["a", "b", "c"]
+    positions = {arm: [rotation(arms, r).index(arm) for r in range(1, balanced_rounds(8, 3) + 1)] for arm in arms}
+    assert all(sorted(p) == [0, 0, 0, 1, 1, 1, 2, 2, 2] for p in positions.values())
+
+
 def test_small_differences_are_within_noise_even_with_tight_intervals():
     data = run_data([PLAIN, RETRACE], lambda arm, r: record([[1.0 + (0.01 if arm == "retrace" else 0)] * 5],
                                                             [[1.0 + 0.001 * r] * 5]))
@@ -156,7 +187,35 @@ def test_self_check_judges_aa_calibration_and_timer(capsys):
         return record([noisy(rng, 2.05 if rec else 0.05, spread=0.01), noisy(rng, 0.1, spread=0.01)],
                       [noisy(rng, 2.05 if rec else 0.05, spread=0.01), noisy(rng, 20.1 if rec else 0.1, spread=0.01)],
                       tests=calibration_tests)
-    runs = {"aa": aa, "recorded_aa": recorded_aa, "calibration": run_data([PLAIN, RETRACE], calibration)}
+    work_arm = {**RETRACE, "label": "retrace+work"}
+    sensitivity_tests = (("time.time() (+ the known work in the injected arm)", "internal"),
+                         ("the known work alone", "internal"))
+
+    def sensitivity(arm, r, work=0.35):
+        clock = {"plain": 0.1, "retrace": 1.5, "retrace+work": 1.5 + work}[arm]
+        cpu = {"plain": 0.1, "retrace": 25.0, "retrace+work": 25.0 + work}[arm]
+        return record([noisy(rng, clock, spread=0.01), noisy(rng, work, spread=0.01)],
+                      [noisy(rng, cpu, spread=0.001), noisy(rng, work, spread=0.01)], tests=sensitivity_tests)
+    runs = {"aa": aa, "recorded_aa": recorded_aa, "calibration": run_data([PLAIN, RETRACE], calibration),
+            "sensitivity": run_data([PLAIN, RETRACE, work_arm], sensitivity)}
     assert selfcheck.judge(runs, [(0.1, 0.1), (0.11, 0.1), (0.1, 0.09)]) == 0
-    assert "Self-check passed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Self-check passed" in out and "recorded A/A latency: median" in out
     assert selfcheck.judge(runs, [(0.1, 1.0), (0.1, 1.0), (0.1, 1.0)]) == 1
+    # a sensitivity check that does not find the injected change fails the self-check
+    runs["sensitivity"] = run_data([PLAIN, RETRACE, work_arm], lambda arm, r: sensitivity(arm, r, work=0.0001))
+    assert selfcheck.judge(runs, [(0.1, 0.1), (0.11, 0.1), (0.1, 0.09)]) == 1
+
+
+def test_runs_stop_by_the_rule_in_facts():
+    import benchlib
+    steady = [Run(1.0, 1.0)] * facts.MIN_RUNS
+    assert not benchlib.enough_runs(steady[:-1], 1000, None, 0.0, 10.0)       # below the minimum
+    assert benchlib.enough_runs(steady, 1000, None, 0.0, 10.0)                # steady: stop at the minimum
+    mixture = [Run(0.8 if i % 2 else 1.6, 1.0) for i in range(facts.MIN_RUNS)]
+    assert not benchlib.enough_runs(mixture, 1000, None, 0.0, 10.0)           # two states: go on
+    assert benchlib.enough_runs(mixture, 1000, None, 10.0, 10.0)              # until the budget
+    long = [Run(0.8 if i % 2 else 1.6, 1.0) for i in range(facts.MAX_RUNS)]
+    assert benchlib.enough_runs(long, 1000, None, 0.0, 10.0)                  # or the cap
+    assert not benchlib.enough_runs(steady[:2], 1000, 3, 0.0, 10.0)           # --runs N: exactly N
+    assert benchlib.enough_runs(steady[:3], 1000, 3, 0.0, 10.0)
