@@ -86,6 +86,28 @@ class Regimes:
 
 
 @dataclass
+class Resolution:
+    """How finely one difference of a recorded operation is known, against the resolution goal."""
+    a: str
+    b: str
+    kind: str
+    figure: str
+    half_width_us: float | None
+    overhead_us: float              # the recording overhead the goal is relative to
+    goal_us: float
+
+    @property
+    def meets(self) -> bool:
+        return self.half_width_us is not None and self.half_width_us <= self.goal_us
+
+    @property
+    def percent(self) -> float | None:
+        if self.half_width_us is None or not self.overhead_us:
+            return None
+        return self.half_width_us / abs(self.overhead_us) * 100
+
+
+@dataclass
 class TestResult:
     benchmark: str
     number: int
@@ -97,6 +119,7 @@ class TestResult:
     bytes_per_op: dict[str, float] = field(default_factory=dict)
     regimes: dict[str, Regimes] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    resolution: list[Resolution] = field(default_factory=list)
 
 
 @dataclass
@@ -165,7 +188,7 @@ def difference(figure: str, a: dict[int, float], b: dict[int, float], confidence
     else:
         verdict = facts.WITHIN_NOISE
     return Difference(figure, estimate, low, high, len(rounds), reference, verdict,
-                      target.half_width_us(reference) if target else None)
+                      None)
 
 
 # --------------------------------------------------------------------------- the spec and red flags
@@ -222,6 +245,44 @@ def regimes_of(chunks: list[float], chunk_calls: int, baseline_us: float, cpu_ov
         knee = next(i for i, c in enumerate(chunks) if c > halfway) * chunk_calls
     return Regimes(burst, sustained, burst - baseline_us, sustained - baseline_us, knee,
                    len(chunks) * chunk_calls, cpu_overhead_us)
+
+
+def set_targets(comparisons: list[Comparison], target: Target) -> None:
+    """--target-ci's half-width for each difference: its percent of the size of what is measured,
+    the larger of the recording overhead (for a version difference, the baseline's) and the plain
+    figure (for an A/A, the reference), or its floor in µs, whichever is larger."""
+    overheads = {c.b: c for c in comparisons if c.kind == "overhead"}
+    for c in comparisons:
+        reference = c if c.kind == "overhead" else overheads.get(c.a)
+        for figure in (LATENCY, CPU):
+            d = c.latency if figure == LATENCY else c.cpu
+            if d is None:
+                continue
+            if reference is None:
+                scale = d.reference_us
+            else:
+                ref = reference.latency if figure == LATENCY else reference.cpu
+                scale = max(abs(ref.estimate_us), abs(ref.reference_us)) if ref is not None else d.reference_us
+            d.target_us = target.half_width_us(scale)
+
+
+def resolution_of(comparisons: list[Comparison], bytes_per_op: dict[str, float]) -> list[Resolution]:
+    """For an operation the arm records: each overhead's and each version difference's half-width
+    against the goal (facts.resolution_goal_us of the overhead; of the baseline's, for versions)."""
+    overheads = {c.b: c for c in comparisons if c.kind == "overhead"}
+    out = []
+    for c in comparisons:
+        if c.kind not in ("overhead", "versions") or bytes_per_op.get(c.b, 0) < facts.RECORDED_MIN_BYTES_PER_OP:
+            continue
+        reference = c if c.kind == "overhead" else overheads.get(c.a)
+        if reference is None:
+            continue
+        for d, ref in ((c.latency, reference.latency), (c.cpu, reference.cpu)):
+            if d is None or ref is None:
+                continue
+            out.append(Resolution(c.a, c.b, c.kind, d.figure, d.half_width_us, ref.estimate_us,
+                                  facts.resolution_goal_us(ref.estimate_us)))
+    return out
 
 
 # --------------------------------------------------------------------------- the whole run
@@ -281,6 +342,8 @@ def analyse_benchmark(bench: BenchmarkData, pairs, confidence: float, target: Ta
                              per_process(by_arm[b], test.number, CPU), confidence, target)
             if lat is not None:
                 comparisons.append(Comparison(a, b, kind, lat, cpu))
+        if target is not None:
+            set_targets(comparisons, target)
         t = TestResult(bench.name, test.number, test.name, test.category, test.iterations, arms, comparisons)
         for arm, growth in bench.trace_growth.items():
             if str(test.number) in growth:
@@ -293,6 +356,7 @@ def analyse_benchmark(bench: BenchmarkData, pairs, confidence: float, target: Ta
             if c.latency.target_us is not None and not c.meets_target:
                 t.findings.append(Finding("target_missed", c.b, {
                     "a": c.a, "half_width_us": c.latency.half_width_us, "target_us": c.latency.target_us}))
+        t.resolution = resolution_of(comparisons, t.bytes_per_op)
         plain = next((c.a for c in comparisons if c.kind == "overhead"), None)
         for arm, profile in bench.profile.items():
             chunks = next((pt for pt in profile.get("tests", []) if pt["number"] == test.number), None)

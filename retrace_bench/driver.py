@@ -45,8 +45,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "(the baseline) beyond noise, in latency or CPU")
     parser.add_argument("--target-ci", metavar="SPEC",
                         help="add rounds until every difference's 95%% half-width is at most SPEC: "
-                             "a percent of the reference figure and/or a time, whichever is larger, "
-                             "e.g. 5%%,0.05us")
+                             "a percent of the recording overhead (or of the plain figure, where that "
+                             "is larger) and/or a time, whichever is larger, e.g. 10%%,0.05us")
     parser.add_argument("--max-minutes", type=positive_float, metavar="M",
                         help=f"start no new round after M minutes (default {DEFAULT_TARGET_MINUTES:g} "
                              "with --target-ci, else no limit)")

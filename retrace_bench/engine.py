@@ -215,7 +215,8 @@ class Plan:
 
 @dataclass
 class Target:
-    """The resolution asked for: a half-width of `percent` of the reference figure, or
+    """The resolution asked for: a half-width of `percent` of the size of what is measured (the
+    recording overhead, or the plain figure where that is larger: analysis.set_targets), or
     `floor_us`, whichever is larger."""
     percent: float | None
     floor_us: float

@@ -137,6 +137,13 @@ CALIBRATION_TOLERANCE = 0.10
 RESOLUTION_FRACTION = 0.10
 RESOLUTION_FLOOR_US = 0.05
 RESOLUTION_SMALL_US = 0.5
+
+
+def resolution_goal_us(overhead_us: float) -> float:
+    """The 95% half-width the resolution goal asks for, for an overhead of `overhead_us`."""
+    if abs(overhead_us) < RESOLUTION_SMALL_US:
+        return RESOLUTION_FLOOR_US
+    return RESOLUTION_FRACTION * abs(overhead_us)
 TIMER_FIDELITY_RATIO = 1.3
 
 #: Default per-process time limit (seconds) for every benchmark process the manager starts.

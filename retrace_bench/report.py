@@ -167,6 +167,7 @@ def render_text(result: RunResult, production_text: str | None = None) -> str:
     versions = version_summary(result)
     if versions:
         lines += ["", "## Versions compared in this run", *versions]
+    lines += resolution_summary(result)
     if production_text:
         lines += ["", production_text.rstrip()]
     lines += ["", RULE, "Raw data: run.json (every process's record); text outputs *_<arm>.txt; "
@@ -180,8 +181,28 @@ def version_summary(result: RunResult) -> list[str]:
         for t in b.tests:
             for c in t.comparisons:
                 if c.kind == "versions":
-                    lines.append(f"  {b.name}: {t.name}: {c.b} vs {c.a}: "
-                                 f"{difference_text(c.latency, versions=True)}")
+                    lines.append(f"  {b.name}: {t.name}: {c.b} vs {c.a} (baseline)")
+                    lines.append(f"      latency  {difference_text(c.latency, versions=True)}")
+                    if c.cpu is not None:
+                        lines.append(f"      CPU      {difference_text(c.cpu, versions=True)}")
+    return lines
+
+
+def resolution_summary(result: RunResult) -> list[str]:
+    """The resolution goal on the operations Retrace records: met or not, figure by figure."""
+    rows = [(b, t, r) for b in result.benchmarks for t in b.tests for r in t.resolution]
+    if not rows:
+        return []
+    met = sum(r.meets for _, _, r in rows)
+    lines = ["", "## Resolution on the operations Retrace records",
+             f"  goal: 95% half-width at most {facts.RESOLUTION_FRACTION:.0%} of the recording overhead "
+             f"({facts.RESOLUTION_FLOOR_US} µs under {facts.RESOLUTION_SMALL_US} µs); "
+             f"{met} of {len(rows)} figures meet it (add rounds: --rounds N or --target-ci 10%)"]
+    for b, t, r in rows:
+        what = f"{r.b} vs {r.a}" + (" (version difference)" if r.kind == "versions" else "")
+        width = (f"±{fmt_us(r.half_width_us)} µs = ±{r.percent:.0f}% of the overhead {fmt_us(r.overhead_us, True)}"
+                 if r.percent is not None else "no interval")
+        lines.append(f"  {'met ' if r.meets else 'MISS'} {b.name}: {t.name} {r.figure:<7} {what}: {width}")
     return lines
 
 

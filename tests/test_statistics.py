@@ -219,3 +219,23 @@ def test_runs_stop_by_the_rule_in_facts():
     assert benchlib.enough_runs(long, 1000, None, 0.0, 10.0)                  # or the cap
     assert not benchlib.enough_runs(steady[:2], 1000, 3, 0.0, 10.0)           # --runs N: exactly N
     assert benchlib.enough_runs(steady[:3], 1000, 3, 0.0, 10.0)
+
+
+def test_target_and_resolution_are_relative_to_the_recording_overhead():
+    rng = random.Random(9)
+    arms = [PLAIN, {**RETRACE, "label": "retrace==0.2.29"}, {**RETRACE, "label": "retrace==0.2.30"}]
+    cost = {"plain": 0.1, "retrace==0.2.29": 1.5, "retrace==0.2.30": 1.5}
+    data = run_data(arms, lambda arm, r: record([noisy(rng, cost[arm], spread=0.3)], [noisy(rng, cost[arm], spread=0.3)]))
+    data.benchmarks[0].trace_growth = {label: {"1": [100, 1000, 1100, 26000]} for label in cost if label != "plain"}
+    test = analysis.analyse(data, target=Target(10.0, 0.0)).benchmarks[0].tests[0]
+    overhead = next(c for c in test.comparisons if c.kind == "overhead" and c.b == "retrace==0.2.29")
+    versions = next(c for c in test.comparisons if c.kind == "versions")
+    # 10% of the overhead (~1.4 µs), not of plain's 0.1 µs; the version difference against the baseline's
+    assert overhead.latency.target_us == pytest.approx(0.1 * overhead.latency.estimate_us)
+    assert versions.latency.target_us == pytest.approx(0.1 * overhead.latency.estimate_us)
+    figures = {(r.kind, r.b, r.figure): r for r in test.resolution}
+    assert len(figures) == 6 and all(r.goal_us == pytest.approx(0.1 * abs(r.overhead_us)) for r in figures.values())
+    assert figures[("versions", "retrace==0.2.30", "latency")].overhead_us == overhead.latency.estimate_us
+    # an operation the arm does not record has no resolution goal
+    data.benchmarks[0].trace_growth = {}
+    assert analysis.analyse(data).benchmarks[0].tests[0].resolution == []
