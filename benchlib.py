@@ -322,7 +322,7 @@ class Suite:
         parser.add_argument("--runs", type=positive_int, metavar="N",
                             help=f"exactly N counted runs per test (default: {facts.MIN_RUNS} to "
                                  f"{facts.MAX_RUNS}, until the mean wall time's standard error is within "
-                                 f"{facts.RUN_STOP_SE_FRACTION:.0%} or {facts.RUN_STOP_SE_US} µs, or the "
+                                 f"{facts.RUN_STOP_SE_FRACTION * 100:g}%% or {facts.RUN_STOP_SE_US} µs, or the "
                                  f"test has used {facts.TEST_BUDGET_S:g} s)")
         parser.add_argument("--warmup", type=non_negative_int, default=DEFAULT_WARMUP,
                             metavar="N", help=f"discarded warmup runs (default {DEFAULT_WARMUP})")
@@ -367,8 +367,8 @@ class Suite:
                     entry.profile_chunks_us = profile_test(loop, quick=args.quick)
                     entry.iterations = PROFILE_CHUNK
                 else:
-                    budget = facts.TEST_BUDGET_S / (QUICK_DIVISOR if args.quick else 1)
-                    entry.runs = time_test(loop, iterations, args.runs, args.warmup, meter, budget)
+                    rule = RunRule.quick() if args.quick else RunRule()
+                    entry.runs = time_test(loop, iterations, args.runs, args.warmup, meter, rule)
             record.tests.append(entry)
         write_record(record)
 
@@ -386,8 +386,20 @@ def write_record(record: ProcessRecord) -> None:
         fail(f"cannot write the JSON record to descriptor {fd}: {error}")
 
 
+@dataclass(frozen=True)
+class RunRule:
+    """The stopping rule's bounds (facts.py, "runs in a process")."""
+    min_runs: int = facts.MIN_RUNS
+    max_runs: int = facts.MAX_RUNS
+    budget_s: float = facts.TEST_BUDGET_S
+
+    @classmethod
+    def quick(cls) -> "RunRule":
+        return cls(facts.QUICK_MIN_RUNS, facts.QUICK_MAX_RUNS, facts.TEST_BUDGET_S / QUICK_DIVISOR)
+
+
 def time_test(loop, iterations: int, runs: int | None, warmup: int, meter: CpuMeter,
-              budget_s: float = facts.TEST_BUDGET_S) -> list[Run]:
+              rule: RunRule = RunRule()) -> list[Run]:
     """Warm up, then time runs of ``iterations`` operations, printing each: exactly ``runs`` runs,
     or (runs None) as many as the stopping rule in facts.py asks for."""
     print(f"Iterations: {iterations}")
@@ -397,7 +409,7 @@ def time_test(loop, iterations: int, runs: int | None, warmup: int, meter: CpuMe
     print(f"Warmup runs: {warmup} (discarded)")
     measured = []
     started = time.perf_counter()          # recorded: a replay takes the same decisions
-    while not enough_runs(measured, iterations, runs, time.perf_counter() - started, budget_s):
+    while not enough_runs(measured, iterations, runs, time.perf_counter() - started, rule):
         run = meter.run(loop, iterations)
         measured.append(run)
         number = len(measured)
@@ -415,13 +427,13 @@ def time_test(loop, iterations: int, runs: int | None, warmup: int, meter: CpuMe
 
 
 def enough_runs(measured: list[Run], iterations: int, runs: int | None, elapsed_s: float,
-                budget_s: float) -> bool:
+                rule: RunRule = RunRule()) -> bool:
     """The stopping rule (facts.py, "runs in a process")."""
     if runs is not None:
         return len(measured) >= runs
-    if len(measured) < facts.MIN_RUNS:
+    if len(measured) < rule.min_runs:
         return False
-    if len(measured) >= facts.MAX_RUNS or elapsed_s >= budget_s:
+    if len(measured) >= rule.max_runs or elapsed_s >= rule.budget_s:
         return True
     per_op_us = [r.wall_ms * 1e3 / iterations for r in measured]
     mean = statistics.fmean(per_op_us)

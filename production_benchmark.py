@@ -125,11 +125,11 @@ def proc_peak_rss_kb(pid: int) -> int | None:
 class App:
     """The app as a child process in its own session: started, waited for, always stopped."""
 
-    def __init__(self, argv, env, port, ready_path, log: Path, start_timeout: float):
+    def __init__(self, argv, env, port, ready_path, log: Path, start_timeout: float, cpus=None):
         self.port, self.log = port, log
         started = time.monotonic()
         with log.open("w") as output:
-            self.process = procs.start(argv, env, stdout=output, stderr=subprocess.STDOUT)
+            self.process = procs.start(argv, env, stdout=output, stderr=subprocess.STDOUT, cpus=cpus)
         deadline = started + start_timeout
         while True:
             if self.process.poll() is not None:
@@ -224,7 +224,7 @@ def start_app(args, arm: Arm, scratch: Path, name: str, recording: Path | None, 
         check_port_free(port)
     argv, env = app_command(args.app_cmd, port, arm, recording, sink, scratch)
     env["TMPDIR"] = str(scratch)         # whatever the app makes in temp stays in the scratch dir
-    return App(argv, env, port, args.paths[0], scratch / f"app.{name}.log", args.start_timeout)
+    return App(argv, env, port, args.paths[0], scratch / f"app.{name}.log", args.start_timeout, args.app_cpus)
 
 
 def idle_trace_size(args, arm: Arm, scratch: Path) -> int:
@@ -368,7 +368,9 @@ def paired_percent_ci(runs: list[ArmRun], plain: str, arm: str, figure) -> list[
 def ci_verdict(ci: list[float] | None, estimate_percent: float, higher_is_slower: bool = True) -> str:
     """slower / faster / within noise for a percent change with its interval (2% minimum effect).
     A latency that rises is slower; a throughput that rises is faster."""
-    if ci is None or ci[0] <= 0 <= ci[1] or abs(estimate_percent) < facts.MIN_EFFECT_FRACTION * 100:
+    if ci is None:
+        return facts.CANNOT_TELL
+    if ci[0] <= 0 <= ci[1] or abs(estimate_percent) < facts.minimum_effect_percent():
         return facts.WITHIN_NOISE
     return facts.SLOWER if (estimate_percent > 0) == higher_is_slower else facts.FASTER
 
@@ -410,16 +412,17 @@ def summarise(data: dict) -> dict:
             o = {
                 "throughput_drop_percent": (p["requests_per_s"] - a["requests_per_s"]) / p["requests_per_s"] * 100,
                 "p50_increase_percent": (a["p50_ms"] - p["p50_ms"]) / p["p50_ms"] * 100,
+                "p95_increase_percent": (a["p95_ms"] - p["p95_ms"]) / p["p95_ms"] * 100,
                 "p99_increase_percent": (a["p99_ms"] - p["p99_ms"]) / p["p99_ms"] * 100,
                 "ranges_overlap": (a["requests_per_s_range"][1] >= p["requests_per_s_range"][0]
                                    and p["requests_per_s_range"][1] >= a["requests_per_s_range"][0]),
                 **{f"{metric}_change_ci_percent": paired_percent_ci(
                     runs, plain, arm, lambda r, m=metric: getattr(r.results[path], m))
-                   for metric in ("requests_per_s", "p50_ms", "p99_ms")}}
+                   for metric in ("requests_per_s", "p50_ms", "p95_ms", "p99_ms")}}
             o["throughput_verdict"] = ci_verdict(o["requests_per_s_change_ci_percent"], -o["throughput_drop_percent"],
                                                  higher_is_slower=False)
             if p["rate"] and a["rate"]:
-                for m in ("p50_ms", "p99_ms"):
+                for m in ("p50_ms", "p95_ms", "p99_ms"):
                     o[f"rate_{m}_change_percent"] = change(p["rate"][m], a["rate"][m])
                     o[f"rate_{m}_change_ci_percent"] = paired_percent_ci(
                         runs, plain, arm, lambda r, m=m: getattr(r.rate_results[path], m) if path in r.rate_results else None)
@@ -482,8 +485,8 @@ def fmt(value, spec: str, missing: str = "n/a") -> str:
     return spec.format(value) if value is not None else missing
 
 
-def ci_text(ci) -> str:
-    return f"[{ci[0]:+.1f} .. {ci[1]:+.1f}]" if ci else "[one round: no CI]"
+def ci_text(ci, unit: str = "") -> str:
+    return f"[{ci[0]:+.1f} .. {ci[1]:+.1f}]{unit}" if ci else "[one round: no CI]"
 
 
 def render(data: dict) -> str:
@@ -498,7 +501,10 @@ def render(data: dict) -> str:
              f" per path after {config['warmup']} warmup requests"
              + (f"; fixed rate: hey -c 1 -q {config['rate']:g} -n {config['rate_requests']}" if config.get("rate_requests") else "")
              + f"; {config['rounds']} rounds, arms {', '.join(data['arms'])} in rotating order; medians over rounds, "
-             "95% CI over rounds (paired, Student's t)"]
+             "95% CI over rounds (paired, Student's t)",
+             (f"  pinned: the app on CPU {','.join(map(str, config['pinned']['app_cpus']))}, ab/hey on CPU "
+              f"{','.join(map(str, config['pinned']['load_cpus']))}" if config.get("pinned")
+              else "  not pinned: the app and ab/hey share the CPUs")]
     for arm, reason in s["failures"].items():
         first, *rest = reason.splitlines() or [""]
         lines.append(f"  FAILED ({arm}): {first}")
@@ -510,19 +516,21 @@ def render(data: dict) -> str:
         lines.append(f"\n  {path}")
         for arm in s["arms"]:
             a = p["arms"][arm]
-            rate = (f"  | at {a['rate']['rate_per_s']:g}/s: p50 {a['rate']['p50_ms']:.2f} p99 {a['rate']['p99_ms']:.2f} ms"
-                    if a["rate"] else "")
+            rate = (f"  | at {a['rate']['rate_per_s']:g}/s: p50 {a['rate']['p50_ms']:.2f} p95 {a['rate']['p95_ms']:.2f} "
+                    f"p99 {a['rate']['p99_ms']:.2f} ms" if a["rate"] else "")
             lines.append(f"    {arm:<{width}} {a['requests_per_s']:8.1f} req/s "
                          f"(rounds {a['requests_per_s_range'][0]:.1f}-{a['requests_per_s_range'][1]:.1f})  "
-                         f"p50 {a['p50_ms']:.2f}  p99 {a['p99_ms']:.2f} ms  failed {a['failed']}{rate}")
+                         f"p50 {a['p50_ms']:.2f}  p95 {a['p95_ms']:.2f}  p99 {a['p99_ms']:.2f} ms  failed {a['failed']}{rate}")
         for arm, o in p["against_plain"].items():
             spread = " (round ranges overlap)" if o["ranges_overlap"] else ""
             lines.append(f"    {arm} vs {s['arms'][0]}: throughput {-o['throughput_drop_percent']:+.1f}% "
                          f"{ci_text(o['requests_per_s_change_ci_percent'])}: {o['throughput_verdict']}{spread}; "
-                         f"saturated p50 {o['p50_increase_percent']:+.1f}% {ci_text(o['p50_ms_change_ci_percent'])}")
+                         f"saturated p50 {o['p50_increase_percent']:+.1f}% {ci_text(o['p50_ms_change_ci_percent'])}, "
+                         f"p95 {o['p95_increase_percent']:+.1f}% {ci_text(o['p95_ms_change_ci_percent'])}")
             if "rate_p50_ms_change_percent" in o:
                 lines.append(f"      at a fixed rate: p50 {o['rate_p50_ms_change_percent']:+.1f}% "
                              f"{ci_text(o['rate_p50_ms_change_ci_percent'])}: {o['rate_p50_verdict']}; "
+                             f"p95 {o['rate_p95_ms_change_percent']:+.1f}% {ci_text(o['rate_p95_ms_change_ci_percent'])}; "
                              f"p99 {o['rate_p99_ms_change_percent']:+.1f}% {ci_text(o['rate_p99_ms_change_ci_percent'])}")
             if not s["per_arm"][arm]["comparable"] or not s["per_arm"][s["arms"][0]]["comparable"]:
                 lines.append("      not comparable: failed requests (see ERRORS below)")
@@ -534,7 +542,7 @@ def render(data: dict) -> str:
         a = s["per_arm"][arm]
         ci = a["cpu_change_ci_percent"]
         lines.append(f"    {arm:<{width}} CPU {fmt(a['cpu_ms_per_request'], '{:.2f}')} ms/request"
-                     + (f" {ci_text(ci)}%" if arm != s['arms'][0] else "")
+                     + (f" {ci_text(ci, '%')}" if arm != s['arms'][0] else "")
                      + f"  peak RSS {fmt(a['peak_rss_mb'], '{:.0f}')} MB  start-up {fmt(a['startup_s'], '{:.2f}')} s  "
                      f"idle CPU {fmt(a['idle_cpu_ms_per_s'], '{:.1f}')} ms/s")
         if a["trace_bytes_per_request"] is not None:
@@ -568,11 +576,14 @@ def render(data: dict) -> str:
 
 
 def apm_table(summaries: list[dict]) -> list[str]:
-    """One row per tool: the spec's quoted overhead beside the measured ones, per app."""
+    """One row per tool: the spec's quoted overhead beside the measured ones, per app, with the
+    CPU-per-request interval; then, per app, the ranking those intervals support."""
     lines = ["## Comparing with APM tools (measured in this run; the spec's figures are quoted)",
-             "  tool            spec quoted  app   throughput vs plain   p50 at fixed rate   CPU ms/req  RSS MB  events/req"]
+             "  tool            spec quoted  app   throughput   CPU/request vs plain [95% CI]   "
+             "fixed rate p50 / p95   RSS MB  events/req"]
     tools = [("plain", "plain", "")] + [("retrace", "Retrace", "<1%")] + \
         [(a.name, a.title, a.spec_claim) for a in AGENTS.values()]
+    titles = dict((label, title) for label, title, _ in tools)
     for label, title, claim in tools:
         for s in summaries:
             if "failure" in s:
@@ -589,16 +600,49 @@ def apm_table(summaries: list[dict]) -> list[str]:
             a = s["per_arm"][label]
             against = [p["against_plain"][label] for p in s["paths"].values() if label in p["against_plain"]]
             throughput = (f"{statistics.fmean(-o['throughput_drop_percent'] for o in against):+.1f}%" if against else "-")
-            rate = [o["rate_p50_ms_change_percent"] for o in against if "rate_p50_ms_change_percent" in o]
-            rate_text = f"{statistics.fmean(rate):+.1f}%" if rate else "-"
+            rates = [f"{statistics.fmean(v):+.1f}%" if (v := [o[key] for o in against if o.get(key) is not None]) else "-"
+                     for key in ("rate_p50_ms_change_percent", "rate_p95_ms_change_percent")]
+            cpu = cpu_change(s, label)
+            cpu_text = "-" if cpu is None else f"{cpu[0]:+.0f}% {ci_text(cpu[1], '%')}"
             events = fmt(a["events_per_request"], "{:.1f}", "-" if a["agent"] is None else "n/a")
             note = "" if a["comparable"] else "  (errors: not comparable)"
-            lines.append(f"  {title:<15} {claim or '-':<12} {s['app']:<5} {throughput:>20}   {rate_text:>17}   "
-                         f"{fmt(a['cpu_ms_per_request'], '{:.2f}'):>9}  {fmt(a['peak_rss_mb'], '{:.0f}'):>6}  {events:>10}{note}")
-    lines.append("  (throughput and p50 averaged over the app's paths; intervals per path in the sections above)")
+            lines.append(f"  {title:<15} {claim or '-':<12} {s['app']:<5} {throughput:>10}   {cpu_text:<30}  "
+                         f"{rates[0] + ' / ' + rates[1]:>20}   {fmt(a['peak_rss_mb'], '{:.0f}'):>6}  {events:>10}{note}")
+    lines.append("  (throughput and fixed-rate latency: changes against plain averaged over the app's paths; "
+                 "their intervals per path in the sections above)")
+    for s in summaries:
+        if "failure" not in s and (ranking := cpu_ranking(s)):
+            lines.append(f"  {s['app']}: CPU per request, ranked where the intervals allow: "
+                         + " < ".join("{" + ", ".join(titles.get(t, t) for t in group) + "}" if len(group) > 1
+                                      else titles.get(group[0], group[0]) for group in ranking))
+    if any(len(group) > 1 for s in summaries if "failure" not in s for group in cpu_ranking(s)):
+        lines.append("  {a, b}: their 95% intervals overlap: this run cannot tell those tools apart.")
     if not any(s.get("per_arm", {}).get(a.name) for s in summaries for a in AGENTS.values()):
         lines.append("  No APM agent ran: ./run_all_benchmarks.sh --apm (or production_benchmark.py --arms all) adds them.")
     return lines
+
+
+def cpu_change(summary: dict, arm: str) -> tuple[float, list[float] | None] | None:
+    """(CPU per request change against plain in %, its 95% interval), or None."""
+    plain = summary["arms"][0]
+    if arm == plain:
+        return None
+    cpu = change(summary["per_arm"][plain]["cpu_ms_per_request"], summary["per_arm"][arm]["cpu_ms_per_request"])
+    return None if cpu is None else (cpu, summary["per_arm"][arm]["cpu_change_ci_percent"])
+
+
+def cpu_ranking(summary: dict) -> list[list[str]]:
+    """The measured arms (plain aside) by CPU per request change, cheapest first, in groups: an arm
+    joins the group before it when its interval overlaps the interval of any arm in that group."""
+    rows = sorted((c[0], c[1], arm) for arm in summary["arms"][1:]
+                  if summary["per_arm"][arm]["comparable"] and (c := cpu_change(summary, arm)) and c[1])
+    groups: list[list[tuple]] = []
+    for row in rows:
+        if groups and any(row[1][0] <= other[1][1] and other[1][0] <= row[1][1] for other in groups[-1]):
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return [[arm for _, _, arm in group] for group in groups]
 
 
 def render_chart(data: dict, path: Path) -> bool:
@@ -675,17 +719,23 @@ def parse_args(argv=None):
                         help="requests per second of the fixed-rate latency load (50)")
     parser.add_argument("--rate-requests", type=int, metavar="N",
                         help="requests per path at that rate (50; 10 with --quick; 0 skips it)")
-    parser.add_argument("--rounds", type=positive_int, help="rounds, each running every arm once (4; 1 with --quick)")
+    parser.add_argument("--rounds", type=positive_int, help="rounds, each running every arm once (4, rounded up "
+                                                             "to a multiple of the arm count; 1 with --quick)")
     parser.add_argument("--port", type=positive_int, help="fixed port (default: a free one per start)")
     parser.add_argument("--start-timeout", type=positive_float, default=60,
                         help="seconds to wait for the app (60)")
     parser.add_argument("--timeout", type=positive_float, default=facts.DEFAULT_PROCESS_TIMEOUT_S,
                         help=f"time limit of one load in seconds ({facts.DEFAULT_PROCESS_TIMEOUT_S})")
     parser.add_argument("--quick", action="store_true", help="a smoke run: -n 100 --warmup 20 --rounds 1 --rate-requests 10")
+    parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the app on the first CPU and ab/hey on the second (default: pinned, on "
+                             "a machine of two or more CPUs; --no-pin lets the scheduler place them)")
     parser.add_argument("--results", default="results", help="directory for production_<app>.json/.txt")
     parser.add_argument("--keep-recordings", action="store_true",
                         help="keep recordings (mode 0600) in RESULTS/recordings (0700); they hold the environment")
     args = parser.parse_args(argv)
+    args.app_cpus, args.load_cpus = facts.pinning(args.pin)
+    args.rounds_given = args.rounds is not None
     defaults = (100, 20, 1, 10) if args.quick else (300, 100, 4, 50)
     args.requests, args.warmup, args.rounds, args.rate_requests = (given if given is not None else default
                                                                     for given, default in zip(
@@ -726,6 +776,7 @@ def main(argv=None) -> int:
     if args.keep_recordings:
         (results / "recordings").mkdir(mode=0o700, exist_ok=True)
     load.TIMEOUT_S = args.timeout
+    load.LOAD_CPUS = args.load_cpus
     runs, idle_traces, failures, server_replay = [], {}, {}, None
     json_path, text_path = results / f"production_{args.name}.json", results / f"production_{args.name}.txt"
     sink = None
@@ -735,6 +786,8 @@ def main(argv=None) -> int:
             if any(a.agent for a in arms):
                 sink = Sink()
             first_recorded = next((a for a in arms if a.recorded), None)
+            if not args.rounds_given and args.rounds > 1:
+                args.rounds = arms_mod.balanced_rounds(args.rounds, len(arms))     # each arm in each position
             for round_ in range(1, args.rounds + 1):
                 for arm in arms_mod.rotation(arms, round_):
                     if arm.label in failures:
@@ -781,7 +834,9 @@ def main(argv=None) -> int:
             "config": {"app_cmd": args.app_cmd.replace("{python} ", "python ").replace(str(ROOT) + "/", ""),
                        "requests": args.requests, "concurrency": args.concurrency,
                        "keep_alive": args.keep_alive, "warmup": args.warmup, "rounds": args.rounds,
-                       "rate": args.rate, "rate_requests": args.rate_requests},
+                       "rate": args.rate, "rate_requests": args.rate_requests,
+                       "pinned": ({"app_cpus": sorted(args.app_cpus), "load_cpus": sorted(args.load_cpus)}
+                                  if args.app_cpus else None)},
             "runs": [asdict(r) for r in runs]}
     text = render(data)
     json_path.write_text(json.dumps(data, indent=2))

@@ -16,6 +16,7 @@ from pathlib import Path
 #: The shipped apps' packages, installed into every agent's virtualenv (pinned in requirements.txt).
 APP_PACKAGES = ("flask", "waitress", "fastapi", "uvicorn")
 SENTRY_WRAPPER = Path(__file__).resolve().parent / "sentry_run.py"
+ELASTIC_WRAPPER = Path(__file__).resolve().parent / "elastic_run.py"
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Agent:
             return ([argv[0], str(SENTRY_WRAPPER), *argv[1:]],
                     {"SENTRY_DSN": f"http://key@127.0.0.1:{sink_port}/1"})
         if self.name == "elastic":
-            return ([str(bin_dir / "elasticapm-run"), *argv],
+            return ([str(bin_dir / "elasticapm-run"), argv[0], str(ELASTIC_WRAPPER), *argv[1:]],
                     {"ELASTIC_APM_SERVICE_NAME": "webapp", "ELASTIC_APM_SERVER_URL": sink_url,
                      "ELASTIC_APM_TRANSACTION_SAMPLE_RATE": "1.0", "ELASTIC_APM_CENTRAL_CONFIG": "false",
                      "ELASTIC_APM_CLOUD_PROVIDER": "none"})
@@ -81,7 +82,9 @@ AGENTS = {a.name: a for a in (
     Agent("sentry", "Sentry", "", ("sentry-sdk[flask,fastapi]==2.75.0",),
           notes="sentry_sdk.init(traces_sample_rate=1.0) in a small wrapper (no launcher)"),
     Agent("elastic", "Elastic APM", "", ("elastic-apm==6.26.2",),
-          notes="elasticapm-run; NDJSON to the sink as the APM server's intake"),
+          notes="elasticapm-run (Flask and libraries) plus, for Starlette/FastAPI apps, Elastic's "
+                "documented middleware added by retrace_bench/elastic_run.py; NDJSON to the sink as the "
+                "APM server's intake"),
     Agent("dynatrace", "Dynatrace", "1-3%",
           unavailable="not measurable without a OneAgent host: its Python SDK (oneagent-sdk, "
                       "autodynatrace) does nothing without one (\"Could not load agent\")"),

@@ -27,6 +27,7 @@ class ArmFigures:
     processes: int
     runs: int
     drain_capped: int = 0
+    ops_per_s: float = 0.0          # throughput of the caller: 1 / wall_us (the spec's "ops/sec")
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Difference:
     high_us: float | None
     rounds: int
     reference_us: float             # arm A's figure
-    verdict: str                    # facts.SLOWER / FASTER / WITHIN_NOISE
+    verdict: str                    # facts.SLOWER / FASTER / WITHIN_NOISE / CANNOT_TELL
     target_us: float | None = None
 
     @property
@@ -183,7 +184,9 @@ def difference(figure: str, a: dict[int, float], b: dict[int, float], confidence
     if interval is not None:
         estimate, low, high = interval.estimate, interval.low, interval.high
     excludes_zero = interval is not None and not interval.contains(0)
-    if excludes_zero and abs(estimate) >= facts.minimum_effect_us(reference):
+    if interval is None:
+        verdict = facts.CANNOT_TELL
+    elif excludes_zero and abs(estimate) >= facts.minimum_effect_us(reference):
         verdict = facts.SLOWER if estimate > 0 else facts.FASTER
     else:
         verdict = facts.WITHIN_NOISE
@@ -202,7 +205,7 @@ def spec_findings(category: str, comparison: Comparison) -> list[Finding]:
             continue
         figures = {"figure": diff.figure, "overhead_us": diff.estimate_us, "percent": diff.percent,
                    "high_us": diff.high_us}
-        noise = diff.verdict == facts.WITHIN_NOISE
+        noise = diff.verdict not in facts.REAL_EFFECTS
         upper = diff.high_us if diff.high_us is not None else float("inf")
         if category == facts.INTERNAL:
             limit = max(facts.SPEC_INTERNAL_GOOD_PERCENT / 100 * abs(diff.reference_us), facts.SPEC_INTERNAL_GOOD_US)
@@ -222,7 +225,7 @@ def red_flags(category: str, comparison: Comparison, arms: dict[str, ArmFigures]
               bytes_per_op: float | None) -> list[Finding]:
     findings = []
     lat = comparison.latency
-    noise = lat.verdict == facts.WITHIN_NOISE
+    noise = lat.verdict not in facts.REAL_EFFECTS
     if category == facts.INTERNAL and (lat.percent or 0) > facts.RED_FLAG_INTERNAL_PERCENT and not noise:
         recorded = bytes_per_op is not None and bytes_per_op >= facts.RECORDED_MIN_BYTES_PER_OP
         findings.append(Finding("internal_over_100_recorded" if recorded else "internal_over_100",
@@ -293,11 +296,13 @@ def arm_figures(label: str, records: list[ProcessRecord], number: int) -> ArmFig
         return None
     runs = [x for t in tests for x in t.wall_us]
     cpu = [process_figure(t.cpu_us) for t in tests if t.cpu_us]
-    return ArmFigures(label, statistics.fmean(process_figure(t.wall_us) for t in tests),
+    figures = ArmFigures(label, statistics.fmean(process_figure(t.wall_us) for t in tests),
                       statistics.fmean(cpu) if len(cpu) == len(tests) else None,
                       coefficient_of_variation(runs),
                       statistics.fmean(r.wall_ms for t in tests for r in t.runs),
                       len(tests), len(runs), sum(r.drain_capped for t in tests for r in t.runs))
+    figures.ops_per_s = 1e6 / figures.wall_us if figures.wall_us > 0 else 0.0
+    return figures
 
 
 def analyse(run: RunData, target: Target | None = None) -> RunResult:

@@ -78,6 +78,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--versions: an empty version in the list")
     if args.fail_on_regression and (not args.version_list or len(args.version_list) < 2):
         parser.error("--fail-on-regression needs --versions with two or more versions")
+    if args.fail_on_regression and args.rounds == 1:
+        parser.error("--fail-on-regression needs at least 2 rounds: one round gives no interval")
     if args.self_check and (args.versions or args.target_ci or args.fail_on_regression or args.apm
                             or args.no_synthetic):
         parser.error("--self-check cannot be combined with --versions, --target-ci, --fail-on-regression, "
@@ -101,7 +103,38 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+class QuietOnBrokenPipe:
+    """Standard output that, once its reader has gone (`| head`), drops what is written instead of
+    raising: the run goes on, and its results and archive are still written."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self.detach_reader()
+            return len(text)
+
+    def flush(self):
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self.detach_reader()
+
+    def detach_reader(self):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)               # what is still buffered for the old reader goes nowhere
+        os.close(devnull)
+        self.stream = open(os.devnull, "w", encoding="utf-8")
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 def main(argv=None) -> int:
+    sys.stdout = QuietOnBrokenPipe(sys.stdout)
     args = parse_args(argv)
     try:
         with procs.managed():
@@ -119,12 +152,16 @@ def benchmark(args) -> int:
     results: Path = args.results
     if results.exists() and not results.is_dir():
         raise EngineError(f"{results}: is a file, not a results directory")
-    results.mkdir(parents=True, exist_ok=True)
+    # Everything that can be refused is checked before the results directory is touched.
+    arms = arms_mod.make_arms(args.version_list, progress=say)
+    scripts = [] if args.no_synthetic else discover_scripts()
+    if not scripts and not args.no_synthetic:
+        raise EngineError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")
+    try:
+        results.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise EngineError(f"cannot write results to {results}/: {error.strerror or error}") from None
     with ResultsLock(results):
-        arms = arms_mod.make_arms(args.version_list, progress=say)
-        scripts = [] if args.no_synthetic else discover_scripts()
-        if not scripts and not args.no_synthetic:
-            raise EngineError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")
         say(f"Python: {platform.python_version()} {sys.executable}")
         say(f"Arms: {', '.join(a.label for a in arms)}"
             + (" (and the APM agents in the production benchmark)" if args.apm else "")

@@ -390,7 +390,10 @@ class ResultsLock:
         self.file = None
 
     def __enter__(self):
-        self.file = open(self.path, "a+")
+        try:
+            self.file = open(self.path, "a+")
+        except OSError as error:
+            raise EngineError(f"cannot write results to {self.path.parent}/: {error.strerror or error}") from None
         try:
             fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

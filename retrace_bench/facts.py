@@ -69,7 +69,8 @@ def minimum_effect_percent() -> float:
 #: is spent on more runs per process, which cost a run and a drain, not a process start-up.
 #: A test's runs stop when the standard error of the mean wall time is within RUN_STOP_SE_FRACTION
 #: of the mean or RUN_STOP_SE_US, whichever is larger, after at least MIN_RUNS runs, at MAX_RUNS
-#: runs, or when the test has used TEST_BUDGET_S seconds (a tenth with --quick). The rule reads
+#: runs, or when the test has used TEST_BUDGET_S seconds (--quick: QUICK_MIN_RUNS to
+#: QUICK_MAX_RUNS runs, a tenth of the budget). The rule reads
 #: only the wall times and time.perf_counter(), which Retrace records, so a replay takes the same
 #: decisions as the recording (CPU time is measured live and would make the replay diverge).
 #: Unrecorded operations stop at a few runs; recorded ones, whose runs vary by half their mean,
@@ -79,6 +80,9 @@ def minimum_effect_percent() -> float:
 #: happen to share one state do not stop a noisy test early.
 MIN_RUNS = 8
 MAX_RUNS = 20
+#: --quick is a smoke run: fewer runs per test.
+QUICK_MIN_RUNS = 3
+QUICK_MAX_RUNS = 5
 RUN_STOP_SE_FRACTION = 0.02
 RUN_STOP_SE_US = 0.01
 TEST_BUDGET_S = 1.5
@@ -88,6 +92,9 @@ TEST_BUDGET_S = 1.5
 SLOWER = "slower"
 FASTER = "faster"
 WITHIN_NOISE = "within noise"
+#: With a single round there is no interval: no verdict either way (never "within noise").
+CANNOT_TELL = "cannot tell (one round)"
+REAL_EFFECTS = (SLOWER, FASTER)
 
 # --------------------------------------------------------------------------- CPU accounting
 #: Drain detection: windows of this many seconds; the writer has caught up when the process's
@@ -145,6 +152,22 @@ def resolution_goal_us(overhead_us: float) -> float:
         return RESOLUTION_FLOOR_US
     return RESOLUTION_FRACTION * abs(overhead_us)
 TIMER_FIDELITY_RATIO = 1.3
+
+# --------------------------------------------------------------------------- production pinning
+#: Pinned (the default) on a machine of two or more CPUs: the app (all its threads, Retrace's writer
+#: and an agent's included) on the first CPU, the load generators (ab, hey) on the second, so that
+#: the load generator does not take CPU from the app it measures, and whatever the recording or an
+#: agent costs in CPU comes out of the app's own core, as on a saturated server.
+
+
+def pinning(enabled: bool) -> tuple[frozenset | None, frozenset | None]:
+    """(app CPUs, load CPUs), or (None, None) when not pinning or the machine has one CPU."""
+    import os
+    if not enabled or len(os.sched_getaffinity(0)) < 2:
+        return None, None
+    available = sorted(os.sched_getaffinity(0))
+    return frozenset(available[:1]), frozenset(available[1:2])
+
 
 #: Default per-process time limit (seconds) for every benchmark process the manager starts.
 DEFAULT_PROCESS_TIMEOUT_S = 600

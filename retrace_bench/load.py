@@ -20,8 +20,13 @@ class BenchmarkError(Exception):
     """A clear, user-facing reason the benchmark (or one arm of it) cannot go on."""
 
 
+#: The CPUs the load generators run on (set by production_benchmark.py --pin), or None.
+LOAD_CPUS: frozenset | None = None
+
+
 def run_tool(command: list[str], what: str, timeout: float) -> tuple[int, str, str]:
-    process = procs.start(command, dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = procs.start(command, dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          cpus=LOAD_CPUS)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

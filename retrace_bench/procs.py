@@ -25,10 +25,13 @@ STOP_GRACE_S = 5.0
 
 
 def start(argv: list[str], env: dict, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-          pass_fds=(), cwd=None, text=False) -> subprocess.Popen:
-    """Start a child in a new session (its own process group) and register it."""
+          pass_fds=(), cwd=None, text=False, cpus: frozenset | None = None) -> subprocess.Popen:
+    """Start a child in a new session (its own process group) and register it; `cpus`: the CPUs
+    it (and everything it starts) may run on, set before it executes."""
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                               pass_fds=pass_fds, cwd=cwd, start_new_session=True, text=text)
+                               pass_fds=pass_fds, cwd=cwd, start_new_session=True, text=text,
+                               preexec_fn=pin)
     _live.add(process)
     return process
 

@@ -33,8 +33,8 @@ def interval_text(d: Difference) -> str:
 
 def difference_text(d: Difference, versions: bool = False) -> str:
     percent = f" ({d.percent:+.0f}%)" if d.percent is not None else ""
-    if d.verdict == facts.WITHIN_NOISE:
-        head = f"within noise ({fmt_us(d.estimate_us, True)} µs/op)"
+    if d.verdict in (facts.WITHIN_NOISE, facts.CANNOT_TELL):
+        head = f"{d.verdict} ({fmt_us(d.estimate_us, True)} µs/op{percent})"
     elif versions:
         head = f"{d.verdict}: {fmt_us(d.estimate_us, True)} µs/op{percent}"
     else:
@@ -94,7 +94,7 @@ def comparison_lines(t: TestResult, c: Comparison) -> list[str]:
     if c.cpu is not None:
         ratio = ""
         if c.kind == "overhead" and c.latency.estimate_us > 0 and c.cpu.estimate_us > 0 \
-                and c.latency.verdict != facts.WITHIN_NOISE:
+                and c.latency.verdict in facts.REAL_EFFECTS:
             ratio = f"; CPU/latency {c.cpu.estimate_us / c.latency.estimate_us:.1f}x"
         lines.append(f"      CPU      {difference_text(c.cpu, versions)}{ratio}")
     if c.kind == "overhead":
@@ -138,6 +138,10 @@ def render_text(result: RunResult, production_text: str | None = None) -> str:
             lines.append(f"  FAILED ({arm}): {reason}")
         if not b.tests:
             continue
+        for name in sorted(duplicate_names(b)):
+            numbers = [str(t.number) for t in b.tests if t.name == name]
+            lines.append(f"  WARNING: tests {', '.join(numbers)} have the same name {name!r}: "
+                         "benchmark-action.json tells them apart by number; give them distinct names")
         first = b.tests[0]
         counts = ", ".join(f"{a.processes} {label}" for label, a in first.arms.items())
         lines.append(f"  processes: {counts}")
@@ -153,7 +157,7 @@ def render_text(result: RunResult, production_text: str | None = None) -> str:
             lines += ["", f"  Test {t.number}: {t.name}   [{tags}]"]
             for label, a in t.arms.items():
                 cpu = f"   CPU {fmt_us(a.cpu_us)} µs/op" if a.cpu_us is not None else ""
-                lines.append(f"    {label:<18} {fmt_us(a.wall_us):>8} µs/op{cpu}   "
+                lines.append(f"    {label:<18} {fmt_us(a.wall_us):>8} µs/op{cpu}   {a.ops_per_s:,.0f} ops/s   "
                              f"(average {a.average_ms:.4f} ms per {t.iterations} ops, CV {a.cv:.0%})")
             for c in t.comparisons:
                 lines += comparison_lines(t, c)
@@ -224,16 +228,23 @@ def to_json(result: RunResult, production: dict | None = None) -> dict:
     return data
 
 
+def duplicate_names(bench) -> set[str]:
+    names = [t.name for t in bench.tests]
+    return {n for n in names if names.count(n) > 1}
+
+
 def render_action_benchmark(result: RunResult) -> str:
     """github-action-benchmark's customSmallerIsBetter: one entry per test, comparison and figure."""
     entries = []
     for b in result.benchmarks:
+        repeated = duplicate_names(b)
         for t in b.tests:
+            name = f"{t.name} (test {t.number})" if t.name in repeated else t.name
             for c in t.comparisons:
                 for d in (c.latency, c.cpu):
                     if d is None:
                         continue
-                    entries.append({"name": f"{b.name}: {t.name}: {d.figure} {c.b} - {c.a}", "unit": "us/op",
+                    entries.append({"name": f"{b.name}: {name}: {d.figure} {c.b} - {c.a}", "unit": "us/op",
                                     "value": round(d.estimate_us, 4),
                                     "range": (f"{d.low_us:+.4f}..{d.high_us:+.4f}" if d.low_us is not None else "n/a"),
                                     "extra": d.verdict})
@@ -284,6 +295,9 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)        # like every other output file (mkstemp makes it 0600)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

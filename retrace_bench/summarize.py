@@ -56,6 +56,12 @@ def regressions(result: analysis.RunResult) -> list[str]:
             for d in (c.latency, c.cpu) if d is not None and d.verdict == facts.SLOWER]
 
 
+def undecided_versions(result: analysis.RunResult) -> list[str]:
+    """Version differences without an interval (one round): the gate cannot pass them."""
+    return [f"{b.name}: {t.name}" for b in result.benchmarks for t in b.tests for c in t.comparisons
+            if c.kind == "versions" and c.latency.verdict == facts.CANNOT_TELL]
+
+
 def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = False) -> int:
     production = load_production(directory)
     run = parse.load(directory, allow_empty=bool(production))
@@ -84,6 +90,11 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     print(f"Wrote {directory / 'summary.txt'}, summary.json, benchmark-action.json"
           + (", overhead.png" if chart else "") + "".join(f", {c}" for c in charts))
     slower = regressions(result)
+    undecided = undecided_versions(result)
+    if fail_on_regression and undecided and not slower:
+        print(f"error: the regression gate cannot tell with one round ({len(undecided)} version "
+              "difference(s) without an interval): run at least 2 rounds")
+        return 1
     if fail_on_regression and slower:
         print(f"error: {len(slower)} figure(s) slower than the baseline version beyond noise: "
               + "; ".join(slower))

@@ -134,7 +134,7 @@ def test_ci_verdicts_know_which_way_is_slower():
     assert pb.ci_verdict([-30.0, -10.0], -20.0, higher_is_slower=False) == facts.SLOWER     # throughput fell
     assert pb.ci_verdict([10.0, 30.0], 20.0) == facts.SLOWER                                # latency rose
     assert pb.ci_verdict([-5.0, 30.0], 20.0) == facts.WITHIN_NOISE
-    assert pb.ci_verdict(None, 50.0) == facts.WITHIN_NOISE
+    assert pb.ci_verdict(None, 50.0) == facts.CANNOT_TELL                                   # one round
 
 
 def test_first_error_line_of_a_replay():

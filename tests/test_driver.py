@@ -170,12 +170,34 @@ def test_a_version_that_does_not_install_leaves_no_virtualenv(tmp_path):
                   str(tmp_path / "results")], XDG_CACHE_HOME=str(tmp_path / "cache"), timeout=300)
     assert result.returncode == 2 and "did not install" in result.stderr and "Traceback" not in result.stderr
     assert not list((tmp_path / "cache").glob("retrace-benchmarks/venv-*"))
+    assert not (tmp_path / "results").exists()        # refused before the results directory was made
+
+
+@pytest.mark.parametrize("place", ["/proc/no-such-dir", "FILE/sub"])
+def test_an_unwritable_results_place_is_one_line_exit_2(tmp_path, place):
+    (tmp_path / "FILE").write_text("")
+    place = place.replace("FILE", str(tmp_path / "FILE"))
+    result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--quick", "--no-production", "--results", place])
+    assert result.returncode == 2 and "cannot write results to" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_reader_that_goes_away_costs_no_traceback():
+    """`run_all_benchmarks.sh ... | head -3`: the output's reader is gone before the driver writes."""
+    import sys
+    code = ("import sys, time; time.sleep(0.5); sys.argv = ['driver', '--help']; "
+            "from retrace_bench.driver import main; sys.exit(main())")
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()                             # the reader leaves before anything is written
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert b"BrokenPipeError" not in stderr and b"Traceback" not in stderr
 
 
 @pytest.mark.parametrize("args, message", [
     (["--rounds", "x"], "--rounds"),
     (["--versions", "0.2.29", "--retrace-version", "0.2.30"], "cannot be combined"),
     (["--fail-on-regression"], "needs --versions"),
+    (["--fail-on-regression", "--versions", "0.2.29,0.2.30", "--rounds", "1"], "at least 2 rounds"),
     (["--target-ci", "fast"], "--target-ci"),
     (["--timeout", "-1"], "--timeout"),
     (["--self-check", "--versions", "0.2.30"], "cannot be combined"),

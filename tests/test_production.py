@@ -2,6 +2,7 @@
 recorded, and the bad situations (port in use, app that fails, Ctrl-C): never an orphan."""
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -99,6 +100,7 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
     text = (tmp_path / "production_app.txt").read_text()
     assert "spec: " in text and any(words in text for words in pb.SPEC_VERDICT_TEXT.values())
     assert "bytes per request" in text
+    assert data["config"]["pinned"] == {"app_cpus": [0], "load_cpus": [1]} and "pinned: the app on CPU 0" in text
     assert "Replay of a recorded server run (retrace, round 1" in text
     assert data["server_replay"]["verdict"] in ("ran to the end", "error")
     assert processes_with(marker) == []
@@ -183,3 +185,22 @@ def test_ab_csv_99th_percentile_bug_falls_back_to_the_report():
     result = load.parse_ab((AB / "ok.txt").read_text(), (AB / "ok.csv").read_text())
     assert "99,0.257" in (AB / "ok.csv").read_text()      # ab's own bug at -n 50
     assert result.p99_ms == 21.0 and result.p95_ms == 20.959
+
+
+def test_pinning_puts_a_child_and_its_children_on_the_cpus_given():
+
+    from retrace_bench import facts, procs
+    app_cpus, load_cpus = facts.pinning(True)
+    assert facts.pinning(False) == (None, None)
+    if app_cpus is None:
+        pytest.skip("one CPU: nothing to pin")
+    assert app_cpus.isdisjoint(load_cpus)
+    child = "import os, subprocess, sys; print(sorted(os.sched_getaffinity(0)), subprocess.run([sys.executable, '-c', " \
+            "'import os; print(sorted(os.sched_getaffinity(0)))'], capture_output=True, text=True).stdout.strip())"
+    process = procs.start([sys.executable, "-c", child], dict(os.environ), stdout=subprocess.PIPE, text=True,
+                          cpus=load_cpus)
+    try:
+        out, _ = process.communicate(timeout=60)
+    finally:
+        procs.stop(process)
+    assert out.split() == [str(sorted(load_cpus))] * 2

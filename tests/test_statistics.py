@@ -209,33 +209,54 @@ def test_self_check_judges_aa_calibration_and_timer(capsys):
 
 def test_runs_stop_by_the_rule_in_facts():
     import benchlib
+    rule = benchlib.RunRule(budget_s=10.0)
     steady = [Run(1.0, 1.0)] * facts.MIN_RUNS
-    assert not benchlib.enough_runs(steady[:-1], 1000, None, 0.0, 10.0)       # below the minimum
-    assert benchlib.enough_runs(steady, 1000, None, 0.0, 10.0)                # steady: stop at the minimum
+    assert not benchlib.enough_runs(steady[:-1], 1000, None, 0.0, rule)       # below the minimum
+    assert benchlib.enough_runs(steady, 1000, None, 0.0, rule)                # steady: stop at the minimum
     mixture = [Run(0.8 if i % 2 else 1.6, 1.0) for i in range(facts.MIN_RUNS)]
-    assert not benchlib.enough_runs(mixture, 1000, None, 0.0, 10.0)           # two states: go on
-    assert benchlib.enough_runs(mixture, 1000, None, 10.0, 10.0)              # until the budget
+    assert not benchlib.enough_runs(mixture, 1000, None, 0.0, rule)           # two states: go on
+    assert benchlib.enough_runs(mixture, 1000, None, 10.0, rule)              # until the budget
     long = [Run(0.8 if i % 2 else 1.6, 1.0) for i in range(facts.MAX_RUNS)]
-    assert benchlib.enough_runs(long, 1000, None, 0.0, 10.0)                  # or the cap
-    assert not benchlib.enough_runs(steady[:2], 1000, 3, 0.0, 10.0)           # --runs N: exactly N
-    assert benchlib.enough_runs(steady[:3], 1000, 3, 0.0, 10.0)
+    assert benchlib.enough_runs(long, 1000, None, 0.0, rule)                  # or the cap
+    assert not benchlib.enough_runs(steady[:2], 1000, 3, 0.0, rule)           # --runs N: exactly N
+    assert benchlib.enough_runs(steady[:3], 1000, 3, 0.0, rule)
+    quick = benchlib.RunRule.quick()
+    assert benchlib.enough_runs(mixture[:facts.QUICK_MAX_RUNS], 1000, None, 0.0, quick)   # a smoke run
 
 
-def test_target_and_resolution_are_relative_to_the_recording_overhead():
-    rng = random.Random(9)
+def test_one_round_is_cannot_tell_never_within_noise():
+    from retrace_bench.summarize import regressions, undecided_versions
     arms = [PLAIN, {**RETRACE, "label": "retrace==0.2.29"}, {**RETRACE, "label": "retrace==0.2.30"}]
-    cost = {"plain": 0.1, "retrace==0.2.29": 1.5, "retrace==0.2.30": 1.5}
-    data = run_data(arms, lambda arm, r: record([noisy(rng, cost[arm], spread=0.3)], [noisy(rng, cost[arm], spread=0.3)]))
-    data.benchmarks[0].trace_growth = {label: {"1": [100, 1000, 1100, 26000]} for label in cost if label != "plain"}
-    test = analysis.analyse(data, target=Target(10.0, 0.0)).benchmarks[0].tests[0]
-    overhead = next(c for c in test.comparisons if c.kind == "overhead" and c.b == "retrace==0.2.29")
-    versions = next(c for c in test.comparisons if c.kind == "versions")
-    # 10% of the overhead (~1.4 µs), not of plain's 0.1 µs; the version difference against the baseline's
-    assert overhead.latency.target_us == pytest.approx(0.1 * overhead.latency.estimate_us)
-    assert versions.latency.target_us == pytest.approx(0.1 * overhead.latency.estimate_us)
-    figures = {(r.kind, r.b, r.figure): r for r in test.resolution}
-    assert len(figures) == 6 and all(r.goal_us == pytest.approx(0.1 * abs(r.overhead_us)) for r in figures.values())
-    assert figures[("versions", "retrace==0.2.30", "latency")].overhead_us == overhead.latency.estimate_us
-    # an operation the arm does not record has no resolution goal
-    data.benchmarks[0].trace_growth = {}
-    assert analysis.analyse(data).benchmarks[0].tests[0].resolution == []
+    cost = {"plain": 1.0, "retrace==0.2.29": 2.0, "retrace==0.2.30": 40.0}       # +1900%: still no interval
+    data = run_data(arms, lambda arm, r: record([[cost[arm]] * 5], [[cost[arm]] * 5]), rounds=1)
+    result = analysis.analyse(data)
+    comparisons = result.benchmarks[0].tests[0].comparisons
+    assert {c.latency.verdict for c in comparisons} == {facts.CANNOT_TELL}
+    assert regressions(result) == [] and len(undecided_versions(result)) == 1
+    from retrace_bench.report import difference_text
+    assert difference_text(comparisons[-1].latency, versions=True).startswith("cannot tell (one round) (+38.0 µs/op (+1900%))")
+
+
+def test_two_tests_with_one_name_are_told_apart_and_warned_about():
+    import json
+    from retrace_bench import report
+    rng = random.Random(10)
+    tests = (("op", "internal"), ("op", "internal"))
+    data = run_data([PLAIN, RETRACE], lambda arm, r: record([noisy(rng, 1.0), noisy(rng, 1.0)],
+                                                            [noisy(rng, 1.0), noisy(rng, 1.0)], tests=tests))
+    result = analysis.analyse(data)
+    names = [e["name"] for e in json.loads(report.render_action_benchmark(result))]
+    assert len(names) == len(set(names)) == 4 and "x: op (test 2): latency retrace - plain" in names
+    assert "WARNING: tests 1, 2 have the same name 'op'" in report.render_text(result)
+
+
+def test_every_output_file_gets_the_same_mode(tmp_path):
+    import os
+    from retrace_bench.report import write_atomically
+    umask = os.umask(0o022)
+    try:
+        write_atomically(tmp_path / "summary.txt", "x")
+        (tmp_path / "other.txt").write_text("x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "summary.txt").stat().st_mode & 0o777 == (tmp_path / "other.txt").stat().st_mode & 0o777 == 0o644
