@@ -301,6 +301,10 @@ class Suite:
     def __init__(self, description: str):
         self.description = description
         self.tests: list[Test] = []
+        if sys._getframe(1).f_globals.get("__name__") == "__main__":
+            # A script's suite: when recording was asked for, re-execute under Retrace now, before
+            # the rest of the script runs, so that what it prints at import time is printed once.
+            ensure_recording_if_requested()
 
     def test(self, name: str, category: str, iterations: int = 2000, fixture=None):
         """Register ``loop(loops[, resource])`` as a test."""

@@ -49,8 +49,8 @@ ROOT = Path(__file__).resolve().parent
 #: The shipped apps: same business logic, database and cache; WSGI (Flask on waitress) and ASGI
 #: (FastAPI on uvicorn, with a sync endpoint that runs in the threadpool).
 SHIPPED_APPS = {
-    "wsgi": f"{{python}} {ROOT / 'apps' / 'webapp.py'} --port {{port}}",
-    "asgi": f"{{python}} {ROOT / 'apps' / 'asgiapp.py'} --port {{port}}",
+    "wsgi": f"{{python}} {shlex.quote(str(ROOT / 'apps' / 'webapp.py'))} --port {{port}}",
+    "asgi": f"{{python}} {shlex.quote(str(ROOT / 'apps' / 'asgiapp.py'))} --port {{port}}",
 }
 SHIPPED_PATHS = ["/api/report/7", "/api/orders/7"]
 SHIPPED_STATS_PATH = "/api/stats"
@@ -80,6 +80,11 @@ def check_port_free(port: int) -> None:
             raise BenchmarkError(f"port {port} on 127.0.0.1 is already in use") from None
 
 
+def fill_template(template: str, port: int, python: str) -> str:
+    """{port} and {python} filled in; any other braces (JSON in an argument) are left as they are."""
+    return template.replace("{port}", str(port)).replace("{python}", shlex.quote(python))
+
+
 def app_command(template: str, port: int, arm: Arm, recording: Path | None,
                 sink: Sink | None = None, scratch: Path | None = None) -> tuple[list[str], dict]:
     """The app's command line and environment in `arm` (recorded when `recording` is given).
@@ -88,7 +93,7 @@ def app_command(template: str, port: int, arm: Arm, recording: Path | None,
     or without Retrace's env hook; any other command gets RETRACE=1 and RETRACE_RECORDING=P and
     needs the hook (the trace evidence afterwards tells whether it recorded). An agent arm's
     command is wrapped in the agent's launcher, pointed at the sink."""
-    argv = shlex.split(template.format(port=port, python=shlex.quote(arm.python)))
+    argv = shlex.split(fill_template(template, port, arm.python))
     env = Arm("plain", "plain", arm.python).env(os.environ)
     if arm.agent:
         if sink is None and AGENTS[arm.agent].evidence == "sink":
@@ -129,14 +134,19 @@ class App:
         self.port, self.log = port, log
         started = time.monotonic()
         with log.open("w") as output:
-            self.process = procs.start(argv, env, stdout=output, stderr=subprocess.STDOUT, cpus=cpus)
+            try:
+                self.process = procs.start(argv, env, stdout=output, stderr=subprocess.STDOUT, cpus=cpus)
+            except OSError as error:
+                raise BenchmarkError(f"cannot start the app: {argv[0]}: {error.strerror or error}") from None
         deadline = started + start_timeout
         while True:
             if self.process.poll() is not None:
                 raise BenchmarkError(f"the app exited with status {self.process.returncode} before "
                                      f"answering; its output:\n{self.output_tail()}")
             try:
-                with urllib.request.urlopen(self.url(ready_path), timeout=2) as response:
+                # As long as the start time allows: an endpoint may take seconds to answer.
+                with urllib.request.urlopen(self.url(ready_path),
+                                            timeout=max(1.0, deadline - time.monotonic())) as response:
                     response.read()
                 self.startup_s = time.monotonic() - started
                 return
@@ -151,8 +161,8 @@ class App:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise BenchmarkError(f"the app did not answer {ready_path} within {start_timeout:.0f} s; "
-                                     f"its output:\n{self.output_tail()}")
+                raise BenchmarkError(f"the app did not answer {self.url(ready_path)} within {start_timeout:.0f} s "
+                                     f"(is it listening on port {self.port}?); its output:\n{self.output_tail()}")
             time.sleep(0.1)
 
     def url(self, path: str) -> str:
@@ -294,7 +304,10 @@ def run_arm(args, arm: Arm, round_: int, scratch: Path, sink: Sink | None, keep_
         before = app.get_json(args.stats_path) if args.stats_path else {}
         cpu_before = proc_cpu_ms(app.process.pid)
         for path in args.paths:
-            run.results[path] = run_ab(app.url(path), args.requests, args.concurrency, args.keep_alive, scratch)
+            run.results[path] = result = run_ab(app.url(path), args.requests, args.concurrency, args.keep_alive, scratch)
+            if result.failed + result.non_2xx >= result.complete:
+                raise BenchmarkError(f"every request to {path} failed ({result.non_2xx} answered with a "
+                                     f"non-2xx status, {result.failed} not answered): check --path")
         cpu_after = proc_cpu_ms(app.process.pid)
         run.cpu_ms_per_request = (cpu_after - cpu_before) / (args.requests * len(args.paths))
         if args.stats_path:
@@ -744,6 +757,20 @@ def parse_args(argv=None):
         parser.error("--rate-requests must not be negative")
     if args.arms and args.versions:
         parser.error("--arms and --versions cannot be combined (name versions in --arms as retrace==X.Y.Z)")
+    if args.app_cmd is not None and not args.app_cmd.strip():
+        parser.error("--app-cmd is empty: give the command that starts your app, or leave the option out "
+                     "for the shipped app")
+    if args.app_cmd is not None:
+        if "{port}" not in args.app_cmd and args.port is None:
+            parser.error("--app-cmd has no {port} and no --port is given: the benchmark cannot know where "
+                         "the app listens (put {port} where the app takes its port, or give --port P)")
+        try:
+            shlex.split(fill_template(args.app_cmd, 0, sys.executable))
+        except ValueError as error:
+            parser.error(f"--app-cmd cannot be split into words: {error}")
+    for path in args.paths or []:
+        if not path.startswith("/"):
+            parser.error(f"--path {path!r}: a path starts with / (e.g. /api/orders/7)")
     shipped = args.app_cmd is None
     args.name = args.app if shipped else "app"
     args.app_cmd = args.app_cmd or SHIPPED_APPS[args.app]

@@ -136,3 +136,26 @@ def test_the_json_record_goes_to_the_descriptor_the_manager_passes(tmp_path):
         assert record.mode == ("record" if extra else "plain")
         assert record.tests[0].name == "time.time()" and len(record.tests[0].runs) == 3
         assert all(r.cpu_ms is not None for r in record.tests[0].runs)
+
+
+def test_a_script_that_prints_at_import_time_prints_once_when_recorded(tmp_path):
+    """The re-execution under Retrace happens when the script makes its Suite, before the rest of
+    the script runs: what it prints at import time is printed once, not before and after."""
+    script = tmp_path / "chatty_benchmark.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from benchlib import INTERNAL, Suite\n"
+        "suite = Suite('chatty')\n"
+        "print('IMPORT-TIME LINE', flush=True)\n"
+        "@suite.test('noop', INTERNAL, iterations=10)\n"
+        "def noop(loops):\n"
+        "    for _ in range(loops):\n"
+        "        pass\n"
+        "if __name__ == '__main__':\n"
+        "    suite.main()\n")
+    recording = tmp_path / "chatty.retrace"
+    result = run([sys.executable, str(script), "--runs", "1"], RETRACE="1", RETRACE_RECORDING_PATH=str(recording))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("IMPORT-TIME LINE") == 1 and "Recording: ON" in result.stdout
+    assert recording.is_file()

@@ -121,7 +121,7 @@ def test_port_in_use(tmp_path):
 @needs_ab
 def test_app_that_fails_to_start_shows_its_output(tmp_path):
     result = production("--quick", "--results", str(tmp_path), "--path", "/",
-                        "--app-cmd", "{python} -c \"import sys; print('boom: no database'); sys.exit(3)\"")
+                        "--app-cmd", "{python} -c \"import sys; print('boom: no database'); sys.exit(3)\" {port}")
     assert result.returncode == 1
     assert "exited with status 3" in result.stderr and "boom: no database" in result.stderr
     assert "Traceback" not in result.stderr
@@ -179,6 +179,22 @@ def test_bad_arguments():
     result = production("--app-cmd", "python x.py --port {port}")
     assert result.returncode == 2 and "--path is needed" in result.stderr
     assert production("-n", "5", "-c", "10").returncode == 2
+    result = production("--app-cmd", "  ", "--path", "/x")
+    assert result.returncode == 2 and "--app-cmd is empty" in result.stderr and "Traceback" not in result.stderr
+
+
+@needs_ab
+def test_an_app_whose_every_answer_is_an_error_is_a_failed_arm(tmp_path):
+    """A typo'd --path: every request answered 404. That arm FAILED, the run exits 1."""
+    (tmp_path / "www").mkdir()
+    result = production("--quick", "--rounds", "1", "-n", "20", "--warmup", "5", "--rate-requests", "0",
+                        "--arms", "plain", "--results", str(tmp_path / "out"),
+                        "--app-cmd", f"{{python}} -m http.server {{port}} --bind 127.0.0.1 --directory {tmp_path / 'www'}",
+                        "--path", "/no-such-page")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "every request to /no-such-page failed (20 answered with a non-2xx status" in result.stderr
+    failure = json.loads((tmp_path / "out" / "production_app.json").read_text())["failure"]
+    assert "every request to /no-such-page failed" in failure
 
 
 def test_ab_csv_99th_percentile_bug_falls_back_to_the_report():
@@ -204,3 +220,29 @@ def test_pinning_puts_a_child_and_its_children_on_the_cpus_given():
     finally:
         procs.stop(process)
     assert out.split() == [str(sorted(load_cpus))] * 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--app-cmd", "python app.py", "--path", "/x"], "no {port} and no --port"),
+    (["--app-cmd", "python app.py --port {port}", "--path", "api/x"], "a path starts with /"),
+    (["--app-cmd", "python 'app.py --port {port}", "--path", "/x"], "cannot be split into words"),
+])
+def test_own_app_mistakes_are_caught_before_anything_runs(args, message):
+    result = production(*args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_templates_fill_only_port_and_python_and_survive_spaces(tmp_path):
+    import shlex
+    template = """{python} app.py --port {port} --config '{"debug": 1}'"""
+    assert shlex.split(pb.fill_template(template, 8080, "/opt/my python/bin/python")) == [
+        "/opt/my python/bin/python", "app.py", "--port", "8080", "--config", '{"debug": 1}']
+    argv = shlex.split(pb.fill_template(pb.SHIPPED_APPS["wsgi"], 1, sys.executable))
+    assert argv[1] == str(ROOT / "apps" / "webapp.py")        # one word, whatever the clone's path holds
+
+
+def test_an_app_that_cannot_start_is_one_line(tmp_path):
+    result = production("--quick", "--arms", "plain", "--rate-requests", "0", "--results", str(tmp_path),
+                        "--app-cmd", "/no/such/server --port {port}", "--path", "/x")
+    assert result.returncode == 1 and "cannot start the app: /no/such/server" in result.stderr
+    assert "Traceback" not in result.stderr

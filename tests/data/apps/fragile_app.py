@@ -1,20 +1,23 @@
-"""A tiny HTTP app that fails every request when it is being recorded by Retrace, the way a real
-asyncio app failed under recording ("RuntimeError: object is already bound"): the production
-benchmark must show the failed requests and this exception, not guess a cause.
+"""A tiny HTTP app that fails every second request when it is being recorded by Retrace, the way a
+real asyncio app failed some of its requests under recording ("RuntimeError: object is already
+bound"): the production benchmark must show the failed requests and this exception, not guess a
+cause.
 
     python fragile_app.py --port 8000
 """
 
 import argparse
+import itertools
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 RECORDED = sys.orig_argv[1:3] == ["-m", "retracesoftware"] and "--" in sys.orig_argv
+REQUESTS = itertools.count()
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
-        if RECORDED and self.path != "/healthz":
+        if RECORDED and self.path != "/healthz" and next(REQUESTS) % 2:
             raise RuntimeError("object is already bound (simulated failure under recording)")
         body = b'{"ok": true}'
         self.send_response(200)
