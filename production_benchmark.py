@@ -392,6 +392,65 @@ def change(a: float | None, b: float | None) -> float | None:
     return (b - a) / a * 100 if a and b is not None else None
 
 
+def recorded_arms(labels: list[str]) -> list[str]:
+    return [label for label in labels if label == "retrace" or label.startswith("retrace==")]
+
+
+def versus(runs: list[ArmRun], arms: dict, path: str, ref: str, arm: str) -> dict:
+    """One path: `arm` against `ref` (plain, or the baseline version), with 95% intervals over
+    rounds (paired) and verdicts for throughput and the fixed-rate p50."""
+    p, a = arms[ref], arms[arm]
+    o = {
+        "throughput_drop_percent": (p["requests_per_s"] - a["requests_per_s"]) / p["requests_per_s"] * 100,
+        "p50_increase_percent": (a["p50_ms"] - p["p50_ms"]) / p["p50_ms"] * 100,
+        "p95_increase_percent": (a["p95_ms"] - p["p95_ms"]) / p["p95_ms"] * 100,
+        "p99_increase_percent": (a["p99_ms"] - p["p99_ms"]) / p["p99_ms"] * 100,
+        "ranges_overlap": (a["requests_per_s_range"][1] >= p["requests_per_s_range"][0]
+                           and p["requests_per_s_range"][1] >= a["requests_per_s_range"][0]),
+        **{f"{metric}_change_ci_percent": paired_percent_ci(
+            runs, ref, arm, lambda r, m=metric: getattr(r.results[path], m))
+           for metric in ("requests_per_s", "p50_ms", "p95_ms", "p99_ms")}}
+    o["throughput_verdict"] = ci_verdict(o["requests_per_s_change_ci_percent"], -o["throughput_drop_percent"],
+                                         higher_is_slower=False)
+    if p["rate"] and a["rate"]:
+        for m in ("p50_ms", "p95_ms", "p99_ms"):
+            o[f"rate_{m}_change_percent"] = change(p["rate"][m], a["rate"][m])
+            o[f"rate_{m}_change_ci_percent"] = paired_percent_ci(
+                runs, ref, arm, lambda r, m=m: getattr(r.rate_results[path], m) if path in r.rate_results else None)
+        o["rate_p50_verdict"] = ci_verdict(o["rate_p50_ms_change_ci_percent"], o["rate_p50_ms_change_percent"])
+    return o
+
+
+def baseline_cpu(runs: list[ArmRun], labels: list[str], arm: str) -> dict:
+    """For a later version: its CPU per request against the baseline version's, with a verdict."""
+    recorded = recorded_arms(labels)
+    if arm not in recorded[1:]:
+        return {}
+    figure = lambda r: r.cpu_ms_per_request   # noqa: E731
+    base = median_or_none(figure(r) for r in runs if r.arm == recorded[0])
+    mine = median_or_none(figure(r) for r in runs if r.arm == arm)
+    ci = paired_percent_ci(runs, recorded[0], arm, figure)
+    estimate = change(base, mine)
+    return {"cpu_change_vs_baseline_percent": estimate, "cpu_change_vs_baseline_ci_percent": ci,
+            "cpu_vs_baseline_verdict": ci_verdict(ci, estimate) if estimate is not None else facts.CANNOT_TELL}
+
+
+def regressions(summary: dict) -> list[str]:
+    """Production figures where a version is slower than the baseline beyond noise (the gate)."""
+    if "failure" in summary:
+        return []
+    found = []
+    for path, p in summary["paths"].items():
+        for arm, o in p.get("against_baseline", {}).items():
+            for key, what in (("throughput_verdict", "throughput"), ("rate_p50_verdict", "fixed-rate p50")):
+                if o.get(key) == facts.SLOWER:
+                    found.append(f"production {summary['app']} {path}: {what} ({arm} vs baseline {p['baseline']})")
+    for arm, a in summary["per_arm"].items():
+        if a.get("cpu_vs_baseline_verdict") == facts.SLOWER:
+            found.append(f"production {summary['app']}: CPU per request ({arm} vs baseline)")
+    return found
+
+
 def summarise(data: dict) -> dict:
     """Per path and arm: medians over rounds; per arm: CPU per request, peak RSS, start-up, idle
     CPU, errors and evidence; each arm against plain with 95% intervals over rounds."""
@@ -419,29 +478,12 @@ def summarise(data: dict) -> dict:
             arms[arm]["rate"] = ({"rate_per_s": rated[0].rate_per_s,
                                   **{m: statistics.median(getattr(x, m) for x in rated) for m in ("p50_ms", "p95_ms", "p99_ms")},
                                   "failed": sum(x.failed + x.non_2xx for x in rated)} if rated else None)
-        against = {}
-        for arm in labels[1:]:
-            p, a = arms[plain], arms[arm]
-            o = {
-                "throughput_drop_percent": (p["requests_per_s"] - a["requests_per_s"]) / p["requests_per_s"] * 100,
-                "p50_increase_percent": (a["p50_ms"] - p["p50_ms"]) / p["p50_ms"] * 100,
-                "p95_increase_percent": (a["p95_ms"] - p["p95_ms"]) / p["p95_ms"] * 100,
-                "p99_increase_percent": (a["p99_ms"] - p["p99_ms"]) / p["p99_ms"] * 100,
-                "ranges_overlap": (a["requests_per_s_range"][1] >= p["requests_per_s_range"][0]
-                                   and p["requests_per_s_range"][1] >= a["requests_per_s_range"][0]),
-                **{f"{metric}_change_ci_percent": paired_percent_ci(
-                    runs, plain, arm, lambda r, m=metric: getattr(r.results[path], m))
-                   for metric in ("requests_per_s", "p50_ms", "p95_ms", "p99_ms")}}
-            o["throughput_verdict"] = ci_verdict(o["requests_per_s_change_ci_percent"], -o["throughput_drop_percent"],
-                                                 higher_is_slower=False)
-            if p["rate"] and a["rate"]:
-                for m in ("p50_ms", "p95_ms", "p99_ms"):
-                    o[f"rate_{m}_change_percent"] = change(p["rate"][m], a["rate"][m])
-                    o[f"rate_{m}_change_ci_percent"] = paired_percent_ci(
-                        runs, plain, arm, lambda r, m=m: getattr(r.rate_results[path], m) if path in r.rate_results else None)
-                o["rate_p50_verdict"] = ci_verdict(o["rate_p50_ms_change_ci_percent"], o["rate_p50_ms_change_percent"])
-            against[arm] = o
-        paths[path] = {"arms": arms, "against_plain": against}
+        against = {arm: versus(runs, arms, path, plain, arm) for arm in labels[1:]}
+        # --versions: every later recorded arm against the first one, the baseline (the gate's figures).
+        baseline = recorded_arms(labels)[:1]
+        against_baseline = {arm: versus(runs, arms, path, baseline[0], arm) for arm in recorded_arms(labels)[1:]}
+        paths[path] = {"arms": arms, "against_plain": against,
+                       **({"baseline": baseline[0], "against_baseline": against_baseline} if against_baseline else {})}
     per_arm = {}
     for arm in labels:
         arm_runs = [r for r in runs if r.arm == arm]
@@ -456,6 +498,7 @@ def summarise(data: dict) -> dict:
             "cpu_ms_per_request": median_or_none(r.cpu_ms_per_request for r in arm_runs),
             "cpu_change_ci_percent": (paired_percent_ci(runs, plain, arm, lambda r: r.cpu_ms_per_request)
                                       if arm != plain else None),
+            **baseline_cpu(runs, labels, arm),
             "peak_rss_mb": (m / 1024 if (m := median_or_none(r.peak_rss_kb for r in arm_runs)) else None),
             "startup_s": median_or_none(r.startup_s for r in arm_runs),
             "idle_cpu_ms_per_s": median_or_none(r.idle_cpu_ms_per_s for r in arm_runs),
@@ -545,6 +588,13 @@ def render(data: dict) -> str:
                              f"{ci_text(o['rate_p50_ms_change_ci_percent'])}: {o['rate_p50_verdict']}; "
                              f"p95 {o['rate_p95_ms_change_percent']:+.1f}% {ci_text(o['rate_p95_ms_change_ci_percent'])}; "
                              f"p99 {o['rate_p99_ms_change_percent']:+.1f}% {ci_text(o['rate_p99_ms_change_ci_percent'])}")
+            if arm in p.get("against_baseline", {}):
+                ob = p["against_baseline"][arm]
+                lines.append(f"      vs {p['baseline']} (baseline): throughput {-ob['throughput_drop_percent']:+.1f}% "
+                             f"{ci_text(ob['requests_per_s_change_ci_percent'])}: {ob['throughput_verdict']}"
+                             + (f"; fixed-rate p50 {ob['rate_p50_ms_change_percent']:+.1f}% "
+                                f"{ci_text(ob['rate_p50_ms_change_ci_percent'])}: {ob['rate_p50_verdict']}"
+                                if "rate_p50_verdict" in ob else ""))
             if not s["per_arm"][arm]["comparable"] or not s["per_arm"][s["arms"][0]]["comparable"]:
                 lines.append("      not comparable: failed requests (see ERRORS below)")
             elif arm.startswith("retrace"):
@@ -556,6 +606,9 @@ def render(data: dict) -> str:
         ci = a["cpu_change_ci_percent"]
         lines.append(f"    {arm:<{width}} CPU {fmt(a['cpu_ms_per_request'], '{:.2f}')} ms/request"
                      + (f" {ci_text(ci, '%')}" if arm != s['arms'][0] else "")
+                     + (f" (vs baseline {a['cpu_change_vs_baseline_percent']:+.1f}% "
+                        f"{ci_text(a['cpu_change_vs_baseline_ci_percent'], '%')}: {a['cpu_vs_baseline_verdict']})"
+                        if a.get("cpu_change_vs_baseline_percent") is not None else "")
                      + f"  peak RSS {fmt(a['peak_rss_mb'], '{:.0f}')} MB  start-up {fmt(a['startup_s'], '{:.2f}')} s  "
                      f"idle CPU {fmt(a['idle_cpu_ms_per_s'], '{:.1f}')} ms/s")
         if a["trace_bytes_per_request"] is not None:

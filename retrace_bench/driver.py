@@ -42,7 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="measure this release instead of the pinned one (same as --versions X.Y.Z)")
     parser.add_argument("--fail-on-regression", action="store_true",
                         help="with --versions: exit 1 when a version is slower than the first one "
-                             "(the baseline) beyond noise, in latency or CPU")
+                             "(the baseline) beyond noise: per-operation latency or CPU, production "
+                             "throughput, fixed-rate p50 or CPU per request")
     parser.add_argument("--target-ci", metavar="SPEC",
                         help="add rounds until every difference's 95%% half-width is at most SPEC: "
                              "a percent of the recording overhead (or of the plain figure, where that "

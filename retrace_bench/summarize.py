@@ -89,7 +89,7 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
         print(text)
     print(f"Wrote {directory / 'summary.txt'}, summary.json, benchmark-action.json"
           + (", overhead.png" if chart else "") + "".join(f", {c}" for c in charts))
-    slower = regressions(result)
+    slower = regressions(result) + [r for summary in summaries for r in production_benchmark.regressions(summary)]
     undecided = undecided_versions(result)
     if fail_on_regression and undecided and not slower:
         print(f"error: the regression gate cannot tell with one round ({len(undecided)} version "

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import production_benchmark as pb
-from retrace_bench import load
+from retrace_bench import facts, load
 from conftest import ROOT, clean_env, run
 
 AB = Path(__file__).resolve().parent / "data" / "ab"
@@ -246,3 +246,23 @@ def test_an_app_that_cannot_start_is_one_line(tmp_path):
                         "--app-cmd", "/no/such/server --port {port}", "--path", "/x")
     assert result.returncode == 1 and "cannot start the app: /no/such/server" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_versions_are_compared_with_the_baseline_and_gated_on_production_figures():
+    """A real --versions 0.2.29,0.2.30 production result: identical enough to pass the gate; the
+    same result with 0.2.30's throughput halved and its CPU per request doubled must fail it."""
+    data = json.loads((ROOT / "tests" / "data" / "versions" / "production_wsgi.json").read_text())
+    summary = pb.summarise(data)
+    for p in summary["paths"].values():
+        assert p["baseline"] == "retrace==0.2.29" and list(p["against_baseline"]) == ["retrace==0.2.30"]
+    assert summary["per_arm"]["retrace==0.2.30"]["cpu_vs_baseline_verdict"] == facts.WITHIN_NOISE
+    assert pb.regressions(summary) == []
+    for run_ in data["runs"]:
+        if run_["arm"] == "retrace==0.2.30":
+            run_["cpu_ms_per_request"] *= 2
+            for result in run_["results"].values():
+                result["requests_per_s"] /= 2
+    found = pb.regressions(pb.summarise(data))
+    assert any("throughput (retrace==0.2.30 vs baseline retrace==0.2.29)" in f for f in found)
+    assert any("CPU per request (retrace==0.2.30 vs baseline)" in f for f in found)
+    assert "vs retrace==0.2.29 (baseline): throughput" in pb.render(data)
