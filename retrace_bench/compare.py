@@ -47,8 +47,10 @@ def overheads(summary: dict, file: Path) -> dict[tuple[str, str], dict]:
 def compare(path_a: Path, path_b: Path, fail_on_regression: bool) -> int:
     a, b = load_summary(path_a), load_summary(path_b)
     ta, tb = overheads(a, path_a / "summary.json"), overheads(b, path_b / "summary.json")
+    same = path_a.resolve() == path_b.resolve()
     lines = [f"Recording overhead per operation: A = {path_a.name}, B = {path_b.name}",
-             f"WARNING: {DRIFT_WARNING}", ""]
+             "NOTE: A and B are the same archive: every change below is 0 by construction" if same
+             else f"WARNING: {DRIFT_WARNING}", ""]
     slower = 0
     for key in [k for k in ta if k in tb]:
         x, y = ta[key], tb[key]
@@ -62,8 +64,13 @@ def compare(path_a: Path, path_b: Path, fail_on_regression: bool) -> int:
         lines.append(f"  {key[0]}: {key[1]}: A {fmt_us(x['estimate_us'], True)} ({x['arm']}), "
                      f"B {fmt_us(y['estimate_us'], True)} ({y['arm']}) µs/op: change "
                      f"{fmt_us(change, True)}: {verdict} (intervals {'do not ' if separated else ''}overlap)")
-    for key in ta.keys() ^ tb.keys():
+    for key in sorted(ta.keys() ^ tb.keys()):
         lines.append(f"  {key[0]}: {key[1]}: only in {'A' if key in ta else 'B'}")
+    shared = len(ta.keys() & tb.keys())
     lines += ["", f"{slower} test(s) slower in B beyond the intervals (drift included)"]
+    if not shared:
+        lines.append("error: the two archives share no test: nothing was compared")
     print("\n".join(lines))
+    if not shared:
+        return 1 if fail_on_regression else 2     # a gate that compared nothing must not pass
     return 1 if fail_on_regression and slower else 0

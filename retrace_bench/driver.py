@@ -154,6 +154,9 @@ def benchmark(args) -> int:
     if results.exists() and not results.is_dir():
         raise EngineError(f"{results}: is a file, not a results directory")
     # Everything that can be refused is checked before the results directory is touched.
+    if args.no_synthetic and missing_load_tools():
+        raise EngineError(f"--no-synthetic runs only the production benchmark, which needs "
+                          f"{' and '.join(missing_load_tools())}; nothing was run")
     arms = arms_mod.make_arms(args.version_list, progress=say)
     scripts = [] if args.no_synthetic else discover_scripts()
     if not scripts and not args.no_synthetic:
@@ -236,13 +239,18 @@ def run_benchmarks(args, arms, scripts, run_dir: Path) -> int:
     return status
 
 
+def missing_load_tools() -> list[str]:
+    """The production benchmark's load generators that are not installed, with their packages."""
+    import shutil
+    return [f"{tool} (apt-get install {package})" for tool, package in (("ab", "apache2-utils"), ("hey", "hey"))
+            if shutil.which(tool) is None]
+
+
 def run_production(args, arms, run_dir: Path) -> bool:
     """production_benchmark.py on each shipped app with the same arms (and the APM agents with
     --apm), its progress lines passed through. True when one failed."""
-    import shutil
     from .agents import AGENTS
-    missing = [f"{tool} (apt-get install {package})" for tool, package in (("ab", "apache2-utils"), ("hey", "hey"))
-               if shutil.which(tool) is None]
+    missing = missing_load_tools()
     if missing:
         say(f"[production] skipped: {' and '.join(missing)} not found")
         return False

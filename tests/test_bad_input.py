@@ -138,3 +138,25 @@ def test_a_large_output_is_parsed_in_linear_time(sample_dir):
     (sample_dir / "internal_retrace.txt").write_text((sample_dir / "internal_retrace.txt").read_text() * 500)
     result = run([sys.executable, str(ROOT / "analyze_results.py"), str(sample_dir)], timeout=120)
     assert result.returncode == 0, result.stderr[-500:]
+
+
+def test_the_test_suite_keeps_no_recording_behind(tmp_path):
+    """pytest.ini: a test's temporary directory (recordings hold the whole environment) is removed
+    when its session ends, not kept as pytest's last three are by default."""
+    import getpass
+    import os
+    import subprocess
+    import uuid
+    marker = f"{uuid.uuid4().hex}.retrace"
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "test_probe.py").write_text(f"def test_x(tmp_path):\n    (tmp_path / {marker!r}).write_text('secret')\n")
+    temproot = tmp_path / "temproot"          # the inner session's own: its clean-up must not touch ours
+    temproot.mkdir()
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
+                             str(ROOT / "pytest.ini"), "--rootdir", str(probe), str(probe)],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTEST_DEBUG_TEMPROOT": str(temproot)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    base = temproot / f"pytest-of-{getpass.getuser()}"
+    assert base.is_dir() and not list(base.rglob(marker))

@@ -32,11 +32,28 @@ def compare(*args):
     return run([sys.executable, str(ROOT / "analyze_results.py"), "--compare", *map(str, args)])
 
 
-def test_same_archive_is_within_noise_and_says_drift(tmp_path):
-    a = archive(tmp_path, "a")
-    result = compare(a, a)
+def test_two_archives_warn_of_drift_and_one_archive_twice_does_not(tmp_path):
+    a, b = archive(tmp_path, "a"), archive(tmp_path, "b")
+    result = compare(a, b)
     assert result.returncode == 0, result.stderr
     assert "machine drift" in result.stdout and "0 test(s) slower" in result.stdout
+    same = compare(a, a)
+    assert same.returncode == 0 and "the same archive" in same.stdout and "machine drift" not in same.stdout
+
+
+def test_archives_that_share_no_test_compare_nothing_and_fail_the_gate(tmp_path):
+    a, b = archive(tmp_path, "a"), archive(tmp_path, "b")
+    data = json.loads((b / "summary.json").read_text())
+    for bench in data["benchmarks"]:
+        bench["name"] = "renamed-" + bench["name"]
+    (b / "summary.json").write_text(json.dumps(data))
+    result = compare(a, b)
+    assert result.returncode == 2 and "share no test" in result.stdout
+    only = [line for line in result.stdout.splitlines() if "only in" in line]
+    assert only and only == sorted(only)                  # in order, not in a set's order
+    assert [line.endswith("only in A") for line in only].count(True) == len(only) // 2
+    gated = run([sys.executable, str(ROOT / "analyze_results.py"), "--compare", str(a), str(b), "--fail-on-regression"])
+    assert gated.returncode == 1
 
 
 def test_regression_is_flagged_and_gated(tmp_path):

@@ -210,3 +210,17 @@ def test_bad_options_exit_2(args, message):
 def test_help():
     result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--help"])
     assert result.returncode == 0 and "--versions" in result.stdout and "--target-ci" in result.stdout
+
+
+def test_a_production_only_run_without_the_load_tools_refuses_and_keeps_the_results(tmp_path):
+    import sys
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "summary.txt").write_text("the previous run's summary\n")
+    (tmp_path / "bin").mkdir()                                  # a PATH with neither ab nor hey
+    result = run([sys.executable, "-m", "retrace_bench.driver", "--no-synthetic", "--results", str(results)],
+                 PATH=str(tmp_path / "bin"))
+    assert result.returncode == 2 and "needs ab (apt-get install apache2-utils)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (results / "summary.txt").read_text() == "the previous run's summary\n"
+    assert sorted(p.name for p in results.iterdir()) == ["summary.txt"]       # no lock, no archive
