@@ -43,7 +43,7 @@ from retrace_bench.arms import Arm
 from retrace_bench.load import AbResult, BenchmarkError, RateResult, run_ab, run_hey
 from retrace_bench.options import positive_float, positive_int
 from retrace_bench.sink import Sink
-from retrace_bench.stats import paired_t_interval
+from retrace_bench.stats import family_confidence, paired_t_interval
 
 ROOT = Path(__file__).resolve().parent
 #: The shipped apps: same business logic, database and cache; WSGI (Flask on waitress) and ASGI
@@ -365,13 +365,14 @@ def load_runs(data: dict) -> list[ArmRun]:
             for r in data["runs"]]
 
 
-def paired_percent_ci(runs: list[ArmRun], plain: str, arm: str, figure) -> list[float] | None:
-    """The 95% interval of arm - plain, paired by round (Student's t), in % of plain's median;
-    None with fewer than two rounds that have both."""
+def paired_percent_ci(runs: list[ArmRun], plain: str, arm: str, figure,
+                      confidence: float = facts.CONFIDENCE) -> list[float] | None:
+    """The interval of arm - plain, paired by round (Student's t), in % of plain's median; None
+    with fewer than two rounds that have both. `confidence`: per comparison (family_confidence)."""
     by_round = {(r.arm, r.round): figure(r) for r in runs}
     rounds = sorted({r.round for r in runs if by_round.get((plain, r.round)) is not None
                      and by_round.get((arm, r.round)) is not None})
-    interval = paired_t_interval([by_round[(arm, n)] - by_round[(plain, n)] for n in rounds], facts.CONFIDENCE)
+    interval = paired_t_interval([by_round[(arm, n)] - by_round[(plain, n)] for n in rounds], confidence)
     if interval is None:
         return None
     reference = statistics.median(by_round[(plain, n)] for n in rounds)
@@ -396,7 +397,13 @@ def recorded_arms(labels: list[str]) -> list[str]:
     return [label for label in labels if label == "retrace" or label.startswith("retrace==")]
 
 
-def versus(runs: list[ArmRun], arms: dict, path: str, ref: str, arm: str) -> dict:
+def verdict_confidence(paths: list) -> float:
+    """Bonferroni over the figures that get a verdict for one arm: throughput and fixed-rate p50 per
+    path, and CPU per request, so that an A/A comes out within noise on all of them at 95%."""
+    return family_confidence(facts.CONFIDENCE, 2 * len(paths) + 1)
+
+
+def versus(runs: list[ArmRun], arms: dict, path: str, ref: str, arm: str, confidence: float = facts.CONFIDENCE) -> dict:
     """One path: `arm` against `ref` (plain, or the baseline version), with 95% intervals over
     rounds (paired) and verdicts for throughput and the fixed-rate p50."""
     p, a = arms[ref], arms[arm]
@@ -408,7 +415,7 @@ def versus(runs: list[ArmRun], arms: dict, path: str, ref: str, arm: str) -> dic
         "ranges_overlap": (a["requests_per_s_range"][1] >= p["requests_per_s_range"][0]
                            and p["requests_per_s_range"][1] >= a["requests_per_s_range"][0]),
         **{f"{metric}_change_ci_percent": paired_percent_ci(
-            runs, ref, arm, lambda r, m=metric: getattr(r.results[path], m))
+            runs, ref, arm, lambda r, m=metric: getattr(r.results[path], m), confidence)
            for metric in ("requests_per_s", "p50_ms", "p95_ms", "p99_ms")}}
     o["throughput_verdict"] = ci_verdict(o["requests_per_s_change_ci_percent"], -o["throughput_drop_percent"],
                                          higher_is_slower=False)
@@ -416,12 +423,13 @@ def versus(runs: list[ArmRun], arms: dict, path: str, ref: str, arm: str) -> dic
         for m in ("p50_ms", "p95_ms", "p99_ms"):
             o[f"rate_{m}_change_percent"] = change(p["rate"][m], a["rate"][m])
             o[f"rate_{m}_change_ci_percent"] = paired_percent_ci(
-                runs, ref, arm, lambda r, m=m: getattr(r.rate_results[path], m) if path in r.rate_results else None)
+                runs, ref, arm, lambda r, m=m: getattr(r.rate_results[path], m) if path in r.rate_results else None,
+                confidence)
         o["rate_p50_verdict"] = ci_verdict(o["rate_p50_ms_change_ci_percent"], o["rate_p50_ms_change_percent"])
     return o
 
 
-def baseline_cpu(runs: list[ArmRun], labels: list[str], arm: str) -> dict:
+def baseline_cpu(runs: list[ArmRun], labels: list[str], arm: str, confidence: float = facts.CONFIDENCE) -> dict:
     """For a later version: its CPU per request against the baseline version's, with a verdict."""
     recorded = recorded_arms(labels)
     if arm not in recorded[1:]:
@@ -429,7 +437,7 @@ def baseline_cpu(runs: list[ArmRun], labels: list[str], arm: str) -> dict:
     figure = lambda r: r.cpu_ms_per_request   # noqa: E731
     base = median_or_none(figure(r) for r in runs if r.arm == recorded[0])
     mine = median_or_none(figure(r) for r in runs if r.arm == arm)
-    ci = paired_percent_ci(runs, recorded[0], arm, figure)
+    ci = paired_percent_ci(runs, recorded[0], arm, figure, confidence)
     estimate = change(base, mine)
     return {"cpu_change_vs_baseline_percent": estimate, "cpu_change_vs_baseline_ci_percent": ci,
             "cpu_vs_baseline_verdict": ci_verdict(ci, estimate) if estimate is not None else facts.CANNOT_TELL}
@@ -465,6 +473,7 @@ def summarise(data: dict) -> dict:
     if plain not in labels:
         raise ValueError("production result: no run of the plain arm")
     paths = {}
+    confidence = verdict_confidence(data["paths"])
     for path in data["paths"]:
         arms = {}
         for arm in labels:
@@ -478,10 +487,11 @@ def summarise(data: dict) -> dict:
             arms[arm]["rate"] = ({"rate_per_s": rated[0].rate_per_s,
                                   **{m: statistics.median(getattr(x, m) for x in rated) for m in ("p50_ms", "p95_ms", "p99_ms")},
                                   "failed": sum(x.failed + x.non_2xx for x in rated)} if rated else None)
-        against = {arm: versus(runs, arms, path, plain, arm) for arm in labels[1:]}
+        against = {arm: versus(runs, arms, path, plain, arm, confidence) for arm in labels[1:]}
         # --versions: every later recorded arm against the first one, the baseline (the gate's figures).
         baseline = recorded_arms(labels)[:1]
-        against_baseline = {arm: versus(runs, arms, path, baseline[0], arm) for arm in recorded_arms(labels)[1:]}
+        against_baseline = {arm: versus(runs, arms, path, baseline[0], arm, confidence)
+                            for arm in recorded_arms(labels)[1:]}
         paths[path] = {"arms": arms, "against_plain": against,
                        **({"baseline": baseline[0], "against_baseline": against_baseline} if against_baseline else {})}
     per_arm = {}
@@ -496,9 +506,9 @@ def summarise(data: dict) -> dict:
         per_arm[arm] = {
             "agent": data.get("agents", {}).get(arm),
             "cpu_ms_per_request": median_or_none(r.cpu_ms_per_request for r in arm_runs),
-            "cpu_change_ci_percent": (paired_percent_ci(runs, plain, arm, lambda r: r.cpu_ms_per_request)
+            "cpu_change_ci_percent": (paired_percent_ci(runs, plain, arm, lambda r: r.cpu_ms_per_request, confidence)
                                       if arm != plain else None),
-            **baseline_cpu(runs, labels, arm),
+            **baseline_cpu(runs, labels, arm, confidence),
             "peak_rss_mb": (m / 1024 if (m := median_or_none(r.peak_rss_kb for r in arm_runs)) else None),
             "startup_s": median_or_none(r.startup_s for r in arm_runs),
             "idle_cpu_ms_per_s": median_or_none(r.idle_cpu_ms_per_s for r in arm_runs),
@@ -557,7 +567,8 @@ def render(data: dict) -> str:
              f" per path after {config['warmup']} warmup requests"
              + (f"; fixed rate: hey -c 1 -q {config['rate']:g} -n {config['rate_requests']}" if config.get("rate_requests") else "")
              + f"; {config['rounds']} rounds, arms {', '.join(data['arms'])} in rotating order; medians over rounds, "
-             "95% CI over rounds (paired, Student's t)",
+             f"95% CI over rounds (paired, Student's t; Bonferroni over the {2 * len(data['paths']) + 1} "
+             "figures with a verdict)",
              (f"  pinned: the app on CPU {','.join(map(str, config['pinned']['app_cpus']))}, ab/hey on CPU "
               f"{','.join(map(str, config['pinned']['load_cpus']))}" if config.get("pinned")
               else "  not pinned: the app and ab/hey share the CPUs")]
