@@ -42,7 +42,7 @@ from typing import Callable, ContextManager
 # `python -m retracesoftware` and copied scripts: the library lives beside this file.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from retrace_bench import facts  # noqa: E402
-from retrace_bench.facts import BOUNDARY, INTERNAL, PATH_VARIABLES, REEXEC_MARK, TRUTHY  # noqa: E402,F401
+from retrace_bench.facts import BOUNDARY, HOOK_DISABLE_VARIABLE, INTERNAL, PATH_VARIABLES, REEXEC_MARK, TRUTHY  # noqa: E402,F401
 from retrace_bench.options import non_negative_int, positive_int  # noqa: E402,F401
 from retrace_bench.record import ProcessRecord, Run, TestRecord  # noqa: E402
 
@@ -141,7 +141,7 @@ def ensure_recording_if_requested() -> RecordingState:
     # add the script's directory so that its imports (this module) work from anywhere.
     script_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
     python_path = os.pathsep.join(filter(None, [script_dir, os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, PYTHONPATH=python_path, RETRACE_NO_VENV_BOOTSTRAP="1", **{REEXEC_MARK: "1"})
+    env = dict(os.environ, PYTHONPATH=python_path, **{HOOK_DISABLE_VARIABLE: "1", REEXEC_MARK: "1"})
     command = [sys.executable, "-m", "retracesoftware", "--recording", wanted, "--",
                sys.argv[0], *sys.argv[1:]]
     sys.stdout.flush()

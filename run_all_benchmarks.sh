@@ -3,6 +3,8 @@
 # Python engine (retrace_bench/driver.py), which runs every *_benchmark.py in every arm,
 # interleaved over rounds, and writes results/summary.txt. ./run_all_benchmarks.sh --help
 set -euo pipefail
+# --program commands run from the directory the user is in.
+export RETRACE_BENCH_CWD="${RETRACE_BENCH_CWD:-$PWD}"
 cd "$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=scripts/venv.sh
 source scripts/venv.sh

@@ -59,7 +59,7 @@ class Arm:
         spec's recording variables for a recorded arm."""
         env = {k: v for k, v in base.items()
                if k not in facts.RETRACE_VARIABLES and k not in facts.SUITE_VARIABLES}
-        env["RETRACE_NO_VENV_BOOTSTRAP"] = "1"
+        env[facts.HOOK_DISABLE_VARIABLE] = "1"
         if self.recorded:
             if recording is None:
                 raise ValueError("a recorded arm needs a recording path")

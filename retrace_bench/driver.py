@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -63,6 +64,20 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "own cached virtualenv) beside plain and Retrace")
     parser.add_argument("--no-synthetic", action="store_true",
                         help="skip the per-operation benchmarks: a production-only run")
+    parser.add_argument("--pyperformance", default="default", metavar="NAMES",
+                        help="the pyperformance benchmarks to run as whole programs, plain and recorded: "
+                             "`default` (a subset of one program per kind of work, "
+                             f"{', '.join(facts.PYPERFORMANCE_SUBSET)}; with --quick "
+                             f"{', '.join(facts.PYPERFORMANCE_QUICK)}), `all`, `none`, or comma-separated names")
+    parser.add_argument("--program", action="append", default=[], metavar="COMMAND",
+                        help="also measure your own command as a whole program in every arm (repeatable), "
+                             "e.g. \"{python} myjob.py --input data.csv\": {python} is the arm's interpreter; "
+                             "run from the directory you are in. A command that does not start with {python} "
+                             "is recorded through Retrace's env hook")
+    parser.add_argument("--max-trace", default="1G", metavar="SIZE",
+                        help="the disk guard: stop a recorded program whose trace passes SIZE (e.g. 500M, 2G; "
+                             "default 1G), or that would leave less than "
+                             f"{facts.DISK_FREE_MARGIN_BYTES >> 30} GB free, and report it")
     parser.add_argument("--apps", default="wsgi,asgi", metavar="LIST",
                         help="the shipped apps the production benchmark runs (default wsgi,asgi)")
     parser.add_argument("--self-check", action="store_true",
@@ -85,12 +100,21 @@ def parse_args(argv=None) -> argparse.Namespace:
                             or args.no_synthetic):
         parser.error("--self-check cannot be combined with --versions, --target-ci, --fail-on-regression, "
                      "--apm or --no-synthetic")
-    if args.no_production and (args.apm or args.no_synthetic):
-        parser.error("--no-production cannot be combined with --apm or --no-synthetic (nothing would run)")
+    if args.no_production and args.apm:
+        parser.error("--no-production cannot be combined with --apm (the agents run in the production benchmark)")
+    args.pyperformance = "none" if args.pyperformance.strip() == "none" else args.pyperformance.strip()
+    if args.no_production and args.no_synthetic and args.pyperformance == "none" and not args.program:
+        parser.error("--no-production with --no-synthetic and --pyperformance none: nothing would run")
+    try:
+        args.max_trace_bytes = parse_size(args.max_trace)
+    except ValueError as error:
+        parser.error(f"--max-trace: {error}")
+    if args.self_check and (args.program or args.pyperformance not in ("default", "none")):
+        parser.error("--self-check cannot be combined with --program or --pyperformance")
     if args.no_synthetic and args.target_ci:
         parser.error("--target-ci applies to the per-operation benchmarks, which --no-synthetic skips")
     args.app_list = [a.strip() for a in args.apps.split(",") if a.strip()]
-    from production_benchmark import SHIPPED_APPS
+    from .service import SHIPPED_APPS
     if not args.app_list or any(a not in SHIPPED_APPS for a in args.app_list):
         parser.error(f"--apps: choose from {', '.join(SHIPPED_APPS)}")
     try:
@@ -102,6 +126,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.rounds_given = args.rounds is not None
     args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
     return args
+
+
+def parse_size(text: str) -> int:
+    """500M, 2G, 1.5GB, 1048576 -> bytes."""
+    import re
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.I)
+    if not match:
+        raise ValueError(f"{text!r} is not a size (e.g. 500M, 2G)")
+    size = float(match.group(1)) * 1024 ** " KMGT".index(match.group(2).upper() or " ")
+    if size < 1 << 20:
+        raise ValueError(f"{text!r} is under 1 MB: no real program would fit")
+    return int(size)
 
 
 class QuietOnBrokenPipe:
@@ -137,6 +173,9 @@ class QuietOnBrokenPipe:
 def main(argv=None) -> int:
     sys.stdout = QuietOnBrokenPipe(sys.stdout)
     args = parse_args(argv)
+    stale = procs.remove_stale_scratch()
+    if stale:
+        say(f"[setup] removed {stale} scratch director{'y' if stale == 1 else 'ies'} of runs that were killed")
     try:
         with procs.managed():
             return (self_check if args.self_check else benchmark)(args)
@@ -154,8 +193,9 @@ def benchmark(args) -> int:
     if results.exists() and not results.is_dir():
         raise EngineError(f"{results}: is a file, not a results directory")
     # Everything that can be refused is checked before the results directory is touched.
-    if args.no_synthetic and missing_load_tools():
-        raise EngineError(f"--no-synthetic runs only the production benchmark, which needs "
+    programs = select_programs(args)
+    if args.no_synthetic and not programs and missing_load_tools():
+        raise EngineError(f"--no-synthetic with no program runs only the production benchmark, which needs "
                           f"{' and '.join(missing_load_tools())}; nothing was run")
     arms = arms_mod.make_arms(args.version_list, progress=say)
     scripts = [] if args.no_synthetic else discover_scripts()
@@ -169,22 +209,84 @@ def benchmark(args) -> int:
         say(f"Python: {platform.python_version()} {sys.executable}")
         say(f"Arms: {', '.join(a.label for a in arms)}"
             + (" (and the APM agents in the production benchmark)" if args.apm else "")
-            + f"; benchmarks: {' '.join(scripts) or 'none (--no-synthetic)'}")
+            + f"; benchmarks: {' '.join(scripts) or 'none (--no-synthetic)'}"
+            + (f"; programs: {', '.join(p.name for p in programs)}" if programs else ""))
         if not args.rounds_given:
             args.rounds = arms_mod.balanced_rounds(args.rounds, len(arms))
         tag = "v" + "_v".join(a.version for a in arms if a.version)
         run_dir = new_run_dir(results, tag)
         try:
-            status = run_benchmarks(args, arms, scripts, run_dir)
+            status = run_benchmarks(args, arms, scripts, run_dir, programs)
         except BaseException:
-            say(f"The run did not complete; its partial output is in {run_dir}/")
+            say(f"The run did not complete; its partial output is in {run_dir}/ (until the next run)")
             raise
         final = publish(run_dir, results)
         say(f"Archived to {final.relative_to(results.parent) if final.is_relative_to(results.parent) else final}/")
         return status
 
 
-def run_benchmarks(args, arms, scripts, run_dir: Path) -> int:
+def select_programs(args) -> list:
+    """The pyperformance benchmarks and --program commands of this run; refused up front when a
+    name is unknown, a command cannot be split, or pyperformance is missing."""
+    from . import programs as programs_mod
+    from . import pyperformance
+    chosen = []
+    if args.pyperformance != "none":
+        spec = args.pyperformance
+        if spec == pyperformance.DEFAULT and args.quick:
+            spec = ",".join(facts.PYPERFORMANCE_QUICK)
+        try:
+            chosen = pyperformance.select(spec)
+        except pyperformance.CatalogError as error:
+            raise EngineError(str(error)) from None
+    cwd = os.environ.get(facts.CALLER_CWD_VARIABLE) or os.getcwd()
+    names = set(p.name for p in chosen)
+    for number, command in enumerate(args.program, 1):
+        try:
+            argv = programs_mod.split_command(command, sys.executable)
+        except programs_mod.ProgramError as error:
+            raise EngineError(f"--program: {error}") from None
+        found = Path(cwd, argv[0]).is_file() if "/" in argv[0] else shutil.which(argv[0])
+        if not found:
+            raise EngineError(f"--program {command!r}: {argv[0]} is not a program here")
+        name = programs_mod.command_name(argv, sys.executable)
+        name = name if name not in names else f"{name}#{number}"
+        names.add(name)
+        chosen.append(programs_mod.Program(name, programs_mod.COMMAND, template=command, cwd=cwd))
+    return chosen
+
+
+def run_programs(args, arms, programs, run_dir: Path) -> None:
+    """The program workload in the same arms: programs.json and the pyperf export."""
+    import json
+    from . import export_pyperf, pyperformance
+    from . import programs as programs_mod
+    from .report import write_atomically
+    rounds = args.rounds if args.rounds_given else arms_mod.balanced_rounds(
+        facts.QUICK_PROGRAM_ROUNDS if args.quick else facts.DEFAULT_PROGRAM_ROUNDS, len(arms))
+
+    def python_for(program, arm):
+        if program.kind != programs_mod.PYPERFORMANCE:
+            return arm.python
+        version = arm.version if arm.recorded else None
+        return pyperformance.python_for(program, arm.python, version, progress=say)
+    started = time.monotonic()
+    with procs.private_dir("retrace-bench.") as scratch:
+        try:
+            data = programs_mod.run_programs(programs, arms, rounds, scratch, args.timeout, args.max_trace_bytes,
+                                             args.quick, python_for=python_for, progress=say)
+        except programs_mod.ProgramError as error:
+            raise EngineError(str(error)) from None
+    write_atomically(run_dir / "programs.json", json.dumps(
+        {"format": 1, "arms": [a.to_json() for a in arms],
+         "config": {"rounds": rounds, "quick": args.quick, "max_trace_bytes": args.max_trace_bytes,
+                    "seconds": time.monotonic() - started},
+         "programs": [d.to_json() for d in data]}, indent=1, ensure_ascii=False))
+    export_pyperf.export(data, [a.label for a in arms], run_dir)
+    say(f"[programs] done in {time.monotonic() - started:.0f}s")
+
+
+def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
     keep = None
     if args.keep_recordings:
         keep = run_dir / "recordings"
@@ -219,6 +321,8 @@ def run_benchmarks(args, arms, scripts, run_dir: Path) -> int:
     from .report import write_atomically
     import json
     write_atomically(run_dir / "run.json", json.dumps(data.to_json(), indent=1, ensure_ascii=False))
+    if programs:
+        run_programs(args, arms, programs, run_dir)
     production_failed = False
     if not args.no_production:
         production_failed = run_production(args, arms, run_dir)
@@ -319,7 +423,34 @@ def self_check(args) -> int:
         if not args.no_production:
             production = production_aa(args, scratch)
         timer = timer_pairs(runner, args)
-    return selfcheck.judge(runs, timer, production)
+    programs = program_check(args)
+    return selfcheck.judge(runs, timer, production, programs)
+
+
+def program_check(args):
+    """The program workload's A/A and calibration: a pyperformance benchmark and a small program
+    (selfcheck/program_calibration.py) in plain, plain#2, retrace, retrace#2 and retrace+cost, whose
+    program sleeps facts.PROGRAM_COST_S more when recorded."""
+    from . import programs as programs_mod
+    from . import pyperformance
+    pinned = arms_mod.pinned_version()
+    arms = arms_mod.make_arms(plain_copies=2) + [
+        arms_mod.Arm("retrace#2", arms_mod.RETRACE, sys.executable, pinned),
+        arms_mod.Arm("retrace+cost", arms_mod.RETRACE, sys.executable, pinned,
+                     extra_env=((facts.PROGRAM_COST_VARIABLE, str(facts.PROGRAM_COST_S)),))]
+    chosen = [*pyperformance.select(facts.PYPERFORMANCE_QUICK[0]),
+              programs_mod.Program("program_calibration.py", programs_mod.COMMAND,
+                                   template=f"{{python}} {ROOT / 'selfcheck' / 'program_calibration.py'}", cwd=str(ROOT))]
+    rounds = args.rounds if args.rounds_given else arms_mod.balanced_rounds(args.rounds, len(arms))
+    say(f"[self-check] programs: {', '.join(a.label for a in arms)}, {rounds} rounds")
+    with procs.private_dir("retrace-selfcheck.") as scratch:
+        data = programs_mod.run_programs(chosen, arms, rounds, scratch, args.timeout, facts.DEFAULT_MAX_TRACE_BYTES,
+                                         args.quick, progress=say)
+    for item in data:
+        failed = next((r for r in item.runs if r.figure_s is None), None)
+        if item.plain_failure or failed:
+            raise EngineError(f"self-check programs: {item.name}: {item.plain_failure or failed.failure or failed.not_recorded}")
+    return data
 
 
 def timer_pairs(runner: Runner, args) -> list[tuple[float, float]]:

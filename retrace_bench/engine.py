@@ -242,6 +242,36 @@ class Target:
         return cls(percent, floor)
 
 
+class Rounds:
+    """The one rounds loop of every workload (per-operation scripts, programs, services): round r
+    runs every arm once, in the order rotated by r - 1 (arms.rotation); `extend` plans more rounds;
+    with a deadline, no round starts that would end after it (at least `minimum` rounds run)."""
+
+    def __init__(self, arms: list, planned: int, deadline: float | None = None, progress=say, minimum: int = 2):
+        self.arms, self.planned, self.deadline = arms, planned, deadline
+        self.progress, self.minimum = progress, minimum
+        self.done = 0
+        self.started = time.monotonic()
+
+    def seconds_per_round(self) -> float:
+        return (time.monotonic() - self.started) / self.done if self.done else 0.0
+
+    def time_left_for(self, rounds: int) -> bool:
+        return not self.deadline or time.monotonic() + rounds * self.seconds_per_round() <= self.deadline
+
+    def extend(self, rounds: int) -> None:
+        self.planned += rounds
+
+    def __iter__(self):
+        from .arms import rotation
+        while self.done < self.planned:
+            if self.done >= self.minimum and not self.time_left_for(1):
+                self.progress(f"[rounds] time is up after {self.done} rounds (--max-minutes)")
+                return
+            self.done += 1
+            yield self.done, rotation(self.arms, self.done)
+
+
 def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=say) -> list[str]:
     """Run the plan's rounds (more when a target resolution is not met yet); return the tests
     that missed the target."""
@@ -252,23 +282,15 @@ def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=
             bench = BenchmarkData(facts.result_name(script), script)
             data.benchmarks.append(bench)
             by_name[bench.name] = bench
-    from .arms import rotation
-    round_number, planned = 0, plan.rounds
-    cycle_started = time.monotonic()
-    cycle_seconds = 0.0
-    while round_number < planned:
-        if plan.deadline and time.monotonic() + cycle_seconds / len(arms) > plan.deadline and round_number >= 2:
-            progress(f"[rounds] time is up after {round_number} rounds (--max-minutes)")
-            break
-        round_number += 1
-        order = rotation(arms, round_number)
+    rounds = Rounds(arms, plan.rounds, plan.deadline, progress)
+    for round_number, order in rounds:
         for script in plan.scripts:
             bench = by_name[facts.result_name(script)]
             for position, arm in enumerate(order, 1):
                 if arm.label in bench.failures:
                     continue
                 started = time.monotonic()
-                progress(f"[round {round_number}/{planned}] {script:<30} {arm.label:<18} ", end="")
+                progress(f"[round {round_number}/{rounds.planned}] {script:<30} {arm.label:<18} ", end="")
                 keep = f"replay.{bench.name}.{arm.file_label}.retrace" if arm.recorded and round_number == 1 else None
                 result = runner.run(arm, script, plan.bench_args, keep_as=keep)
                 texts.setdefault((bench.name, arm.file_label), []).append(result.text)
@@ -280,20 +302,19 @@ def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=
                                                     result.record.to_json(), result.trace_bytes))
                 progress(f"done in {time.monotonic() - started:.1f}s"
                          + (f", trace {result.trace_bytes // 1024} KB verified" if result.trace_bytes else ""))
-        if round_number == planned and plan.target:
-            cycle_seconds = (time.monotonic() - cycle_started) / max(round_number, 1) * len(arms)
+        if round_number == rounds.planned and plan.target:
             missing = tests_missing_target(data, plan.target)
             if not missing:
                 progress(f"[rounds] every test meets the target after {round_number} rounds")
                 break
-            if plan.deadline and time.monotonic() + cycle_seconds > plan.deadline:
+            if not rounds.time_left_for(len(arms)):
                 progress(f"[rounds] {len(missing)} test(s) miss the target; no time left for "
                          f"{len(arms)} more rounds (--max-minutes)")
                 break
-            planned += len(arms)        # one more full rotation
+            rounds.extend(len(arms))        # one more full rotation
             progress(f"[rounds] {len(missing)} test(s) miss the target (e.g. {missing[0]}): "
                      f"{len(arms)} more rounds")
-    data.config["rounds_run"] = round_number
+    data.config["rounds_run"] = rounds.done
     return tests_missing_target(data, plan.target) if plan.target else []
 
 
@@ -413,9 +434,16 @@ class ResultsLock:
 
 
 def new_run_dir(results: Path, tag: str) -> Path:
+    """archive/<tag>_<time>.partial, renamed when the run completes. Under the results lock, so an
+    existing .partial is an interrupted run's: removed now (it was kept until the next run)."""
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H%M%S")
     archive = results / "archive"
     archive.mkdir(parents=True, exist_ok=True)
+    stale = sorted(archive.glob("*.partial"))
+    for old in stale:
+        shutil.rmtree(old, ignore_errors=True)
+    if stale:
+        say(f"[setup] removed {len(stale)} incomplete run(s) from {archive}/")
     path = archive / f"{tag}_{stamp}.partial"
     suffix = 1
     while path.exists():
@@ -442,6 +470,17 @@ def publish(run_dir: Path, results: Path) -> Path:
         for old in results.glob(pattern):
             if old.name not in new:
                 old.unlink()
+    # The pyperf export is a directory: replaced whole (or removed when this run made none).
+    from .export_pyperf import DIRECTORY as EXPORT_DIRECTORY
+    latest = results / EXPORT_DIRECTORY
+    if (final / EXPORT_DIRECTORY).is_dir():
+        tmp = results / f".{EXPORT_DIRECTORY}.new"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(final / EXPORT_DIRECTORY, tmp)
+        shutil.rmtree(latest, ignore_errors=True)
+        os.replace(tmp, latest)
+    else:
+        shutil.rmtree(latest, ignore_errors=True)
     return final
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 # --------------------------------------------------------------------------- Retrace's environment
 #: Variables that ask for a recording: the spec's RETRACE_RECORDING_PATH and the package's own.
 PATH_VARIABLES = ("RETRACE_RECORDING_PATH", "RETRACE_RECORDING")
+#: Set in every process the suite starts: Retrace's env hook (its "venv bootstrap") stays off, so
+#: that only the recording the suite asks for happens. Removed for a command recorded through the hook.
+HOOK_DISABLE_VARIABLE = "RETRACE_NO_VENV_BOOTSTRAP"
 #: Every variable that makes a process record (cleared for plain runs).
 RETRACE_VARIABLES = ("RETRACE", *PATH_VARIABLES, "RETRACE_CONFIG")
 TRUTHY = {"1", "true", "yes", "on"}
@@ -15,8 +18,15 @@ REEXEC_MARK = "RETRACE_BENCH_REEXEC"
 RECORD_FD_VARIABLE = "RETRACE_BENCH_RECORD_FD"
 #: Set by the self-check in the arm whose recorded clock read is made dearer (sensitivity check).
 SENSITIVITY_VARIABLE = "RETRACE_BENCH_SENSITIVITY"
+#: Set by the self-check to the seconds its program calibration adds when recorded.
+PROGRAM_COST_VARIABLE = "RETRACE_BENCH_PROGRAM_COST"
+PROGRAM_COST_S = 0.2
 #: The suite's own variables, never passed on to a process it starts unless an arm sets them.
-SUITE_VARIABLES = (REEXEC_MARK, RECORD_FD_VARIABLE, SENSITIVITY_VARIABLE)
+#: The directory the user ran the suite from: run_all_benchmarks.sh changes into the suite's own
+#: directory, and a --program command's relative paths are the user's.
+CALLER_CWD_VARIABLE = "RETRACE_BENCH_CWD"
+SUITE_VARIABLES = (REEXEC_MARK, RECORD_FD_VARIABLE, SENSITIVITY_VARIABLE, PROGRAM_COST_VARIABLE,
+                   CALLER_CWD_VARIABLE)
 
 # --------------------------------------------------------------------------- what is a real trace
 #: A recorded benchmark process's trace must exceed an empty script's recording by this many bytes
@@ -171,3 +181,54 @@ def pinning(enabled: bool) -> tuple[frozenset | None, frozenset | None]:
 
 #: Default per-process time limit (seconds) for every benchmark process the manager starts.
 DEFAULT_PROCESS_TIMEOUT_S = 600
+
+# --------------------------------------------------------------------------- whole programs
+#: A program's ratio (recorded / plain time) is a real effect only when its interval excludes 1 AND
+#: it differs from 1 by at least MIN_EFFECT_FRACTION (the one verdict rule, for ratios).
+
+
+def ratio_verdict(estimate: float, low: float | None, high: float | None) -> str:
+    """slower / faster / within noise / cannot tell for a ratio B/A with its interval."""
+    if low is None or high is None:
+        return CANNOT_TELL
+    if low <= 1 <= high or abs(estimate - 1) < MIN_EFFECT_FRACTION:
+        return WITHIN_NOISE
+    return SLOWER if estimate > 1 else FASTER
+
+
+#: The disk guard: a recorded process whose trace passes this many bytes is stopped and reported
+#: (--max-trace), and so is one that would leave less than DISK_FREE_MARGIN_BYTES free on the
+#: scratch directory's file system (a recording can grow at 1 GB/s: RETRACE_FACTS, "Real programs").
+DEFAULT_MAX_TRACE_BYTES = 1 << 30
+DISK_FREE_MARGIN_BYTES = 2 << 30
+#: How often the guard looks at the trace (at 1 GB/s, 50 MB between looks).
+TRACE_POLL_S = 0.05
+
+#: The pyperformance benchmarks of every default run (README "Whole programs"): one per kind of
+#: work, each a few tenths of a second per process. The asyncio programs with an event loop
+#: (async_tree*, asyncio_tcp) take a second or more per iteration: they are in `all`.
+PYPERFORMANCE_SUBSET = {
+    "richards": "compute (objects, calls)",
+    "nbody": "compute (floats)",
+    "regex_v8": "regex",
+    "json_loads": "json",
+    "logging": "logging",
+    "sqlite_synth": "sqlite",
+    "pathlib": "file system (pathlib)",
+    "async_generators": "asyncio",
+}
+#: Benchmarks that time child processes, which Retrace does not record: their figure would be an
+#: unrecorded child's, so they get a row saying so instead of a ratio.
+PYPERFORMANCE_CHILD_PROCESSES = ("python_startup", "python_startup_no_site", "hg_startup", "dask")
+#: pyperf worker settings: each value is about this long in the plain arm (loops calibrated once).
+PROGRAM_VALUE_S, QUICK_PROGRAM_VALUE_S = 0.03, 0.01
+PROGRAM_VALUES, PROGRAM_WARMUPS = 3, 1
+#: A benchmark whose one loop takes longer than this runs one value and no warmup per process.
+LONG_PROGRAM_LOOP_S = 0.2
+#: The smoke run's (--quick) benchmarks.
+PYPERFORMANCE_QUICK = ("richards", "json_loads")
+#: Rounds of the program workload when --rounds is not given (each round is one process per
+#: program and arm: a recorded process costs ~0.3 s of start-up).
+DEFAULT_PROGRAM_ROUNDS, QUICK_PROGRAM_ROUNDS = 4, 2
+#: Replay of a program's round-1 recording: at most this many seconds, or 5x the recorded run.
+PROGRAM_REPLAY_MIN_TIMEOUT_S = 30

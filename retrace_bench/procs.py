@@ -24,14 +24,30 @@ _live: set[subprocess.Popen] = set()
 STOP_GRACE_S = 5.0
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before it executes: the kernel sends it SIGKILL when the suite's process dies,
+    however it dies (kill -9 included), so no benchmark, app or load generator outlives the run."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass                                # not Linux: the group stop on the way out still applies
+
+
 def start(argv: list[str], env: dict, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
           pass_fds=(), cwd=None, text=False, cpus: frozenset | None = None) -> subprocess.Popen:
-    """Start a child in a new session (its own process group) and register it; `cpus`: the CPUs
-    it (and everything it starts) may run on, set before it executes."""
-    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    """Start a child in a new session (its own process group), bound to die with the suite, and
+    register it; `cpus`: the CPUs it (and everything it starts) may run on, set before it executes."""
+    def prepare():
+        _die_with_parent()
+        if cpus:
+            os.sched_setaffinity(0, cpus)
     process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                                pass_fds=pass_fds, cwd=cwd, start_new_session=True, text=text,
-                               preexec_fn=pin)
+                               preexec_fn=prepare)
     _live.add(process)
     return process
 
@@ -98,6 +114,52 @@ def run(argv: list[str], env: dict, timeout: float, stdout_path: Path, stderr_pa
     return Outcome(process.returncode, timed_out, time.monotonic() - started, timeout)
 
 
+@dataclass
+class Usage:
+    """What a finished child used, from the kernel (wait4): CPU of all its threads and of the
+    children it waited for, and its peak resident memory."""
+    cpu_s: float
+    peak_rss_kb: int
+
+
+def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, stderr_path: Path,
+                watch=None, cwd=None) -> tuple[Outcome, Usage | None, str | None]:
+    """run(), with the child's resource usage and a watcher: a thread calls `watch()` every
+    facts.TRACE_POLL_S seconds, which returns why the child must be stopped (the disk guard) or
+    None, and stops it at its time limit. The manager blocks in wait4, so the wall time ends when
+    the child does, not at the next look. Returns the outcome, the usage (None when the child was
+    stopped), and the watch's reason when it stopped the child."""
+    import threading
+    from .facts import TRACE_POLL_S
+    reasons: list = []
+    done = threading.Event()
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        started = time.monotonic()
+        process = start(argv, env, out, err, cwd=cwd)
+
+        def watcher():
+            while not done.wait(TRACE_POLL_S):
+                reason = "timeout" if time.monotonic() - started > timeout else (watch() if watch else None)
+                if reason:
+                    reasons.append(reason)
+                    _signal_group(process, signal.SIGKILL)
+                    return
+        thread = threading.Thread(target=watcher, daemon=True)
+        thread.start()
+        try:
+            _, status, rusage = os.wait4(process.pid, 0)
+            seconds = time.monotonic() - started
+            process.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            done.set()
+            thread.join()
+            stop(process)
+    timed_out = reasons[:1] == ["timeout"]
+    stopped = reasons[0] if reasons and not timed_out else None
+    usage = None if reasons else Usage(rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss)
+    return Outcome(process.returncode, timed_out, seconds, timeout), usage, stopped
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
@@ -119,13 +181,50 @@ def managed():
                 signal.signal(signum, handler)
 
 
+OWNER_FILE = ".owner"
+#: The prefixes of the suite's scratch directories (private_dir's callers).
+SCRATCH_PREFIXES = ("retrace-bench.", "retrace-prod.", "retrace-selfcheck.")
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time (clock ticks since boot), which tells it from a later one with the
+    same pid; None when there is no such process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def remove_stale_scratch(parent: str | None = None) -> int:
+    """Remove the scratch directories of suite processes that are gone (killed with SIGKILL, so
+    their own cleanup never ran): only directories with the suite's prefix, this user's, with an
+    owner file naming a process that no longer exists. Returns how many were removed."""
+    removed = 0
+    root = Path(parent or tempfile.gettempdir())
+    for path in root.iterdir() if root.is_dir() else ():
+        if not path.name.startswith(SCRATCH_PREFIXES):
+            continue
+        try:
+            if path.stat().st_uid != os.getuid():
+                continue
+            pid, started = (path / OWNER_FILE).read_text().split()
+        except (OSError, ValueError):
+            continue
+        if _start_time(int(pid)) != started:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def make_private_dir(prefix: str, parent: str | None = None) -> Path:
-    """A new directory only its owner can enter (mode 0700), verified."""
+    """A new directory only its owner can enter (mode 0700), verified, with an owner file naming
+    this process (so that a later run can tell it is stale once this process is gone)."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode != 0o700:
         shutil.rmtree(path)
         raise OSError(f"{path}: created with mode {mode:o}, not 0700")
+    (path / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
     return path
 
 

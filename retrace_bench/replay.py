@@ -36,12 +36,15 @@ def first_error_line(text: str) -> str | None:
     return None
 
 
-def replay(python: str, recording: Path, scratch: Path, timeout: float, name: str) -> Replayed:
-    """`replay --recording R --extract DIR`, then `replay DIR/<pid>.bin --read_timeout 10`."""
+def replay(python: str, recording: Path, scratch: Path, timeout: float, name: str,
+           extra_env: dict | None = None) -> Replayed:
+    """`replay --recording R --extract DIR`, then `replay DIR/<pid>.bin --read_timeout 10`
+    (`extra_env`: what the recorded process had that the replay must have too, e.g. its TMPDIR)."""
     tool = Path(python).parent / "replay"
     if not tool.exists():
         return Replayed(False, "", "", "this retracesoftware has no replay tool")
     env = Arm("plain", "plain", sys.executable).env(os.environ)
+    env.update(extra_env or {})
     extracted = scratch / f"{name}.extracted"
     out, err = scratch / f"{name}.replay.out", scratch / f"{name}.replay.err"
     outcome = procs.run([str(tool), "--recording", str(recording), "--extract", str(extracted)], env,

@@ -31,8 +31,10 @@ def diff_text(d) -> str:
     return f"{fmt_us(d.estimate_us, True)} µs/op, {ci}"
 
 
-def judge(runs: dict, timer: list[tuple[float, float]], production: dict | None = None) -> int:
+def judge(runs: dict, timer: list[tuple[float, float]], production: dict | None = None, programs=None) -> int:
     j = Judge()
+    if programs is not None:
+        judge_programs(j, programs)
     for name, title in (("aa", "A/A, two plain arms"), ("recorded_aa", "A/A, two identical recorded arms")):
         print(f"{title}: every test, latency and CPU, must come out within noise")
         for b in analysis.analyse(runs[name]).benchmarks:
@@ -63,18 +65,18 @@ def judge(runs: dict, timer: list[tuple[float, float]], production: dict | None 
                 j.report(abs(error) <= facts.CALIBRATION_TOLERANCE,
                          f"{t.name}: {figure} measured {diff_text(d)}, error {error:+.1%}")
     if production is not None:
-        import production_benchmark
+        from . import service_analysis, service_report
         print("Production A/A, two plain arms: throughput and fixed-rate p50 must come out within noise")
-        summary = production_benchmark.summarise(production)
+        summary = service_analysis.summarise(production)
         for path, p in summary["paths"].items():
             for arm, o in p["against_plain"].items():
                 j.report(o["throughput_verdict"] == facts.WITHIN_NOISE,
                          f"{path} throughput {-o['throughput_drop_percent']:+.1f}% "
-                         f"{production_benchmark.ci_text(o['requests_per_s_change_ci_percent'])} -> {o['throughput_verdict']}")
+                         f"{service_report.ci_text(o['requests_per_s_change_ci_percent'])} -> {o['throughput_verdict']}")
                 if "rate_p50_verdict" in o:
                     j.report(o["rate_p50_verdict"] == facts.WITHIN_NOISE,
                              f"{path} p50 at a fixed rate {o['rate_p50_ms_change_percent']:+.1f}% "
-                             f"{production_benchmark.ci_text(o['rate_p50_ms_change_ci_percent'])} -> {o['rate_p50_verdict']}")
+                             f"{service_report.ci_text(o['rate_p50_ms_change_ci_percent'])} -> {o['rate_p50_verdict']}")
     print(f"Timer fidelity: harness time.time() within {facts.TIMER_FIDELITY_RATIO}x of timeit, "
           "measured alternately in one process")
     harness_us = statistics.median(h for h, _ in timer)
@@ -142,6 +144,36 @@ def sensitivity(j: Judge, run) -> None:
                  f"{figure}: +{true_us:.3f} µs/op injected ({share:.0%} of the recording overhead), "
                  f"measured {diff_text(d)} -> {d.verdict}"
                  + ("" if figure == "latency" else " (interval must contain it)"))
+
+
+def judge_programs(j: Judge, programs) -> None:
+    """Program A/A (time and CPU ratios of identical arms within noise) and calibration (the known
+    cost read back from the paired wall-time difference, within 10%)."""
+    from .program_analysis import paired, ratio_of
+    from .stats import family_confidence, paired_t_interval
+    confidence = family_confidence(facts.CONFIDENCE, 2 * len(programs))
+    print("Programs A/A: identical arms, time and CPU ratios must come out within noise")
+    for item in programs:
+        for a, b in (("plain", "plain#2"), ("retrace", "retrace#2")):
+            for figure, get in (("time", lambda r: r.figure_s),
+                                ("CPU", lambda r: r.cpu_s if r.figure_s is not None else None)):
+                ratio = ratio_of(paired(item.runs, a, b, get), confidence)
+                j.report(ratio is not None and ratio.verdict == facts.WITHIN_NOISE,
+                         f"{item.name} {figure} {b}/{a}: " + (f"{ratio.estimate:.3f}x [{ratio.low:.3f}x .. "
+                                                              f"{ratio.high:.3f}x] -> {ratio.verdict}"
+                                                              if ratio and ratio.low is not None else "no interval"))
+    print(f"Programs calibration: +{facts.PROGRAM_COST_S:g} s only when recorded, read back within "
+          f"±{facts.CALIBRATION_TOLERANCE:.0%}")
+    for item in (i for i in programs if i.kind == "command"):
+        pairs = paired(item.runs, "retrace", "retrace+cost", lambda r: r.wall_s if r.figure_s is not None else None)
+        interval = paired_t_interval([b - a for a, b in pairs], facts.CONFIDENCE)
+        if interval is None:
+            j.report(False, f"{item.name}: no interval")
+            continue
+        error = (interval.estimate - facts.PROGRAM_COST_S) / facts.PROGRAM_COST_S
+        j.report(abs(error) <= facts.CALIBRATION_TOLERANCE and interval.contains(facts.PROGRAM_COST_S),
+                 f"{item.name}: retrace+cost - retrace = {interval.estimate:+.3f} s "
+                 f"[{interval.low:+.3f} .. {interval.high:+.3f}], error {error:+.1%}")
 
 
 def parse_timeit_median_us(text: str) -> float:

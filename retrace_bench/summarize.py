@@ -22,14 +22,14 @@ def production_files(directory: Path) -> list[Path]:
 
 def load_production(directory: Path) -> list[tuple[Path, dict, dict, str]]:
     """(file, data, summary, text) of every production benchmark result in the directory."""
-    import production_benchmark
+    from . import service_analysis, service_report
     loaded = []
     for path in production_files(directory):
         try:
             data = json.loads(parse.read_text(path))
             if not isinstance(data, dict):
                 raise ValueError
-            loaded.append((path, data, production_benchmark.summarise(data), production_benchmark.render(data)))
+            loaded.append((path, data, service_analysis.summarise(data), service_report.render(data)))
         except parse.InputError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, IndexError,
@@ -39,11 +39,11 @@ def load_production(directory: Path) -> list[tuple[Path, dict, dict, str]]:
 
 
 def render_production_charts(directory: Path, production) -> list[str]:
-    import production_benchmark
+    from . import service_report
     written = []
     for path, data, _, _ in production:
         chart = directory / f"{path.stem}.png"
-        if production_benchmark.render_chart(data, chart):
+        if service_report.render_chart(data, chart):
             written.append(chart.name)
     return written
 
@@ -62,9 +62,40 @@ def undecided_versions(result: analysis.RunResult) -> list[str]:
             if c.kind == "versions" and c.latency.verdict == facts.CANNOT_TELL]
 
 
+PROGRAMS_FILE = "programs.json"
+
+
+def load_programs(directory: Path):
+    """The program workload's result (programs.json), analysed, or None when the run had none."""
+    from . import program_analysis
+    path = directory / PROGRAMS_FILE
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(parse.read_text(path))
+        return data, program_analysis.analyse(data)
+    except parse.InputError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, statistics.StatisticsError,
+            ZeroDivisionError):
+        raise parse.InputError(f"{path}: not a complete program workload result") from None
+
+
+def program_regressions(programs) -> list[str]:
+    """Programs (and the geometric mean) where a later release is slower than the baseline."""
+    if programs is None:
+        return []
+    _, result = programs
+    found = [f"program {r.name}: time ({arm} vs baseline)" for r in result.rows
+             for arm, ratio in r.version_ratio.items() if ratio.verdict == facts.SLOWER]
+    return found + [f"programs' geometric mean {g.figure} ({g.arm} vs baseline {g.against})"
+                    for g in result.geomeans if g.against != "plain" and g.ratio.verdict == facts.SLOWER]
+
+
 def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = False) -> int:
     production = load_production(directory)
-    run = parse.load(directory, allow_empty=bool(production))
+    programs = load_programs(directory)
+    run = parse.load(directory, allow_empty=bool(production) or programs is not None)
     target = None
     if run.config.get("target_ci"):
         try:
@@ -72,24 +103,33 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
         except ValueError as error:
             raise parse.InputError(f"{directory / parse.RUN_FILE}: {error}") from None
     result = analysis.analyse(run, target=target)
-    import production_benchmark
+    from . import service_analysis, service_report
     summaries = [summary for _, _, summary, _ in production]
     production_text = "\n".join(text for _, _, _, text in production)
     if production:
-        production_text += "\n" + "\n".join(production_benchmark.apm_table(summaries)) + "\n"
-    text = report.render_text(result, production_text or None)
+        production_text += "\n" + "\n".join(service_report.apm_table(summaries)) + "\n"
+    programs_text = None
+    if programs is not None:
+        programs_text = "\n".join(report.programs_lines(programs[1], programs[0].get("config", {}).get("rounds")))
+    text = report.render_text(result, production_text or None, programs_text)
     report.write_atomically(directory / "summary.txt", text)
     production_json = {path.stem.removeprefix("production_"): summary for path, _, summary, _ in production}
-    report.write_atomically(directory / "summary.json",
-                            json.dumps(report.to_json(result, production_json or None), indent=2, ensure_ascii=False))
+    summary_json = report.to_json(result, production_json or None)
+    if programs is not None:
+        from dataclasses import asdict
+        summary_json["programs"] = asdict(programs[1])
+    report.write_atomically(directory / "summary.json", json.dumps(summary_json, indent=2, ensure_ascii=False))
     report.write_atomically(directory / "benchmark-action.json", report.render_action_benchmark(result))
     chart = report.render_chart(result, directory / "overhead.png")
     charts = render_production_charts(directory, production)
+    if programs is not None and report.render_programs_chart(programs[1], directory / "programs.png"):
+        charts.append("programs.png")
     if not quiet:
         print(text)
     print(f"Wrote {directory / 'summary.txt'}, summary.json, benchmark-action.json"
           + (", overhead.png" if chart else "") + "".join(f", {c}" for c in charts))
-    slower = regressions(result) + [r for summary in summaries for r in production_benchmark.regressions(summary)]
+    slower = (regressions(result) + [r for summary in summaries for r in service_analysis.regressions(summary)]
+              + program_regressions(programs))
     undecided = undecided_versions(result)
     if fail_on_regression and undecided and not slower:
         print(f"error: the regression gate cannot tell with one round ({len(undecided)} version "
@@ -100,5 +140,6 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
               + "; ".join(slower))
         return 1
     failed = (any(b.failures for b in result.benchmarks)
-              or any("failure" in summary or summary.get("failures") for summary in summaries))
+              or any("failure" in summary or summary.get("failures") for summary in summaries)
+              or (programs is not None and any(r.status == "did not record" for r in programs[1].rows)))
     return 1 if failed else 0

@@ -9,13 +9,16 @@ from pathlib import Path
 
 import pytest
 
-import production_benchmark as pb
+import shutil
+
+from retrace_bench import service_analysis as sa
+from retrace_bench import service_report as sr
 from conftest import ROOT, run
 from retrace_bench import agents, arms, facts
 from retrace_bench.sink import Sink, msgpack_span_count, otlp_span_count
 
 DATA = ROOT / "tests" / "data"
-needs_tools = pytest.mark.skipif(pb.shutil.which("ab") is None or pb.shutil.which("hey") is None,
+needs_tools = pytest.mark.skipif(shutil.which("ab") is None or shutil.which("hey") is None,
                                  reason="ab (apache2-utils) or hey not installed")
 
 
@@ -82,10 +85,10 @@ def test_arm_lists():
 
 def test_the_apm_table_has_a_row_per_tool_from_a_real_run():
     data = json.loads((DATA / "apm" / "production_wsgi.json").read_text())
-    summary = pb.summarise(data)
+    summary = sa.summarise(data)
     for label in ("ddtrace", "newrelic", "otel", "sentry", "elastic"):
         assert summary["per_arm"][label]["sink_bytes_per_request"] > 0
-    table = "\n".join(pb.apm_table([summary]))
+    table = "\n".join(sr.apm_table([summary]))
     for agent in agents.AGENTS.values():
         assert agent.title in table
     assert "not measurable" in table and "Retrace" in table and "<1%" in table and "2-5%" in table
@@ -98,7 +101,7 @@ def test_a_real_agent_arm_end_to_end(tmp_path):
     result = run([sys.executable, str(ROOT / "production_benchmark.py"), "--arms", "plain,sentry", "--quick",
                   "-n", "20", "--warmup", "5", "--rate-requests", "5", "--results", str(tmp_path)], timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    summary = pb.summarise(json.loads((tmp_path / "production_wsgi.json").read_text()))
+    summary = sa.summarise(json.loads((tmp_path / "production_wsgi.json").read_text()))
     sentry = summary["per_arm"]["sentry"]
     assert sentry["events_per_request"] > 0.5 and sentry["sink_bytes_per_request"] > 0
     assert "sentry vs plain" in (tmp_path / "production_wsgi.txt").read_text()
@@ -125,17 +128,17 @@ def test_an_app_that_breaks_under_recording_shows_its_errors(tmp_path):
     assert "ERRORS:" in text and "not comparable" in text
     assert "RuntimeError: object is already bound (simulated failure under recording)" in text
     assert "is it a Python command" not in text           # no guessed cause
-    summary = pb.summarise(json.loads((tmp_path / "production_app.json").read_text()))
+    summary = sa.summarise(json.loads((tmp_path / "production_app.json").read_text()))
     assert summary["per_arm"]["retrace"]["failed_requests"] > 0 and not summary["per_arm"]["retrace"]["comparable"]
     assert summary["per_arm"]["plain"]["failed_requests"] == 0
     assert result.returncode == 0, result.stderr          # some requests failed: not comparable, not FAILED
 
 
 def test_ci_verdicts_know_which_way_is_slower():
-    assert pb.ci_verdict([-30.0, -10.0], -20.0, higher_is_slower=False) == facts.SLOWER     # throughput fell
-    assert pb.ci_verdict([10.0, 30.0], 20.0) == facts.SLOWER                                # latency rose
-    assert pb.ci_verdict([-5.0, 30.0], 20.0) == facts.WITHIN_NOISE
-    assert pb.ci_verdict(None, 50.0) == facts.CANNOT_TELL                                   # one round
+    assert sa.ci_verdict([-30.0, -10.0], -20.0, higher_is_slower=False) == facts.SLOWER     # throughput fell
+    assert sa.ci_verdict([10.0, 30.0], 20.0) == facts.SLOWER                                # latency rose
+    assert sa.ci_verdict([-5.0, 30.0], 20.0) == facts.WITHIN_NOISE
+    assert sa.ci_verdict(None, 50.0) == facts.CANNOT_TELL                                   # one round
 
 
 def test_first_error_line_of_a_replay():

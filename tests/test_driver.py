@@ -218,7 +218,8 @@ def test_a_production_only_run_without_the_load_tools_refuses_and_keeps_the_resu
     results.mkdir()
     (results / "summary.txt").write_text("the previous run's summary\n")
     (tmp_path / "bin").mkdir()                                  # a PATH with neither ab nor hey
-    result = run([sys.executable, "-m", "retrace_bench.driver", "--no-synthetic", "--results", str(results)],
+    result = run([sys.executable, "-m", "retrace_bench.driver", "--no-synthetic", "--pyperformance", "none",
+                  "--results", str(results)],
                  PATH=str(tmp_path / "bin"))
     assert result.returncode == 2 and "needs ab (apt-get install apache2-utils)" in result.stderr
     assert "Traceback" not in result.stderr

@@ -12,12 +12,17 @@ from pathlib import Path
 
 import pytest
 
-import production_benchmark as pb
+import shutil
+
+from retrace_bench import programs
+from retrace_bench import service as pb
+from retrace_bench import service_analysis as sa
+from retrace_bench import service_report as sr
 from retrace_bench import facts, load
 from conftest import ROOT, clean_env, run
 
 AB = Path(__file__).resolve().parent / "data" / "ab"
-needs_ab = pytest.mark.skipif(pb.shutil.which("ab") is None, reason="ab (apache2-utils) not installed")
+needs_ab = pytest.mark.skipif(shutil.which("ab") is None, reason="ab (apache2-utils) not installed")
 
 
 def processes_with(marker):
@@ -88,7 +93,7 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
     assert [r["arm"] for r in data["runs"]] == ["plain", "retrace", "retrace", "plain"]      # rotated
     recorded = data["runs"][1]
     assert recorded["trace_bytes"] > data["idle_trace_bytes"]["retrace"] and data["runs"][0]["trace_bytes"] is None
-    summary = pb.summarise(data)
+    summary = sa.summarise(data)
     assert summary["per_arm"]["retrace"]["requests_recorded"] is True
     for arm in ("plain", "retrace"):
         figures = summary["per_arm"][arm]
@@ -98,7 +103,7 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
             assert run_["results"][path]["complete"] == 30 and run_["results"][path]["failed"] == 0
         assert set(run_["breakdown"]) == {"report", "orders"}
     text = (tmp_path / "production_app.txt").read_text()
-    assert "spec: " in text and any(words in text for words in pb.SPEC_VERDICT_TEXT.values())
+    assert "spec: " in text and any(words in text for words in sr.SPEC_VERDICT_TEXT.values())
     assert "bytes per request" in text
     assert data["config"]["pinned"] == {"app_cpus": [0], "load_cpus": [1]} and "pinned: the app on CPU 0" in text
     assert "Replay of a recorded server run (retrace, round 1" in text
@@ -235,9 +240,9 @@ def test_own_app_mistakes_are_caught_before_anything_runs(args, message):
 def test_templates_fill_only_port_and_python_and_survive_spaces(tmp_path):
     import shlex
     template = """{python} app.py --port {port} --config '{"debug": 1}'"""
-    assert shlex.split(pb.fill_template(template, 8080, "/opt/my python/bin/python")) == [
+    assert shlex.split(programs.fill_template(template, "/opt/my python/bin/python", 8080)) == [
         "/opt/my python/bin/python", "app.py", "--port", "8080", "--config", '{"debug": 1}']
-    argv = shlex.split(pb.fill_template(pb.SHIPPED_APPS["wsgi"], 1, sys.executable))
+    argv = shlex.split(programs.fill_template(pb.SHIPPED_APPS["wsgi"], sys.executable, 1))
     assert argv[1] == str(ROOT / "apps" / "webapp.py")        # one word, whatever the clone's path holds
 
 
@@ -252,17 +257,17 @@ def test_versions_are_compared_with_the_baseline_and_gated_on_production_figures
     """A real --versions 0.2.29,0.2.30 production result: identical enough to pass the gate; the
     same result with 0.2.30's throughput halved and its CPU per request doubled must fail it."""
     data = json.loads((ROOT / "tests" / "data" / "versions" / "production_wsgi.json").read_text())
-    summary = pb.summarise(data)
+    summary = sa.summarise(data)
     for p in summary["paths"].values():
         assert p["baseline"] == "retrace==0.2.29" and list(p["against_baseline"]) == ["retrace==0.2.30"]
     assert summary["per_arm"]["retrace==0.2.30"]["cpu_vs_baseline_verdict"] == facts.WITHIN_NOISE
-    assert pb.regressions(summary) == []
+    assert sa.regressions(summary) == []
     for run_ in data["runs"]:
         if run_["arm"] == "retrace==0.2.30":
             run_["cpu_ms_per_request"] *= 2
             for result in run_["results"].values():
                 result["requests_per_s"] /= 2
-    found = pb.regressions(pb.summarise(data))
+    found = sa.regressions(sa.summarise(data))
     assert any("throughput (retrace==0.2.30 vs baseline retrace==0.2.29)" in f for f in found)
     assert any("CPU per request (retrace==0.2.30 vs baseline)" in f for f in found)
-    assert "vs retrace==0.2.29 (baseline): throughput" in pb.render(data)
+    assert "vs retrace==0.2.29 (baseline): throughput" in sr.render(data)

@@ -1,0 +1,442 @@
+"""The program workload: a whole command (a pyperformance benchmark in pyperf's worker mode, or the
+user's own --program) run once per arm per round, interleaved with the others by the engine's one
+rounds loop (engine.schedule).
+
+Per process: wall time, CPU of all its threads until it exited (Retrace's writer drains before a
+recorded process exits, so the recording's whole CPU is in it), peak RSS, exit status, a digest of
+its output, its trace size (verified to have grown with the work), and for pyperformance pyperf's
+own values (seconds per iteration). A recorded process is watched by the disk guard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import json
+import os
+import shlex
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import facts, procs
+from .arms import Arm
+
+PYPERFORMANCE, COMMAND = "pyperformance", "command"
+
+
+class ProgramError(ValueError):
+    """A --program that cannot run at all (said before anything runs)."""
+
+
+def fill_template(template: str, python: str, port: int | None = None) -> str:
+    """{python} (and {port}) filled in; any other braces (JSON in an argument) are left as they are."""
+    text = template.replace("{python}", shlex.quote(python))
+    return text.replace("{port}", str(port)) if port is not None else text
+
+
+def split_command(template: str, python: str, port: int | None = None) -> list[str]:
+    try:
+        argv = shlex.split(fill_template(template, python, port))
+    except ValueError as error:
+        raise ProgramError(f"cannot split the command {template!r}: {error}") from None
+    if not argv:
+        raise ProgramError("an empty command")
+    return argv
+
+
+def is_python(argv: list[str], python: str) -> bool:
+    return argv[0] == python or Path(argv[0]).name.startswith("python")
+
+
+def recorded_command(argv: list[str], python: str, base_env: dict, recording: Path | None
+                     ) -> tuple[list[str], dict, str | None]:
+    """A command line and environment that record to `recording` (None: run plainly), and how.
+
+    A Python command is wrapped in `python -m retracesoftware --recording P --`, which records with
+    or without Retrace's env hook; any other command gets RETRACE=1 and RETRACE_RECORDING=P, which
+    the env hook (`python -m retracesoftware enable-hook`) needs in the Python it starts. Whether it
+    really recorded is told by the trace afterwards."""
+    env = dict(base_env)
+    if recording is None:
+        return argv, env, None
+    if is_python(argv, python):
+        return [argv[0], "-m", "retracesoftware", "--recording", str(recording), "--", *argv[1:]], env, None
+    env.pop(facts.HOOK_DISABLE_VARIABLE, None)
+    env.update(RETRACE="1", RETRACE_RECORDING=str(recording))
+    return argv, env, "recorded through Retrace's env hook (RETRACE=1, RETRACE_RECORDING)"
+
+
+def command_name(argv: list[str], python: str) -> str:
+    """A command's name in the summary: its script, or `python -m module`, or its program."""
+    if is_python(argv, python) and len(argv) > 1:
+        if argv[1] in ("-m", "-c") and len(argv) > 2:
+            return f"python {argv[1]} {argv[2][:30]}"
+        return Path(argv[1]).name
+    return Path(argv[0]).name
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    kind: str                              # pyperformance or command
+    template: str = ""                     # a command's line ({python} = the arm's interpreter)
+    script: str | None = None              # pyperformance: the benchmark's run script
+    extra_args: tuple[str, ...] = ()       # pyperformance: the variant's options
+    category: str | None = None
+    requirements: tuple[str, ...] = ()     # pyperformance: packages beyond pyperf
+    unavailable: str | None = None         # why it has no measurement here (its row says so)
+    cwd: str | None = None
+
+
+@dataclass
+class Settings:
+    """pyperf worker settings of one benchmark, calibrated once in the plain arm."""
+    loops: int = 1
+    warmups: int = facts.PROGRAM_WARMUPS
+    values: int = facts.PROGRAM_VALUES
+
+
+@dataclass
+class ProgramRun:
+    arm: str
+    round: int
+    position: int
+    wall_s: float | None = None
+    cpu_s: float | None = None
+    peak_rss_kb: int | None = None
+    exit_status: int | None = None
+    trace_bytes: int | None = None
+    output_sha256: str | None = None
+    values: list[float] | None = None      # pyperf: each benchmark's mean seconds per iteration
+    failure: str | None = None             # why the program failed (its error line, a time limit)
+    stopped: str | None = None             # the disk guard's report
+    not_recorded: str | None = None        # a recorded arm's process whose trace shows no recording
+    trace_note: str | None = None          # recorded, but the trace holds nothing beyond start-up
+
+    @property
+    def figure_s(self) -> float | None:
+        """The time figure of the process: pyperf's mean time per iteration (the geometric mean over
+        the script's benchmarks when it has several), else the wall time."""
+        if self.failure or self.stopped or self.not_recorded:
+            return None
+        if self.values:
+            return math.exp(sum(math.log(v) for v in self.values) / len(self.values))
+        return self.wall_s
+
+
+@dataclass
+class ProgramData:
+    """Everything measured for one program, as stored in programs.json."""
+    name: str
+    kind: str
+    category: str | None = None
+    settings: dict | None = None
+    unavailable: str | None = None
+    notes: list[str] = field(default_factory=list)
+    runs: list[ProgramRun] = field(default_factory=list)
+    pyperf: dict = field(default_factory=dict)            # arm -> pyperf benchmarks (JSON) of its processes
+    replay: dict = field(default_factory=dict)            # arm -> {verdict, detail, seconds, recorded_s}
+    plain_failure: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ProgramData":
+        return cls(**{**data, "runs": [ProgramRun(**r) for r in data.get("runs", [])]})
+
+
+class TraceGuard:
+    """The disk guard of one recorded process: the reason to stop it once its trace passes the
+    limit, or the file system would keep less than facts.DISK_FREE_MARGIN_BYTES free."""
+
+    def __init__(self, trace: Path, limit_bytes: int):
+        self.trace, self.limit = trace, limit_bytes
+        self.started = time.monotonic()
+
+    def __call__(self) -> str | None:
+        try:
+            size = self.trace.stat().st_size
+        except OSError:
+            return None
+        free = shutil.disk_usage(self.trace.parent).free
+        if size <= self.limit and free >= facts.DISK_FREE_MARGIN_BYTES:
+            return None
+        rate = size / 1e6 / max(time.monotonic() - self.started, 1e-3)
+        why = ("" if size > self.limit else
+               f" with {free / 1e9:.1f} GB left free on the disk (margin {facts.DISK_FREE_MARGIN_BYTES / 1e9:.1f} GB)")
+        return f"stopped: trace grew at {rate:,.0f} MB/s, {size / 1e9:.1f} GB{why}"
+
+
+def digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def last_error_line(stderr_text: str) -> str | None:
+    lines = [line.strip() for line in stderr_text.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else None
+
+
+class ProgramRunner:
+    """Runs program processes of the arms in a private scratch directory."""
+
+    def __init__(self, scratch: Path, timeout: float, max_trace: int, empty_trace):
+        self.scratch, self.timeout, self.max_trace = scratch, timeout, max_trace
+        self.empty_trace = empty_trace        # python -> bytes of an empty script's recording
+        self.counter = 0
+
+    def argv(self, program: Program, settings: Settings | None, python: str, output: Path) -> list[str]:
+        if program.kind == PYPERFORMANCE:
+            s = settings or Settings()
+            return [python, program.script, "--worker", "--loops", str(s.loops), "--warmups", str(s.warmups),
+                    "--values", str(s.values), "--output", str(output), *program.extra_args]
+        return split_command(program.template, python)
+
+    def run(self, arm: Arm, program: Program, python: str, round_: int, position: int,
+            settings: Settings | None = None, keep_as: Path | None = None) -> tuple[ProgramRun, list | None]:
+        """One process; its figures, and pyperf's benchmarks (JSON) for a pyperformance benchmark."""
+        self.counter += 1
+        base = self.scratch / f"p{self.counter:05d}"
+        recording = base.with_suffix(".retrace") if arm.recorded else None
+        output = base.with_suffix(".pyperf.json")
+        # A kept recording is replayed with the same TMPDIR, recreated empty.
+        tmp = keep_as.with_suffix(".tmp") if keep_as is not None else base.with_suffix(".tmp")
+        tmp.mkdir(mode=0o700)
+        env = Arm(arm.label, "plain", python, extra_env=arm.extra_env).env(os.environ)
+        env["TMPDIR"] = str(tmp)           # what the program makes in temp stays in scratch
+        argv, env, _ = recorded_command(self.argv(program, settings, python, output), python, env, recording)
+        cwd = program.cwd or str(self.scratch)
+        run = ProgramRun(arm.label, round_, position)
+        guard = TraceGuard(recording, self.max_trace) if recording else None
+        out, err = base.with_suffix(".out"), base.with_suffix(".err")
+        try:
+            outcome, usage, stopped = procs.run_watched(argv, env, self.timeout, out, err, guard, cwd)
+            run.exit_status, run.stopped = outcome.returncode, stopped
+            if usage:
+                run.wall_s, run.cpu_s, run.peak_rss_kb = outcome.seconds, usage.cpu_s, usage.peak_rss_kb
+            run.output_sha256 = digest(out)
+            stderr = read(err)
+            if recording is not None:
+                run.trace_bytes = recording.stat().st_size if recording.is_file() else None
+            if stopped:
+                return run, None
+            if not outcome.ok:
+                run.failure = (f"timed out after {self.timeout:g} s" if outcome.timed_out else
+                               f"exit status {outcome.returncode}: {last_error_line(stderr) or 'nothing on stderr'}")
+                return run, None
+            if recording is not None:
+                run.not_recorded, run.trace_note = self.trace_problem(recording, python, program)
+            benches = None
+            if program.kind == PYPERFORMANCE and not run.failure:
+                benches, run.values, problem = read_pyperf(output)
+                run.failure = run.failure or problem
+            if keep_as is not None and recording is not None and run.figure_s is not None:
+                recording.rename(keep_as)
+                out.rename(keep_as.with_suffix(".out"))      # what replay must print again
+            return run, benches
+        finally:
+            for path in (recording, output, out, err):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def trace_problem(self, recording: Path, python: str, program: Program) -> tuple[str | None, str | None]:
+        """(why the process did not record, or None; a note on a recording that holds nothing).
+
+        A pyperformance worker's trace must grow past an empty script's (pyperf's timer reads are
+        recorded: facts.trace_problem). A command may do nothing Retrace records (pure computation):
+        its trace must be a recording at least half an empty script's size, and is noted when it
+        is no bigger than that."""
+        if not recording.is_file():
+            hook = not (program.kind == PYPERFORMANCE or is_python(split_command(program.template, python), python))
+            return (f"no trace at {recording.name}: the process did not record"
+                    + (" (a command that does not start with {python} records only through Retrace's env hook: "
+                       "`python -m retracesoftware enable-hook` in the Python it runs)" if hook else "")), None
+        size, empty = recording.stat().st_size, self.empty_trace(python)
+        if program.kind == PYPERFORMANCE:
+            return facts.trace_problem(size, empty), None
+        if size < empty // 2:
+            return f"the trace ({size} bytes) is not a recording (an empty script's is {empty})", None
+        note = facts.trace_problem(size, empty)
+        return None, ("the trace holds nothing beyond start-up: the program made no call Retrace records"
+                      if note else None)
+
+
+def read_pyperf(output: Path) -> tuple[list[dict] | None, list[float] | None, str | None]:
+    """pyperf's JSON of one worker: (its benchmarks, each benchmark's mean time per iteration, or
+    why there are none). A script may hold several pyperf benchmarks (logging: silent, simple,
+    format); pyperformance reports each, and the program's figure is their geometric mean."""
+    try:
+        suite = json.loads(output.read_text(encoding="utf-8"))
+        benches = suite["benchmarks"]
+        means = []
+        for bench in benches:
+            values = [v for r in bench["runs"] for v in r.get("values", [])]
+            if not values:
+                return None, None, "pyperf wrote no values"
+            means.append(sum(values) / len(values))
+            # Metadata common to the suite's benchmarks is kept at its top: put it back on each.
+            bench["metadata"] = {**suite.get("metadata", {}), **bench.get("metadata", {})}
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None, None, "pyperf wrote no result"
+    if not means:
+        return None, None, "pyperf wrote no result"
+    return benches, means, None
+
+
+def read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+# --------------------------------------------------------------------------- the workload's rounds
+
+def empty_trace_sizes(scratch: Path, timeout: float):
+    """python -> the size of an empty script's recording by that interpreter's Retrace (measured
+    once per interpreter): what a recording that recorded nothing weighs."""
+    sizes: dict[str, int] = {}
+
+    def size(python: str) -> int:
+        if python not in sizes:
+            script = scratch / "empty.py"
+            script.write_text("")
+            recording = scratch / "empty.retrace"
+            outcome = procs.run([python, "-m", "retracesoftware", "--recording", str(recording), "--", str(script)],
+                                Arm("plain", "plain", python).env(os.environ), timeout,
+                                scratch / "empty.out", scratch / "empty.err")
+            if not outcome.ok or not recording.is_file():
+                raise ProgramError(f"retracesoftware cannot record even an empty script with {python} "
+                                   f"({outcome.describe(read(scratch / 'empty.err'))})")
+            sizes[python] = recording.stat().st_size
+            recording.unlink()
+        return sizes[python]
+    return size
+
+
+def calibrate(runner: ProgramRunner, plain: Arm, program: Program, python: str, quick: bool) -> Settings | str:
+    """pyperf's loops for a value of about facts.PROGRAM_VALUE_S in the plain arm (one process with
+    one loop); a benchmark whose one loop is already long gets one value and no warmup. Returns the
+    settings, or why the benchmark fails plainly."""
+    run, benches = runner.run(plain, program, python, 0, 0, Settings(1, 0, 1))
+    if run.figure_s is None:
+        return run.failure or run.stopped or "no figure"
+    # pyperf's values are per inner loop: one outer loop takes value x inner_loops.
+    loop_s = max(mean * b.get("metadata", {}).get("inner_loops", 1) for mean, b in zip(run.values, benches))
+    target = facts.QUICK_PROGRAM_VALUE_S if quick else facts.PROGRAM_VALUE_S
+    loops = max(1, round(target / max(loop_s, 1e-9)))
+    if loop_s * loops > facts.LONG_PROGRAM_LOOP_S:       # one loop is already long: fewer values
+        return Settings(loops, 0, 1)
+    if loop_s * loops > 2 * target or quick:
+        return Settings(loops, 1, 2 if not quick else 1)
+    return Settings(loops)
+
+
+def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch: Path, timeout: float,
+                 max_trace: int, quick: bool, deadline: float | None = None, python_for=None,
+                 progress=print) -> list[ProgramData]:
+    """Every program in every arm over interleaved rounds (engine.Rounds), then a replay of round
+    1's recording of each. `python_for(program, arm)`: the interpreter (default: the arm's)."""
+    from .engine import Rounds
+    python_for = python_for or (lambda program, arm: arm.python)
+    runner = ProgramRunner(scratch, timeout, max_trace, empty_trace_sizes(scratch, timeout))
+    data, ready = [], []
+    plain = arms[0]
+    for program in programs:
+        item = ProgramData(program.name, program.kind, program.category, unavailable=program.unavailable)
+        data.append(item)
+        if program.unavailable:
+            progress(f"[programs] {program.name}: not run ({program.unavailable})")
+            continue
+        try:
+            pythons = {arm.label: python_for(program, arm) for arm in arms}
+        except ValueError as error:
+            item.unavailable = str(error)
+            progress(f"[programs] {program.name}: not run ({error})")
+            continue
+        settings = None
+        if program.kind == PYPERFORMANCE:
+            found = calibrate(runner, plain, program, pythons[plain.label], quick)
+            if isinstance(found, str):
+                item.plain_failure = found
+                progress(f"[programs] {program.name}: fails plainly ({found})")
+                continue
+            settings = found
+            item.settings = asdict(settings)
+        else:
+            for arm in arms:                   # one unmeasured process per arm: caches, imports
+                runner.run(arm, program, pythons[arm.label], 0, 0)
+        ready.append((program, item, pythons, settings))
+    failed: dict[tuple[str, str], bool] = {}
+    schedule = Rounds(arms, rounds, deadline, progress)
+    for round_number, order in schedule:
+        for program, item, pythons, settings in ready:
+            for position, arm in enumerate(order, 1):
+                if failed.get((program.name, arm.label)):
+                    continue
+                keep = scratch / f"replay.{program.name}.{arm.file_label}.retrace" \
+                    if arm.recorded and round_number == 1 else None
+                progress(f"[programs round {round_number}/{schedule.planned}] {program.name:<24} {arm.label:<18} ",
+                         end="")
+                run, benches = runner.run(arm, program, pythons[arm.label], round_number, position, settings, keep)
+                item.runs.append(run)
+                if benches:
+                    item.pyperf.setdefault(arm.label, []).extend(benches)
+                if run.figure_s is None:
+                    failed[(program.name, arm.label)] = True
+                    progress(run.stopped or (f"FAILED ({run.failure})" if run.failure else
+                                             f"NOT RECORDED ({run.not_recorded})"))
+                    continue
+                progress(f"done in {run.wall_s:.1f}s"
+                         + (f", trace {run.trace_bytes / 1e6:.1f} MB verified" if run.trace_bytes else ""))
+    for program, item, pythons, settings in ready:
+        for arm in (a for a in arms if a.recorded):
+            recording = scratch / f"replay.{program.name}.{arm.file_label}.retrace"
+            if recording.is_file():
+                item.replay[arm.label] = replay_program(pythons[arm.label], recording, item, arm, scratch,
+                                                        timeout, progress)
+    return data
+
+
+def replay_program(python: str, recording: Path, item: ProgramData, arm: Arm, scratch: Path, timeout: float,
+                   progress=print) -> dict:
+    """Round 1's recording replayed with the package's tool: identical (the same output as the
+    recorded run), differs, or fails; and how long the replay took against the recorded run."""
+    from .replay import replay
+    recorded = next(r for r in item.runs if r.arm == arm.label and r.round == 1)
+    limit = min(timeout, max(facts.PROGRAM_REPLAY_MIN_TIMEOUT_S, 5 * (recorded.wall_s or 0)))
+    recorded_text = read(recording.with_suffix(".out"))
+    started = time.monotonic()
+    try:
+        tmp = recording.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(mode=0o700)
+        replayed = replay(python, recording, scratch, limit, f"replay-{item.name}", {"TMPDIR": str(tmp)})
+    finally:
+        shutil.rmtree(recording.with_suffix(".tmp"), ignore_errors=True)
+        recording.unlink(missing_ok=True)
+        recording.with_suffix(".out").unlink(missing_ok=True)
+    seconds = time.monotonic() - started
+    if not replayed.ok:
+        verdict, detail = "fails", replayed.problem
+    elif replayed.stdout == recorded_text:
+        verdict, detail = "identical", None
+    else:
+        verdict, detail = "differs", first_difference(recorded_text, replayed.stdout)
+    progress(f"[programs replay] {item.name} {arm.label}: {verdict}"
+             + (f" ({detail})" if detail else "") + f", {seconds:.1f}s against {recorded.wall_s:.1f}s recorded")
+    return {"verdict": verdict, "detail": detail, "seconds": seconds, "recorded_s": recorded.wall_s}
+
+
+def first_difference(a: str, b: str) -> str:
+    for number, (x, y) in enumerate(zip(a.splitlines(), b.splitlines()), 1):
+        if x != y:
+            return f"line {number}: recorded {x[:80]!r}, replayed {y[:80]!r}"
+    return f"recorded {len(a.splitlines())} lines, replayed {len(b.splitlines())}"

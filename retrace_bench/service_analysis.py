@@ -1,0 +1,245 @@
+"""Compute for the service workload (an app under load): per arm and path the medians over rounds,
+the paired intervals of every arm against plain (and of later releases against the baseline), the
+verdicts, the regressions the gate stops on, the CPU ranking of the APM agents. Statistics from
+retrace_bench.stats, as for every other workload."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from . import facts
+from .load import AbResult, RateResult
+from .stats import family_confidence, paired_t_interval
+
+SPEC_CLAIM = "<1% latency increase for most endpoints"
+#: A recorded app whose trace grows less than this per request did not record its requests.
+RECORDED_MIN_BYTES_PER_REQUEST = 1.0
+
+
+@dataclass
+class ArmRun:
+    arm: str                                  # the arm's label: plain, retrace, retrace==X.Y.Z, an agent
+    round: int
+    results: dict[str, AbResult]              # saturated: ab -c N
+    rate_results: dict[str, RateResult] = field(default_factory=dict)   # unsaturated: hey -c 1 -q R
+    breakdown: dict[str, dict[str, float]] = field(default_factory=dict)  # ms per request
+    trace_bytes: int | None = None
+    requests_sent: int = 0
+    cpu_ms_per_request: float | None = None   # the app process, all threads, over the saturated load
+    peak_rss_kb: int | None = None
+    startup_s: float | None = None
+    idle_cpu_ms_per_s: float | None = None    # after the load
+    exceptions: list[str] = field(default_factory=list)
+    sink_requests: int | None = None          # what an agent sent while this app ran
+    sink_bytes: int | None = None
+    sink_events: int | None = None
+
+
+
+def median_of(runs: list[ArmRun], path: str, metric: str) -> float:
+    return statistics.median(getattr(r.results[path], metric) for r in runs)
+
+
+def median_or_none(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def load_runs(data: dict) -> list[ArmRun]:
+    return [ArmRun(**{**r, "results": {p: AbResult(**a) for p, a in r["results"].items()},
+                      "rate_results": {p: RateResult(**a) for p, a in r.get("rate_results", {}).items()}})
+            for r in data["runs"]]
+
+
+def paired_percent_ci(runs: list[ArmRun], plain: str, arm: str, figure,
+                      confidence: float = facts.CONFIDENCE) -> list[float] | None:
+    """The interval of arm - plain, paired by round (Student's t), in % of plain's median; None
+    with fewer than two rounds that have both. `confidence`: per comparison (family_confidence)."""
+    by_round = {(r.arm, r.round): figure(r) for r in runs}
+    rounds = sorted({r.round for r in runs if by_round.get((plain, r.round)) is not None
+                     and by_round.get((arm, r.round)) is not None})
+    interval = paired_t_interval([by_round[(arm, n)] - by_round[(plain, n)] for n in rounds], confidence)
+    if interval is None:
+        return None
+    reference = statistics.median(by_round[(plain, n)] for n in rounds)
+    return [interval.low / reference * 100, interval.high / reference * 100] if reference else None
+
+
+def ci_verdict(ci: list[float] | None, estimate_percent: float, higher_is_slower: bool = True) -> str:
+    """slower / faster / within noise for a percent change with its interval (2% minimum effect).
+    A latency that rises is slower; a throughput that rises is faster."""
+    if ci is None:
+        return facts.CANNOT_TELL
+    if ci[0] <= 0 <= ci[1] or abs(estimate_percent) < facts.minimum_effect_percent():
+        return facts.WITHIN_NOISE
+    return facts.SLOWER if (estimate_percent > 0) == higher_is_slower else facts.FASTER
+
+
+def change(a: float | None, b: float | None) -> float | None:
+    return (b - a) / a * 100 if a and b is not None else None
+
+
+def recorded_arms(labels: list[str]) -> list[str]:
+    return [label for label in labels if label == "retrace" or label.startswith("retrace==")]
+
+
+def verdict_confidence(paths: list) -> float:
+    """Bonferroni over the figures that get a verdict for one arm: throughput and fixed-rate p50 per
+    path, and CPU per request, so that an A/A comes out within noise on all of them at 95%."""
+    return family_confidence(facts.CONFIDENCE, 2 * len(paths) + 1)
+
+
+def versus(runs: list[ArmRun], arms: dict, path: str, ref: str, arm: str, confidence: float = facts.CONFIDENCE) -> dict:
+    """One path: `arm` against `ref` (plain, or the baseline version), with 95% intervals over
+    rounds (paired) and verdicts for throughput and the fixed-rate p50."""
+    p, a = arms[ref], arms[arm]
+    o = {
+        "throughput_drop_percent": (p["requests_per_s"] - a["requests_per_s"]) / p["requests_per_s"] * 100,
+        "p50_increase_percent": (a["p50_ms"] - p["p50_ms"]) / p["p50_ms"] * 100,
+        "p95_increase_percent": (a["p95_ms"] - p["p95_ms"]) / p["p95_ms"] * 100,
+        "p99_increase_percent": (a["p99_ms"] - p["p99_ms"]) / p["p99_ms"] * 100,
+        "ranges_overlap": (a["requests_per_s_range"][1] >= p["requests_per_s_range"][0]
+                           and p["requests_per_s_range"][1] >= a["requests_per_s_range"][0]),
+        **{f"{metric}_change_ci_percent": paired_percent_ci(
+            runs, ref, arm, lambda r, m=metric: getattr(r.results[path], m), confidence)
+           for metric in ("requests_per_s", "p50_ms", "p95_ms", "p99_ms")}}
+    o["throughput_verdict"] = ci_verdict(o["requests_per_s_change_ci_percent"], -o["throughput_drop_percent"],
+                                         higher_is_slower=False)
+    if p["rate"] and a["rate"]:
+        for m in ("p50_ms", "p95_ms", "p99_ms"):
+            o[f"rate_{m}_change_percent"] = change(p["rate"][m], a["rate"][m])
+            o[f"rate_{m}_change_ci_percent"] = paired_percent_ci(
+                runs, ref, arm, lambda r, m=m: getattr(r.rate_results[path], m) if path in r.rate_results else None,
+                confidence)
+        o["rate_p50_verdict"] = ci_verdict(o["rate_p50_ms_change_ci_percent"], o["rate_p50_ms_change_percent"])
+    return o
+
+
+def baseline_cpu(runs: list[ArmRun], labels: list[str], arm: str, confidence: float = facts.CONFIDENCE) -> dict:
+    """For a later version: its CPU per request against the baseline version's, with a verdict."""
+    recorded = recorded_arms(labels)
+    if arm not in recorded[1:]:
+        return {}
+    figure = lambda r: r.cpu_ms_per_request   # noqa: E731
+    base = median_or_none(figure(r) for r in runs if r.arm == recorded[0])
+    mine = median_or_none(figure(r) for r in runs if r.arm == arm)
+    ci = paired_percent_ci(runs, recorded[0], arm, figure, confidence)
+    estimate = change(base, mine)
+    return {"cpu_change_vs_baseline_percent": estimate, "cpu_change_vs_baseline_ci_percent": ci,
+            "cpu_vs_baseline_verdict": ci_verdict(ci, estimate) if estimate is not None else facts.CANNOT_TELL}
+
+
+def regressions(summary: dict) -> list[str]:
+    """Production figures where a version is slower than the baseline beyond noise (the gate)."""
+    if "failure" in summary:
+        return []
+    found = []
+    for path, p in summary["paths"].items():
+        for arm, o in p.get("against_baseline", {}).items():
+            for key, what in (("throughput_verdict", "throughput"), ("rate_p50_verdict", "fixed-rate p50")):
+                if o.get(key) == facts.SLOWER:
+                    found.append(f"production {summary['app']} {path}: {what} ({arm} vs baseline {p['baseline']})")
+    for arm, a in summary["per_arm"].items():
+        if a.get("cpu_vs_baseline_verdict") == facts.SLOWER:
+            found.append(f"production {summary['app']}: CPU per request ({arm} vs baseline)")
+    return found
+
+
+def summarise(data: dict) -> dict:
+    """Per path and arm: medians over rounds; per arm: CPU per request, peak RSS, start-up, idle
+    CPU, errors and evidence; each arm against plain with 95% intervals over rounds."""
+    if "failure" in data:
+        failure = data["failure"]
+        if not isinstance(failure, str) or not failure.strip():
+            raise ValueError("production result: 'failure' is not a message")
+        return {"failure": failure}
+    runs = load_runs(data)
+    labels = [a for a in data["arms"] if any(r.arm == a for r in runs)]
+    plain = data["arms"][0]
+    if plain not in labels:
+        raise ValueError("production result: no run of the plain arm")
+    paths = {}
+    confidence = verdict_confidence(data["paths"])
+    for path in data["paths"]:
+        arms = {}
+        for arm in labels:
+            arm_runs = [r for r in runs if r.arm == arm]
+            arms[arm] = {metric: median_of(arm_runs, path, metric)
+                         for metric in ("requests_per_s", "mean_ms", "p50_ms", "p95_ms", "p99_ms")}
+            arms[arm]["requests_per_s_range"] = [min(r.results[path].requests_per_s for r in arm_runs),
+                                                 max(r.results[path].requests_per_s for r in arm_runs)]
+            arms[arm]["failed"] = sum(r.results[path].failed + r.results[path].non_2xx for r in arm_runs)
+            rated = [r.rate_results[path] for r in arm_runs if path in r.rate_results]
+            arms[arm]["rate"] = ({"rate_per_s": rated[0].rate_per_s,
+                                  **{m: statistics.median(getattr(x, m) for x in rated) for m in ("p50_ms", "p95_ms", "p99_ms")},
+                                  "failed": sum(x.failed + x.non_2xx for x in rated)} if rated else None)
+        against = {arm: versus(runs, arms, path, plain, arm, confidence) for arm in labels[1:]}
+        # --versions: every later recorded arm against the first one, the baseline (the gate's figures).
+        baseline = recorded_arms(labels)[:1]
+        against_baseline = {arm: versus(runs, arms, path, baseline[0], arm, confidence)
+                            for arm in recorded_arms(labels)[1:]}
+        paths[path] = {"arms": arms, "against_plain": against,
+                       **({"baseline": baseline[0], "against_baseline": against_baseline} if against_baseline else {})}
+    per_arm = {}
+    for arm in labels:
+        arm_runs = [r for r in runs if r.arm == arm]
+        idle_trace = data.get("idle_trace_bytes", {}).get(arm)
+        bytes_per_request = None
+        if idle_trace is not None and arm_runs and all(r.trace_bytes is not None for r in arm_runs):
+            bytes_per_request = statistics.median((r.trace_bytes - idle_trace) / r.requests_sent for r in arm_runs)
+        sink = [r for r in arm_runs if r.sink_bytes is not None]
+        failed = sum(r.results[p].failed + r.results[p].non_2xx for r in arm_runs for p in r.results)
+        per_arm[arm] = {
+            "agent": data.get("agents", {}).get(arm),
+            "cpu_ms_per_request": median_or_none(r.cpu_ms_per_request for r in arm_runs),
+            "cpu_change_ci_percent": (paired_percent_ci(runs, plain, arm, lambda r: r.cpu_ms_per_request, confidence)
+                                      if arm != plain else None),
+            **baseline_cpu(runs, labels, arm, confidence),
+            "peak_rss_mb": (m / 1024 if (m := median_or_none(r.peak_rss_kb for r in arm_runs)) else None),
+            "startup_s": median_or_none(r.startup_s for r in arm_runs),
+            "idle_cpu_ms_per_s": median_or_none(r.idle_cpu_ms_per_s for r in arm_runs),
+            "failed_requests": failed,
+            "comparable": failed == 0,
+            "exceptions": sorted({e for r in arm_runs for e in r.exceptions}),
+            "trace_bytes_per_request": bytes_per_request,
+            "idle_trace_bytes": idle_trace,
+            "requests_recorded": (None if bytes_per_request is None
+                                  else bytes_per_request >= RECORDED_MIN_BYTES_PER_REQUEST),
+            "sink_bytes_per_request": (statistics.median(r.sink_bytes / r.requests_sent for r in sink) if sink else None),
+            "events_per_request": (statistics.median(r.sink_events / r.requests_sent for r in sink)
+                                   if sink and any(r.sink_events for r in sink) else None),
+            "sink_requests_per_request": (statistics.median(r.sink_requests / r.requests_sent for r in sink) if sink else None)}
+    return {"app": data.get("app", "app"), "arms": labels, "paths": paths, "per_arm": per_arm,
+            "failures": data.get("failures", {}), "unavailable": data.get("unavailable", {}),
+            "server_replay": data.get("server_replay"),
+            "breakdown": {arm: mean_breakdown([r for r in runs if r.arm == arm]) for arm in labels}}
+
+
+def mean_breakdown(runs: list[ArmRun]) -> dict[str, dict[str, float]]:
+    endpoints = sorted({e for r in runs for e in r.breakdown})
+    return {e: {part: statistics.fmean(r.breakdown[e][part] for r in runs if e in r.breakdown)
+                for part in ("logic", "db", "cache")} for e in endpoints}
+
+
+def cpu_change(summary: dict, arm: str) -> tuple[float, list[float] | None] | None:
+    """(CPU per request change against plain in %, its 95% interval), or None."""
+    plain = summary["arms"][0]
+    if arm == plain:
+        return None
+    cpu = change(summary["per_arm"][plain]["cpu_ms_per_request"], summary["per_arm"][arm]["cpu_ms_per_request"])
+    return None if cpu is None else (cpu, summary["per_arm"][arm]["cpu_change_ci_percent"])
+
+
+def cpu_ranking(summary: dict) -> list[list[str]]:
+    """The measured arms (plain aside) by CPU per request change, cheapest first, in groups: an arm
+    joins the group before it when its interval overlaps the interval of any arm in that group."""
+    rows = sorted((c[0], c[1], arm) for arm in summary["arms"][1:]
+                  if summary["per_arm"][arm]["comparable"] and (c := cpu_change(summary, arm)) and c[1])
+    groups: list[list[tuple]] = []
+    for row in rows:
+        if groups and any(row[1][0] <= other[1][1] and other[1][0] <= row[1][1] for other in groups[-1]):
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return [[arm for _, _, arm in group] for group in groups]

@@ -1,0 +1,295 @@
+"""The program workload: pyperformance benchmarks and the user's own commands, run by the engine's
+rounds loop in every arm, with the disk guard, replay, the pyperf export and the summary sections."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from retrace_bench import arms, driver, engine, export_pyperf, facts, procs, program_analysis, programs, pyperformance
+from retrace_bench.programs import COMMAND, Program, ProgramData, ProgramRun
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+# --------------------------------------------------------------------------- units
+
+def test_pyperf_worker_output_with_several_benchmarks():
+    """A real worker's JSON (bm_logging: three pyperf benchmarks): one mean per benchmark, the
+    figure their geometric mean, the suite's common metadata put back on each benchmark."""
+    path = DATA / "pyperf" / "logging_worker.json"
+    benches, means, problem = programs.read_pyperf(path)
+    assert problem is None and len(benches) == len(means) == 3
+    assert {b["metadata"]["name"] for b in benches} == {"logging_format", "logging_silent", "logging_simple"}
+    assert all(b["metadata"]["unit"] == "second" for b in benches)
+    run = ProgramRun("plain", 1, 1, wall_s=1.0, values=means)
+    product = 1.0
+    for m in means:
+        product *= m
+    assert run.figure_s == pytest.approx(product ** (1 / 3))
+
+
+def test_pyperf_output_missing_or_empty(tmp_path):
+    assert programs.read_pyperf(tmp_path / "none.json")[2] == "pyperf wrote no result"
+    (tmp_path / "empty.json").write_text(json.dumps({"benchmarks": [{"runs": [{}]}], "version": "1.0"}))
+    assert programs.read_pyperf(tmp_path / "empty.json")[2] == "pyperf wrote no values"
+
+
+def test_ratio_interval_and_verdicts():
+    slower = program_analysis.ratio_of([(1.0, 1.5), (1.1, 1.62), (0.9, 1.37), (1.0, 1.49)], 0.95)
+    assert slower.verdict == facts.SLOWER and slower.low < 1.5 < slower.high and slower.rounds == 4
+    same = program_analysis.ratio_of([(1.0, 1.01), (1.0, 0.99), (1.0, 1.0)], 0.95)
+    assert same.verdict == facts.WITHIN_NOISE
+    one = program_analysis.ratio_of([(1.0, 2.0)], 0.95)
+    assert one.verdict == facts.CANNOT_TELL and one.low is None
+
+
+def synthetic(name, plain, recorded, failure_round=None):
+    item = ProgramData(name, COMMAND)
+    for n, (p, r) in enumerate(zip(plain, recorded), 1):
+        item.runs.append(ProgramRun("plain", n, 1, wall_s=p, cpu_s=p))
+        failed = failure_round is not None and n >= failure_round
+        item.runs.append(ProgramRun("retrace", n, 2, wall_s=None if failed else r, cpu_s=r,
+                                    failure="exit status 1: AssertionError: boom" if failed else None,
+                                    trace_bytes=1000))
+    return item
+
+
+def test_analysis_rows_geometric_mean_and_breakage():
+    items = [synthetic("a", [1, 1.1, 0.9, 1], [2, 2.2, 1.8, 2]),
+             synthetic("b", [1, 1, 1, 1], [1.25, 1.3, 1.2, 1.25]),
+             synthetic("c", [1, 1, 1, 1], [1, 1, 1, 1], failure_round=1)]
+    data = {"arms": [{"label": "plain", "kind": "plain"}, {"label": "retrace", "kind": "retrace"}],
+            "programs": [i.to_json() for i in items]}
+    result = program_analysis.analyse(data)
+    rows = {r.name: r for r in result.rows}
+    assert rows["a"].time_ratio["retrace"].estimate == pytest.approx(2.0)
+    assert rows["c"].status == "fails under recording" and "AssertionError: boom" in rows["c"].detail
+    geo = next(g for g in result.geomeans if g.figure == "command time")
+    assert geo.programs == ["a", "b"]
+    assert geo.ratio.estimate == pytest.approx((2.0 * 1.25) ** 0.5, rel=0.02)
+    assert result.broke and "c (retrace" in result.broke[0]
+    from retrace_bench import report
+    text = "\n".join(report.programs_lines(result, 4))
+    assert "FAILS UNDER RECORDING: exit status 1: AssertionError: boom" in text
+    assert "Broke under recording: 1 of 3" in text
+
+
+def test_trace_guard_stops_a_growing_trace(tmp_path):
+    trace = tmp_path / "x.retrace"
+    guard = programs.TraceGuard(trace, 10_000)
+    assert guard() is None                      # no trace yet
+    trace.write_bytes(b"x" * 5_000)
+    assert guard() is None
+    trace.write_bytes(b"x" * 20_000)
+    said = guard()
+    assert said.startswith("stopped: trace grew at ") and "MB/s" in said
+
+
+def test_sizes():
+    assert driver.parse_size("1G") == 1 << 30
+    assert driver.parse_size("500M") == 500 << 20
+    assert driver.parse_size("1.5GB") == int(1.5 * (1 << 30))
+    for bad in ("lots", "10", "-1G"):
+        with pytest.raises(ValueError):
+            driver.parse_size(bad)
+
+
+def test_catalog_subset_and_unknown_names():
+    known = pyperformance.catalog()
+    for name in (*facts.PYPERFORMANCE_SUBSET, *facts.PYPERFORMANCE_QUICK):
+        assert name in known and not known[name].unavailable and not known[name].requirements
+    assert known["async_tree_io"].extra_args == ("io",)
+    assert "child processes" in known["python_startup"].unavailable
+    with pytest.raises(pyperformance.CatalogError, match="unknown benchmark.*no_such"):
+        pyperformance.select("richards,no_such")
+
+
+def test_recorded_command_wraps_python_and_uses_the_hook_otherwise(tmp_path):
+    rec = tmp_path / "r.retrace"
+    argv, env, how = programs.recorded_command([sys.executable, "x.py"], sys.executable, {}, rec)
+    assert argv[1:6] == ["-m", "retracesoftware", "--recording", str(rec), "--"] and how is None
+    argv, env, how = programs.recorded_command(["bash", "-c", "x"], sys.executable, {}, rec)
+    assert argv == ["bash", "-c", "x"] and env["RETRACE_RECORDING"] == str(rec) and "env hook" in how
+
+
+def test_rounds_rotate_extend_and_stop_at_the_deadline():
+    seen = []
+    rounds = engine.Rounds(["a", "b"], 2, progress=lambda *a, **k: None)
+    for number, order in rounds:
+        seen.append((number, order))
+        if number == 2:
+            rounds.extend(2)
+    assert seen == [(1, ["a", "b"]), (2, ["b", "a"]), (3, ["a", "b"]), (4, ["b", "a"])]
+    said = []
+    late = engine.Rounds(["a"], 10, deadline=time.monotonic() - 1, progress=said.append)
+    assert [n for n, _ in late] == [1, 2] and "time is up after 2 rounds" in said[0]
+
+
+# --------------------------------------------------------------------------- real processes
+
+def program(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return Program(name, COMMAND, template=f"{{python}} {path}", cwd=str(tmp_path))
+
+
+def test_disk_guard_stops_a_recorded_program_and_the_run_goes_on(tmp_path):
+    """A program whose recording grows past the limit is stopped and reported; the next program
+    of the run is still measured."""
+    # Loopback socket traffic is recorded byte for byte: ~200 MB of trace in half a second.
+    flood = program(tmp_path, "flood.py", "import socket\na, b = socket.socketpair()\nchunk = b'x' * 65536\n"
+                                          "for _ in range(3000):\n    a.sendall(chunk)\n    got = 0\n"
+                                          "    while got < len(chunk):\n        got += len(b.recv(65536))\n")
+    quiet = program(tmp_path, "quiet.py", "import time\nprint(time.time() > 0)\n")
+    test_arms = arms.make_arms()
+    with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
+        data = programs.run_programs([flood, quiet], test_arms, 2, scratch, 60, 2 << 20, True,
+                                     progress=lambda *a, **k: None)
+    result = program_analysis.analyse({"arms": [a.to_json() for a in test_arms],
+                                       "programs": [d.to_json() for d in data]})
+    rows = {r.name: r for r in result.rows}
+    assert rows["flood.py"].status == "stopped"
+    assert "stopped: trace grew at" in rows["flood.py"].detail and "MB/s" in rows["flood.py"].detail
+    assert rows["quiet.py"].status == "measured" and "retrace" in rows["quiet.py"].time_ratio
+    assert rows["quiet.py"].replay["retrace"]["verdict"] == "identical"
+    assert rows["quiet.py"].output == "the same in every arm"
+
+
+def test_a_program_that_breaks_only_when_recorded_is_a_result(tmp_path):
+    fragile = program(tmp_path, "fragile.py",
+                      "import sys\nif '--' in sys.orig_argv:\n    raise RuntimeError('only when recorded')\n")
+    test_arms = arms.make_arms()
+    with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
+        data = programs.run_programs([fragile], test_arms, 2, scratch, 60, 1 << 30, True,
+                                     progress=lambda *a, **k: None)
+    row = program_analysis.analyse({"arms": [a.to_json() for a in test_arms],
+                                    "programs": [d.to_json() for d in data]}).rows[0]
+    assert row.status == "fails under recording"
+    assert "RuntimeError: only when recorded" in row.detail
+    assert row.arms[0].processes == 2             # the plain arm's figure beside it
+
+
+def hook_python(tmp_path) -> str:
+    """A throwaway virtualenv that sees the suite's packages, with Retrace's env hook installed."""
+    venv = tmp_path / "hooked"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python*/site-packages"))
+    (site / "suite.pth").write_text(next(p for p in sys.path if p.endswith("site-packages")) + "\n")
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "retracesoftware", "enable-hook"], check=True, capture_output=True)
+    return python
+
+
+def run_suite(args, tmp_path, cwd=None):
+    return subprocess.run(["bash", str(ROOT / "run_all_benchmarks.sh"), *args], capture_output=True, text=True,
+                          timeout=600, cwd=cwd or tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_driver_programs_end_to_end(tmp_path):
+    """Through run_all_benchmarks.sh: a pyperformance benchmark, a Python command run from the
+    user's directory, a non-Python command recorded through the env hook; the summary sections,
+    programs.json, and a pyperf export that pyperf itself compares."""
+    (tmp_path / "job.py").write_text("import os, time\nprint(len(os.listdir('.')) > 0, time.time() > 0)\n")
+    hooked = hook_python(tmp_path)
+    (tmp_path / "hooked.py").write_text("import time\nprint(time.time() > 0)\n")
+    results = tmp_path / "results"
+    done = run_suite(["--quick", "--no-synthetic", "--no-production", "--pyperformance", "richards",
+                      "--program", "{python} job.py", "--program", f"bash -c '{hooked} hooked.py'",
+                      "--results", str(results)], tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = (results / "summary.txt").read_text()
+    assert "WHOLE PROGRAMS (pyperformance" in summary and "YOUR PROGRAMS (--program)" in summary
+    assert "richards (compute" in summary and "Geometric mean time, retrace / plain" in summary
+    assert "job.py: wall time plain" in summary and "bash: wall time plain" in summary
+    assert "DID NOT RECORD" not in summary
+    data = json.loads((results / "programs.json").read_text())
+    bash = next(p for p in data["programs"] if p["name"] == "bash")
+    assert all(r["trace_bytes"] for r in bash["runs"] if r["arm"] == "retrace")
+    compared = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", str(results / "pyperf" / "plain.json"),
+                               str(results / "pyperf" / "retrace.json")], capture_output=True, text=True)
+    assert compared.returncode == 0, compared.stderr
+    assert "richards" in compared.stdout + compared.stderr or "not significant" in compared.stdout
+
+
+def test_driver_non_python_command_without_hook_did_not_record(tmp_path):
+    results = tmp_path / "results"
+    done = run_suite(["--quick", "--no-synthetic", "--no-production", "--pyperformance", "none", "--rounds", "2",
+                      "--program", "bash -c 'echo hi'", "--results", str(results)], tmp_path)
+    assert done.returncode == 1
+    summary = (results / "summary.txt").read_text()
+    assert "DID NOT RECORD" in summary and "enable-hook" in summary
+
+
+def test_driver_refuses_bad_program_input_before_touching_results(tmp_path):
+    results = tmp_path / "results"
+    for args in (["--program", "{python} 'unclosed"], ["--program", "no-such-program-xyz"],
+                 ["--pyperformance", "nope"], ["--max-trace", "lots"]):
+        done = run_suite(["--quick", "--no-synthetic", "--no-production", *args, "--results", str(results)], tmp_path)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Traceback" not in done.stderr and not results.exists()
+
+
+# --------------------------------------------------------------------------- nothing outlives a run
+
+def test_children_die_with_a_killed_manager(tmp_path):
+    """kill -9 of the process that started a child: the kernel kills the child (parent-death
+    signal), though it ignores SIGTERM and runs in its own session."""
+    pid_file = tmp_path / "child.pid"
+    manager = subprocess.Popen([sys.executable, "-c", f"""
+import sys, time
+sys.path.insert(0, {str(ROOT)!r})
+from retrace_bench import procs
+child = procs.start([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"], {{}})
+open({str(pid_file)!r}, "w").write(str(child.pid))
+time.sleep(300)
+"""])
+    try:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        os.kill(manager.pid, signal.SIGKILL)
+        manager.wait()
+        deadline = time.monotonic() + 10
+        while procs._start_time(child) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert procs._start_time(child) is None, "the child outlived its killed manager"
+    finally:
+        manager.kill()
+
+
+def test_stale_scratch_of_dead_runs_is_removed_and_only_that(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / "retrace-bench.stale"
+    stale.mkdir()
+    (stale / procs.OWNER_FILE).write_text(f"{dead.pid} 12345\n")
+    (stale / "x.retrace").write_text("secret")
+    alive = procs.make_private_dir("retrace-bench.", str(tmp_path))
+    foreign = tmp_path / "retrace-bench.not-ours"
+    foreign.mkdir()                              # no owner file: not the suite's
+    other = tmp_path / "unrelated"
+    other.mkdir()
+    (other / procs.OWNER_FILE).write_text(f"{dead.pid} 1\n")
+    assert procs.remove_stale_scratch(str(tmp_path)) == 1
+    assert not stale.exists() and alive.exists() and foreign.exists() and other.exists()
+
+
+def test_an_interrupted_runs_partial_directory_is_removed_by_the_next_run(tmp_path):
+    results = tmp_path / "results"
+    (results / "archive" / "v0.2.30_2026-01-01_000000.partial").mkdir(parents=True)
+    done = run_suite(["--quick", "--no-synthetic", "--no-production", "--pyperformance", "none",
+                      "--program", f"{{python}} -c 'print(1)'", "--rounds", "2", "--results", str(results)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "removed 1 incomplete run(s)" in done.stdout
+    assert not list((results / "archive").glob("*.partial"))
