@@ -299,7 +299,7 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
                     "cpu_count": os.cpu_count(), "timeout_s": args.timeout})
     texts: dict = {}
     with procs.private_dir("retrace-bench.") as scratch:
-        runner = Runner(scratch, args.timeout, keep)
+        runner = Runner(scratch, args.timeout, keep, keep_stderr=run_dir / "failures")
         for arm in arms:
             if arm.recorded:
                 data.empty_trace_bytes[arm.label] = runner.measure_empty_trace(arm)

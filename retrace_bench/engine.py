@@ -93,10 +93,12 @@ class ProcessResult:
 class Runner:
     """Runs benchmark processes of the arms in a private scratch directory."""
 
-    def __init__(self, scratch: Path, timeout: float, keep_recordings: Path | None = None):
+    def __init__(self, scratch: Path, timeout: float, keep_recordings: Path | None = None,
+                 keep_stderr: Path | None = None):
         self.scratch = scratch
         self.timeout = timeout
         self.keep_recordings = keep_recordings
+        self.keep_stderr = keep_stderr          # where a failing process's whole stderr is kept
         self.counter = 0
         self.lock = threading.Lock()
         self.empty_trace_bytes: dict[str, int] = {}
@@ -143,7 +145,8 @@ class Runner:
         text = read(base.with_suffix(".out"))
         if not outcome.ok:
             self.discard(recording)
-            return ProcessResult(None, text, outcome.describe(read(base.with_suffix(".err"))))
+            return ProcessResult(None, text, outcome.describe(read(base.with_suffix(".err")))
+                                 + self.kept_stderr(base.with_suffix(".err"), f"{Path(script).stem}.{arm.file_label}"))
         try:
             raw = record_path.read_text(encoding="utf-8")
             if not raw.strip():
@@ -174,6 +177,16 @@ class Runner:
         empty = self.empty_trace_bytes[arm.label]
         problem = facts.trace_problem(size, empty)
         return problem, size
+
+    def kept_stderr(self, err: Path, name: str) -> str:
+        """A failing process's whole stderr (its traceback: the reason line alone may not say
+        where) copied to the run's archive; the words to add to the reason."""
+        if self.keep_stderr is None or not err.is_file() or not err.stat().st_size:
+            return ""
+        self.keep_stderr.mkdir(exist_ok=True)
+        target = self.keep_stderr / f"{name}.stderr.txt"
+        shutil.copyfile(err, target)
+        return f" (its stderr: {self.keep_stderr.name}/{target.name})"
 
     def keep_or_discard(self, recording: Path | None, name: str) -> None:
         if recording is None or not recording.exists():

@@ -56,18 +56,18 @@ def stop(process: subprocess.Popen, grace: float = STOP_GRACE_S) -> None:
     """SIGTERM the child's group, SIGKILL it after `grace` seconds, reap it, unregister it."""
     try:
         if process.poll() is None:
-            _signal_group(process, signal.SIGTERM)
+            signal_group(process, signal.SIGTERM)
             try:
                 process.wait(grace)
             except subprocess.TimeoutExpired:
                 pass
-        _signal_group(process, signal.SIGKILL)    # whatever else is left in its group
+        signal_group(process, signal.SIGKILL)    # whatever else is left in its group
         process.wait()
     finally:
         _live.discard(process)
 
 
-def _signal_group(process: subprocess.Popen, signum: int) -> None:
+def signal_group(process: subprocess.Popen, signum: int) -> None:
     try:
         os.killpg(process.pid, signum)
     except (ProcessLookupError, PermissionError):
@@ -142,7 +142,7 @@ def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, s
                 reason = "timeout" if time.monotonic() - started > timeout else (watch() if watch else None)
                 if reason:
                     reasons.append(reason)
-                    _signal_group(process, signal.SIGKILL)
+                    signal_group(process, signal.SIGKILL)
                     return
         thread = threading.Thread(target=watcher, daemon=True)
         thread.start()

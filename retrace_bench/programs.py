@@ -216,7 +216,11 @@ class ProgramRunner:
         guard = TraceGuard(recording, self.max_trace) if recording else None
         out, err = base.with_suffix(".out"), base.with_suffix(".err")
         try:
-            outcome, usage, stopped = procs.run_watched(argv, env, self.timeout, out, err, guard, cwd)
+            try:
+                outcome, usage, stopped = procs.run_watched(argv, env, self.timeout, out, err, guard, cwd)
+            except OSError as error:            # the program or its directory is gone
+                run.failure = f"cannot start: {error.strerror or error}: {error.filename or argv[0]}"
+                return run, None
             run.exit_status, run.stopped = outcome.returncode, stopped
             if usage:
                 run.wall_s, run.cpu_s, run.peak_rss_kb = outcome.seconds, usage.cpu_s, usage.peak_rss_kb

@@ -25,6 +25,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -57,6 +58,11 @@ SHIPPED_APPS = {
 SHIPPED_PATHS = ["/api/report/7", "/api/orders/7"]
 SHIPPED_STATS_PATH = "/api/stats"
 IDLE_MEASURE_S = 1.0
+#: Stopping the app: SIGTERM, then SIGKILL once it spent under STOP_IDLE_CPU_MS of CPU in STOP_IDLE_S
+#: (it ignores SIGTERM), or after STOP_BUSY_MAX_S however busy (a recording that never ends draining).
+STOP_IDLE_S = 2.0
+STOP_IDLE_CPU_MS = 5.0
+STOP_BUSY_MAX_S = 60.0
 #: Agents flush in the background: wait this long after the load for their last batch.
 AGENT_FLUSH_WAIT_S = 1.0
 FORMAT = 3
@@ -119,6 +125,7 @@ class App:
 
     def __init__(self, argv, env, port, ready_path, log: Path, start_timeout: float, cpus=None):
         self.port, self.log = port, log
+        self.stop_note: str | None = None
         started = time.monotonic()
         with log.open("w") as output:
             try:
@@ -165,8 +172,33 @@ class App:
         return "\n".join(exception_lines(text) or text.splitlines()[-lines:]) or "(nothing)"
 
     def stop(self) -> None:
-        """SIGTERM the app's process group (so a recording is closed cleanly), then SIGKILL."""
-        procs.stop(self.process, grace=60.0)
+        """SIGTERM the app's process group (so a recording is closed cleanly), then SIGKILL once it
+        has been idle for STOP_IDLE_S: an app still busy (a recording's writer draining) gets up to
+        STOP_BUSY_MAX_S; one that ignores SIGTERM and does nothing is killed after STOP_IDLE_S, and
+        said so (self.stop_note)."""
+        if self.process.poll() is None:
+            procs.signal_group(self.process, signal.SIGTERM)
+            started = time.monotonic()
+            cpu = self.cpu_ms()
+            while self.process.poll() is None and time.monotonic() - started < STOP_BUSY_MAX_S:
+                try:
+                    self.process.wait(STOP_IDLE_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    now = self.cpu_ms()
+                    if now is None or now - cpu < STOP_IDLE_CPU_MS:
+                        self.stop_note = (f"the app did not exit on SIGTERM and was idle: killed after "
+                                          f"{time.monotonic() - started:.0f} s")
+                        print(f"[production] {self.stop_note}", flush=True)
+                        break
+                    cpu = now
+        procs.stop(self.process, grace=0)
+
+    def cpu_ms(self) -> float | None:
+        try:
+            return proc_cpu_ms(self.process.pid)
+        except (OSError, ValueError, IndexError):
+            return None
 
 
 EXCEPTION_RE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*)$")
@@ -212,8 +244,19 @@ def idle_trace_size(args, arm: Arm, scratch: Path) -> int:
     app = start_app(args, arm, scratch, f"idle.{arm.file_label}", recording, None)
     app.stop()
     size = recording.stat().st_size if recording.is_file() else 0
-    recording.unlink(missing_ok=True)
+    keep_recording(args, recording)
     return size
+
+
+def keep_recording(args, recording: Path, copy: bool = False) -> None:
+    """With --keep-recordings: the recording (mode 0600) into RESULTS/recordings/ (mode 0700),
+    moved, or copied when it is still needed (round 1's, for the server replay); else deleted."""
+    if args.keep_recordings and recording.is_file():
+        target = Path(args.results) / "recordings" / recording.name
+        (shutil.copyfile if copy else shutil.move)(recording, target)
+        target.chmod(0o600)
+    if not copy:
+        recording.unlink(missing_ok=True)
 
 
 class AgentEvidence:
@@ -304,13 +347,10 @@ def run_arm(args, arm: Arm, round_: int, scratch: Path, sink: Sink | None, keep_
     if recording is not None:
         run.trace_bytes = recording.stat().st_size if recording.is_file() else 0
         if keep_for_replay and recording.is_file():
+            keep_recording(args, recording, copy=True)
             recording.rename(scratch / SERVER_REPLAY_NAME)
-        elif args.keep_recordings:
-            target = Path(args.results) / "recordings" / recording.name
-            shutil.move(recording, target)
-            target.chmod(0o600)
         else:
-            recording.unlink(missing_ok=True)
+            keep_recording(args, recording)
     if problem:
         raise BenchmarkError(problem)
     return run
@@ -353,7 +393,9 @@ def parse_args(argv=None):
     parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
                         help="run the app on the first CPU and ab/hey on the second (default: pinned, on "
                              "a machine of two or more CPUs; --no-pin lets the scheduler place them)")
-    parser.add_argument("--results", default="results", help="directory for production_<app>.json/.txt")
+    parser.add_argument("--results", default=str(ROOT / "results" / "production"),
+                        help="directory for production_<app>.json/.txt (default results/production/ of the "
+                             "suite, which a driver run leaves alone; the driver passes its run's archive)")
     parser.add_argument("--keep-recordings", action="store_true",
                         help="keep recordings (mode 0600) in RESULTS/recordings (0700); they hold the environment")
     args = parser.parse_args(argv)

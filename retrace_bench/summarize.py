@@ -102,7 +102,11 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
             target = Target.parse(run.config["target_ci"])
         except ValueError as error:
             raise parse.InputError(f"{directory / parse.RUN_FILE}: {error}") from None
-    result = analysis.analyse(run, target=target)
+    try:
+        result = analysis.analyse(run, target=target)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
+        raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
+                               f"({type(error).__name__}: {error})") from None
     from . import service_analysis, service_report
     summaries = [summary for _, _, summary, _ in production]
     production_text = "\n".join(text for _, _, _, text in production)
@@ -111,7 +115,11 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     programs_text = None
     if programs is not None:
         programs_text = "\n".join(report.programs_lines(programs[1], programs[0].get("config", {}).get("rounds")))
-    text = report.render_text(result, production_text or None, programs_text)
+    try:
+        text = report.render_text(result, production_text or None, programs_text)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
+        raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
+                               f"({type(error).__name__}: {error})") from None
     report.write_atomically(directory / "summary.txt", text)
     production_json = {path.stem.removeprefix("production_"): summary for path, _, summary, _ in production}
     summary_json = report.to_json(result, production_json or None)
@@ -124,6 +132,11 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     charts = render_production_charts(directory, production)
     if programs is not None and report.render_programs_chart(programs[1], directory / "programs.png"):
         charts.append("programs.png")
+    incomplete = directory.name.endswith(".partial")
+    if incomplete:
+        text = (f"INCOMPLETE RUN: {directory.name} is the output of a run that was interrupted or failed; "
+                "its figures cover only what it reached.\n" + text)
+        report.write_atomically(directory / "summary.txt", text)
     if not quiet:
         print(text)
     print(f"Wrote {directory / 'summary.txt'}, summary.json, benchmark-action.json"
@@ -138,6 +151,9 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     if fail_on_regression and slower:
         print(f"error: {len(slower)} figure(s) slower than the baseline version beyond noise: "
               + "; ".join(slower))
+        return 1
+    if incomplete:
+        print(f"error: {directory} is an incomplete run (.partial)")
         return 1
     failed = (any(b.failures for b in result.benchmarks)
               or any("failure" in summary or summary.get("failures") for summary in summaries)

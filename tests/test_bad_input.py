@@ -160,3 +160,33 @@ def test_the_test_suite_keeps_no_recording_behind(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     base = temproot / f"pytest-of-{getpass.getuser()}"
     assert base.is_dir() and not list(base.rglob(marker))
+
+
+def _drop(data, path):
+    """Remove the key at `path` (keys and list indexes) from the real run.json's content."""
+    *parents, last = path
+    for key in parents:
+        data = data[key]
+    del data[last]
+
+
+@pytest.mark.parametrize("path", [("arms", 0, "kind"), ("arms", 1, "label"),
+                                  ("benchmarks", 0, "profile", "retrace", "tests", 0, "number"),
+                                  ("benchmarks", 0, "profile", "retrace", "tests", 0, "profile_chunk_calls"),
+                                  ("benchmarks", 0, "replay", "retrace", "verdict")])
+def test_run_json_missing_a_key(tmp_path, path):
+    """The real quick run's run.json with one key removed: a one-line error, never a traceback."""
+    import json
+    data = json.loads((ROOT / "tests" / "data" / "run" / "run.json").read_text())
+    _drop(data, path)
+    (tmp_path / "run.json").write_text(json.dumps(data))
+    assert_clean_error(analyze(tmp_path), "run.json")
+
+
+def test_an_incomplete_run_is_said_so_and_is_not_success(tmp_path):
+    import shutil
+    partial = tmp_path / "v0.2.30_2026-01-01_000000.partial"
+    shutil.copytree(ROOT / "tests" / "data" / "run", partial)
+    result = analyze(partial)
+    assert result.returncode == 1 and "incomplete run" in result.stdout
+    assert (partial / "summary.txt").read_text().startswith("INCOMPLETE RUN:")

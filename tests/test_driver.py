@@ -119,12 +119,18 @@ def test_a_crashing_and_a_hanging_benchmark_fail_and_the_others_still_run(tmp_pa
         '    sum(range(10))', '    import os, time\n    if os.environ.get("RETRACE"):\n        time.sleep(3600)'))
     (repo / "noisy_benchmark.py").write_text(template.replace(
         '    sum(range(10))', '    print("## Test 1: x\\n  Run 1: 5 ms")'))
+    (repo / "typo_benchmark.py").write_text(template.replace('    sum(range(10))', '    sum(range(10)'))
     result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1", "--no-production",
-                  "--timeout", "20"], cwd=repo, timeout=600)
+                  "--pyperformance", "none", "--timeout", "20"], cwd=repo, timeout=600)
     assert result.returncode == 1
     summary = (repo / "results" / "summary.txt").read_text()
     assert "FAILED (retrace): round 1 retrace process: exit status 1: boom" in summary
     assert "FAILED (retrace): round 1 retrace process: timed out after 20 s" in summary
+    # A failing process's whole stderr is kept in the archive: the traceback says where.
+    archive = next((repo / "results" / "archive").iterdir())
+    kept = (archive / "failures" / "typo_benchmark.baseline.stderr.txt").read_text()
+    assert "typo_benchmark.py" in kept and "line " in kept and "SyntaxError" in kept
+    assert "(its stderr: failures/typo_benchmark.baseline.stderr.txt)" in summary
     assert "## ok - ok_benchmark.py" in summary and "## noisy - noisy_benchmark.py" in summary
     assert "5000.0" not in summary       # what a benchmark prints cannot change its figures
     assert processes_under(repo) == []

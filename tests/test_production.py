@@ -271,3 +271,37 @@ def test_versions_are_compared_with_the_baseline_and_gated_on_production_figures
     assert any("throughput (retrace==0.2.30 vs baseline retrace==0.2.29)" in f for f in found)
     assert any("CPU per request (retrace==0.2.30 vs baseline)" in f for f in found)
     assert "vs retrace==0.2.29 (baseline): throughput" in sr.render(data)
+
+
+@needs_ab
+def test_keep_recordings_keeps_every_production_recording_private(tmp_path):
+    """--keep-recordings: round 1's recording (also replayed), later rounds' and the idle one's,
+    each 0600 in a 0700 recordings/ directory."""
+    result = production("--quick", "--rounds", "2", "-n", "20", "--warmup", "5", "--rate-requests", "0",
+                        "--keep-recordings", "--results", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    kept = tmp_path / "recordings"
+    names = sorted(p.name for p in kept.iterdir())
+    assert "app.retrace.1.retrace" in names and "app.retrace.2.retrace" in names
+    assert any(n.startswith("idle.") for n in names)
+    assert oct(kept.stat().st_mode & 0o777) == "0o700"
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" and p.stat().st_size > 0 for p in kept.iterdir())
+
+
+def test_standalone_results_default_to_a_directory_the_driver_leaves_alone():
+    args = pb.parse_args([])
+    assert Path(args.results) == ROOT / "results" / "production"
+
+
+def test_an_app_that_ignores_sigterm_is_killed_once_idle_and_said_so(tmp_path):
+    app_py = tmp_path / "stubborn.py"
+    app_py.write_text("import http.server, signal, sys\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                      "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), http.server.SimpleHTTPRequestHandler)"
+                      ".serve_forever()\n")
+    port = pb.free_port()
+    with pb.procs.managed():
+        app = pb.App([sys.executable, str(app_py), str(port)], dict(os.environ), port, "/", tmp_path / "log", 30)
+        app.stop()
+    assert app.process.returncode == -signal.SIGKILL
+    # Killed because it idled, not at the minute a draining recording may take.
+    assert "did not exit on SIGTERM and was idle" in app.stop_note

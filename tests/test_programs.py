@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from retrace_bench import arms, driver, engine, export_pyperf, facts, procs, program_analysis, programs, pyperformance
+from retrace_bench import arms, driver, engine, facts, procs, program_analysis, programs, pyperformance
 from retrace_bench.programs import COMMAND, Program, ProgramData, ProgramRun
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -289,7 +289,7 @@ def test_an_interrupted_runs_partial_directory_is_removed_by_the_next_run(tmp_pa
     results = tmp_path / "results"
     (results / "archive" / "v0.2.30_2026-01-01_000000.partial").mkdir(parents=True)
     done = run_suite(["--quick", "--no-synthetic", "--no-production", "--pyperformance", "none",
-                      "--program", f"{{python}} -c 'print(1)'", "--rounds", "2", "--results", str(results)], tmp_path)
+                      "--program", "{python} -c 'print(1)'", "--rounds", "2", "--results", str(results)], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "removed 1 incomplete run(s)" in done.stdout
     assert not list((results / "archive").glob("*.partial"))
