@@ -115,6 +115,7 @@ def test_production_result_with_a_bad_failure_or_shape(sample_dir, good_summary,
 def test_non_utf8_output(sample_dir, good_summary):
     (sample_dir / "internal_retrace.txt").write_bytes(b"# Retrace benchmark: x\n\xff\xfe\n")
     assert_clean_error(analyze(sample_dir), "internal_retrace.txt")
+    assert (sample_dir / "summary.txt").read_text() == good_summary
 
 
 def test_results_path_that_is_a_file(tmp_path):

@@ -293,3 +293,34 @@ def test_an_interrupted_runs_partial_directory_is_removed_by_the_next_run(tmp_pa
     assert done.returncode == 0, done.stderr
     assert "removed 1 incomplete run(s)" in done.stdout
     assert not list((results / "archive").glob("*.partial"))
+
+
+def test_versions_each_ratio_the_difference_and_the_gate(tmp_path):
+    """--versions: each release against plain, the later one against the baseline per program and in
+    the geometric mean, and the regression gate on a later release 30% slower."""
+    items = []
+    for name, base in (("a", 1.0), ("b", 2.0)):
+        item = ProgramData(name, COMMAND)
+        for n in range(1, 5):
+            jitter = 1 + 0.01 * (n % 2)
+            item.runs += [ProgramRun("plain", n, 1, wall_s=base * jitter, cpu_s=base),
+                          ProgramRun("retrace==0.2.29", n, 2, wall_s=1.5 * base * jitter, cpu_s=base, trace_bytes=1),
+                          ProgramRun("retrace==0.2.30", n, 3, wall_s=1.95 * base * jitter, cpu_s=base, trace_bytes=1)]
+        items.append(item)
+    data = {"format": 1, "config": {"rounds": 4},
+            "arms": [{"label": "plain", "kind": "plain"}, {"label": "retrace==0.2.29", "kind": "retrace"},
+                     {"label": "retrace==0.2.30", "kind": "retrace"}],
+            "programs": [i.to_json() for i in items]}
+    result = program_analysis.analyse(data)
+    row = result.rows[0]
+    assert row.time_ratio["retrace==0.2.29"].estimate == pytest.approx(1.5)
+    assert row.version_ratio["retrace==0.2.30"].estimate == pytest.approx(1.3)
+    assert row.version_ratio["retrace==0.2.30"].verdict == facts.SLOWER
+    versus_baseline = [g for g in result.geomeans if g.against == "retrace==0.2.29"]
+    assert versus_baseline and versus_baseline[0].ratio.estimate == pytest.approx(1.3)
+    from retrace_bench import report, summarize
+    assert "against the baseline retrace==0.2.29: 1.30x" in "\n".join(report.programs_lines(result, 4))
+    (tmp_path / "programs.json").write_text(json.dumps(data))
+    found = summarize.program_regressions(summarize.load_programs(tmp_path))
+    assert "program a: time (retrace==0.2.30 vs baseline)" in found
+    assert any("geometric mean" in f for f in found)
