@@ -330,7 +330,7 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
     from .summarize import summarise
     from .parse import InputError
     try:
-        status = summarise(run_dir, fail_on_regression=args.fail_on_regression)
+        status = summarise(run_dir, fail_on_regression=args.fail_on_regression, in_progress=True)
     except InputError as error:
         raise EngineError(f"analysis failed: {error}") from None
     if missing:

@@ -92,7 +92,10 @@ def program_regressions(programs) -> list[str]:
                     for g in result.geomeans if g.against != "plain" and g.ratio.verdict == facts.SLOWER]
 
 
-def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = False) -> int:
+def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = False,
+              in_progress: bool = False) -> int:
+    """Summarise a results directory. `in_progress`: the driver's own run directory, not yet
+    published (else a .partial directory is an interrupted run's, and said so)."""
     production = load_production(directory)
     programs = load_programs(directory)
     run = parse.load(directory, allow_empty=bool(production) or programs is not None)
@@ -132,7 +135,7 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     charts = render_production_charts(directory, production)
     if programs is not None and report.render_programs_chart(programs[1], directory / "programs.png"):
         charts.append("programs.png")
-    incomplete = directory.name.endswith(".partial")
+    incomplete = directory.name.endswith(".partial") and not in_progress
     if incomplete:
         text = (f"INCOMPLETE RUN: {directory.name} is the output of a run that was interrupted or failed; "
                 "its figures cover only what it reached.\n" + text)
