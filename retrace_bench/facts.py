@@ -219,7 +219,8 @@ PYPERFORMANCE_SUBSET = {
 }
 #: Benchmarks that time child processes, which Retrace does not record: their figure would be an
 #: unrecorded child's, so they get a row saying so instead of a ratio.
-PYPERFORMANCE_CHILD_PROCESSES = ("python_startup", "python_startup_no_site", "hg_startup", "dask")
+PYPERFORMANCE_CHILD_PROCESSES = ("python_startup", "python_startup_no_site", "hg_startup", "dask", "2to3",
+                                 "concurrent_imap")
 #: pyperf worker settings: each value is about this long in the plain arm (loops calibrated once).
 PROGRAM_VALUE_S, QUICK_PROGRAM_VALUE_S = 0.03, 0.01
 PROGRAM_VALUES, PROGRAM_WARMUPS = 3, 1
