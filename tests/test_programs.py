@@ -324,3 +324,53 @@ def test_versions_each_ratio_the_difference_and_the_gate(tmp_path):
     found = summarize.program_regressions(summarize.load_programs(tmp_path))
     assert "program a: time (retrace==0.2.30 vs baseline)" in found
     assert any("geometric mean" in f for f in found)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_stop_the_run_and_everything_it_started(tmp_path, signum):
+    """A signal to the driver while a program runs: exit 130, the program's process is gone, the
+    previous results untouched, no scratch directory of this run left."""
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "summary.txt").write_text("previous\n")
+    marker = f"retrace-bench-sleeper-{signum}"
+    log = tmp_path / "log"
+    with open(log, "w") as out:
+        driver = subprocess.Popen(["bash", str(ROOT / "run_all_benchmarks.sh"), "--no-synthetic", "--no-production",
+                                   "--pyperformance", "none", "--rounds", "2", "--program",
+                                   f"{{python}} -c 'import time; time.sleep(120)  # {marker}'",
+                                   "--results", str(results)], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not subprocess.run(["pgrep", "-f", "--", f"-c import time; time.sleep.*{marker}"], capture_output=True).stdout:
+            assert time.monotonic() < deadline and driver.poll() is None, log.read_text()
+            time.sleep(0.1)
+        os.kill(driver.pid, signum)
+        assert driver.wait(60) == 130, log.read_text()
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    left = subprocess.run(["pgrep", "-f", "--", f"-c import time; time.sleep.*{marker}"], capture_output=True, text=True).stdout.split()
+    assert left == [], "the program outlived the interrupted run"
+    assert (results / "summary.txt").read_text() == "previous\n"
+
+
+def test_a_recorded_process_that_did_not_record_fails_verification(tmp_path):
+    """The engine's evidence rule, failing path: a process that reports a plain run, or a path that is
+    not the one it was given, or a trace no bigger than an empty recording, is not a Retrace figure."""
+    from retrace_bench.record import ProcessRecord
+    runner = engine.Runner(tmp_path, 60)
+    arm = arms.make_arms()[1]
+    runner.empty_trace_bytes[arm.label] = 1000
+    trace = tmp_path / "x.retrace"
+    trace.write_bytes(b"x" * 5000)
+    plain = ProcessRecord(script="x", header={}, mode="plain", recording_path=None, tests=[])
+    assert "did not record to" in runner.verify_trace(arm, plain, trace)[0]
+    elsewhere = ProcessRecord(script="x", header={}, mode="record", recording_path=str(tmp_path / "other"), tests=[])
+    assert "did not record to" in runner.verify_trace(arm, elsewhere, trace)[0]
+    small = ProcessRecord(script="x", header={}, mode="record", recording_path=str(trace), tests=[])
+    trace.write_bytes(b"x" * 1100)
+    assert "nothing was recorded" in runner.verify_trace(arm, small, trace)[0]
+    trace.write_bytes(b"x" * 5000)
+    assert runner.verify_trace(arm, small, trace) == (None, 5000)

@@ -1,5 +1,6 @@
 """The shipped web app's endpoints return correct data (Flask's test client, a seeded database)."""
 
+import os
 import sqlite3
 
 import pytest
@@ -72,3 +73,48 @@ def test_the_ttl_cache_returns_what_was_put_until_it_expires():
     expired = TTLCache(0)
     expired.put("k", 1)
     assert expired.get("k") is None
+
+
+def test_the_asgi_app_serves_the_same_answers(tmp_path, db_path):
+    """apps/asgiapp.py (FastAPI on uvicorn, started as the production benchmark starts it): the same
+    business logic and answers as the WSGI app, 404 for an unknown customer, per-part stats."""
+    import json
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    from retrace_bench import procs
+    from retrace_bench.service import free_port
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    wsgi = create_app(str(db_path)).test_client()
+    with procs.managed():
+        app = procs.start([sys.executable, str(root / "apps" / "asgiapp.py"), "--port", str(port), "--db", str(db_path)],
+                          dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            def get(path):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+                    return json.loads(response.read())
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    get("/healthz")
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline and app.poll() is None, "the ASGI app did not start"
+                    time.sleep(0.1)
+            assert get("/api/report/7") == wsgi.get("/api/report/7").get_json()
+            assert get("/api/orders/7") == wsgi.get("/api/orders/7").get_json()
+            try:
+                get(f"/api/report/{CUSTOMERS}")
+                raise AssertionError("an unknown customer must be 404")
+            except urllib.error.HTTPError as error:
+                assert error.code == 404
+            stats = get("/api/stats")
+            assert stats["report"]["requests"] == 1 and stats["orders"]["requests"] == 1
+            assert all(stats["report"][f"{part}_ms"] > 0 for part in ("logic", "db", "cache"))
+        finally:
+            procs.stop(app)
