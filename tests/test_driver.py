@@ -239,3 +239,22 @@ def test_a_production_only_run_without_the_load_tools_refuses_and_keeps_the_resu
     assert "Traceback" not in result.stderr
     assert (results / "summary.txt").read_text() == "the previous run's summary\n"
     assert sorted(p.name for p in results.iterdir()) == ["summary.txt"]       # no lock, no archive
+
+
+def test_the_self_check_runs_end_to_end(tmp_path):
+    """./run_all_benchmarks.sh --self-check --quick --no-production: every kind of check is judged,
+    and the exit status and the last line agree with the [MISS] lines (no timing asserted: a quick
+    run may miss a figure, and then must say so)."""
+    result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--self-check", "--quick", "--no-production"],
+                 cwd=tmp_path, timeout=900)
+    out = result.stdout
+    for section in ("A/A, two plain arms", "A/A, two identical recorded arms", "Calibration: injected costs",
+                    "Sensitivity:", "Programs A/A", "Programs calibration", "Timer fidelity"):
+        assert section in out, (section, out[-2000:], result.stderr[-2000:])
+    misses = out.count("[MISS]")
+    assert out.count("[ok]") > 20
+    if misses:
+        assert result.returncode == 1 and f"Self-check FAILED: {misses} figure(s) missed" in out
+    else:
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
