@@ -22,7 +22,9 @@ from retrace_bench import facts, load
 from conftest import ROOT, clean_env, run
 
 AB = Path(__file__).resolve().parent / "data" / "ab"
-needs_ab = pytest.mark.skipif(shutil.which("ab") is None, reason="ab (apache2-utils) not installed")
+# The production loads use ab (saturated) and hey (fixed rate): a test that runs them needs both.
+needs_ab = pytest.mark.skipif(shutil.which("ab") is None or shutil.which("hey") is None,
+                              reason="ab (apache2-utils) or hey not installed")
 
 
 def processes_with(marker):
