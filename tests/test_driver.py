@@ -258,3 +258,14 @@ def test_the_self_check_runs_end_to_end(tmp_path):
     else:
         assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("ab") is None or shutil.which("hey") is None, reason="needs ab and hey")
+def test_apps_choose_the_shipped_apps_through_the_driver(tmp_path):
+    """--no-synthetic --apps asgi: only the ASGI app's production benchmark runs, in the summary."""
+    results = tmp_path / "results"
+    result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--quick", "--no-synthetic", "--pyperformance", "none",
+                  "--apps", "asgi", "--rounds", "2", "--results", str(results)], cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert (results / "production_asgi.json").exists() and not (results / "production_wsgi.json").exists()
+    assert "[production asgi round 2/2]" in result.stdout and "[production wsgi" not in result.stdout
