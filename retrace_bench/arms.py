@@ -71,6 +71,11 @@ class Arm:
         return {"label": self.label, "kind": self.kind, "version": self.version, "agent": self.agent}
 
 
+def recorded_labels(labels: list[str]) -> list[str]:
+    """The labels of the recorded arms (retrace, retrace==X.Y.Z), in order: the first is the baseline."""
+    return [label for label in labels if label == RETRACE or label.startswith(f"{RETRACE}==")]
+
+
 def pinned_version(requirements: Path = REQUIREMENTS) -> str:
     match = re.search(r"^retracesoftware==(\S+)", requirements.read_text(), re.M)
     if not match:

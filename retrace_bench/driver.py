@@ -102,7 +102,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                      "--apm or --no-synthetic")
     if args.no_production and args.apm:
         parser.error("--no-production cannot be combined with --apm (the agents run in the production benchmark)")
-    args.pyperformance = "none" if args.pyperformance.strip() == "none" else args.pyperformance.strip()
+    args.pyperformance = args.pyperformance.strip()
     if args.no_production and args.no_synthetic and args.pyperformance == "none" and not args.program:
         parser.error("--no-production with --no-synthetic and --pyperformance none: nothing would run")
     try:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import facts, procs
+from .procs import read_output as read
 from .arms import Arm
 from .record import ProcessRecord, RecordError
 
@@ -90,6 +91,22 @@ class ProcessResult:
     trace_bytes: int | None = None
 
 
+def empty_recording_size(python: str, base: Path, timeout: float) -> int:
+    """What a recording that recorded nothing weighs: an empty script recorded by `python`'s Retrace
+    (files base.py, .retrace, .out, .err; the recording is deleted)."""
+    script, recording = base.with_suffix(".py"), base.with_suffix(".retrace")
+    script.write_text("")
+    outcome = procs.run([python, "-m", "retracesoftware", "--recording", str(recording), "--", str(script)],
+                        Arm("plain", "plain", python).env(os.environ), timeout,
+                        base.with_suffix(".out"), base.with_suffix(".err"))
+    if not outcome.ok or not recording.is_file():
+        raise EngineError(f"retracesoftware cannot record even an empty script with {python} "
+                          f"({outcome.describe(read(base.with_suffix('.err')))})")
+    size = recording.stat().st_size
+    recording.unlink()
+    return size
+
+
 class Runner:
     """Runs benchmark processes of the arms in a private scratch directory."""
 
@@ -111,18 +128,10 @@ class Runner:
 
     def measure_empty_trace(self, arm: Arm) -> int:
         """The size of an empty script's recording by this arm's Retrace."""
-        base = self.next_name("empty")
-        script = base.with_suffix(".py")
-        script.write_text("")
-        recording = base.with_suffix(".retrace")
-        outcome = procs.run([arm.python, "-m", "retracesoftware", "--recording", str(recording), "--",
-                             str(script)], Arm("plain", "plain", arm.python).env(os.environ),
-                            self.timeout, base.with_suffix(".out"), base.with_suffix(".err"))
-        if not outcome.ok or not recording.is_file():
-            raise EngineError(f"arm {arm.label}: retracesoftware cannot record even an empty script with "
-                              f"{arm.python} ({outcome.describe(read(base.with_suffix('.err')))})")
-        size = recording.stat().st_size
-        recording.unlink()
+        try:
+            size = empty_recording_size(arm.python, self.next_name("empty"), self.timeout)
+        except EngineError as error:
+            raise EngineError(f"arm {arm.label}: {error}") from None
         self.empty_trace_bytes[arm.label] = size
         return size
 
@@ -206,12 +215,6 @@ class Runner:
 def same_path(a: str | None, b: Path) -> bool:
     return a is not None and os.path.realpath(a) == os.path.realpath(b)
 
-
-def read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 # --------------------------------------------------------------------------- rounds

@@ -237,3 +237,11 @@ def private_dir(prefix: str, parent: str | None = None):
     finally:
         stop_all()
         shutil.rmtree(path, ignore_errors=True)
+
+
+def read_output(path: Path) -> str:
+    """A child's output file as text (undecodable bytes replaced); "" when there is none."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

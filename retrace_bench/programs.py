@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import facts, procs
+from .procs import read_output as read
 from .arms import Arm
 
 PYPERFORMANCE, COMMAND = "pyperformance", "command"
@@ -178,11 +179,6 @@ def digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def last_error_line(stderr_text: str) -> str | None:
-    lines = [line.strip() for line in stderr_text.splitlines() if line.strip()]
-    return lines[-1][:300] if lines else None
-
-
 class ProgramRunner:
     """Runs program processes of the arms in a private scratch directory."""
 
@@ -231,8 +227,7 @@ class ProgramRunner:
             if stopped:
                 return run, None
             if not outcome.ok:
-                run.failure = (f"timed out after {self.timeout:g} s" if outcome.timed_out else
-                               f"exit status {outcome.returncode}: {last_error_line(stderr) or 'nothing on stderr'}")
+                run.failure = outcome.describe(stderr)
                 return run, None
             if recording is not None:
                 run.not_recorded, run.trace_note = self.trace_problem(recording, python, program)
@@ -294,33 +289,21 @@ def read_pyperf(output: Path) -> tuple[list[dict] | None, list[float] | None, st
     return benches, means, None
 
 
-def read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-
 
 # --------------------------------------------------------------------------- the workload's rounds
 
 def empty_trace_sizes(scratch: Path, timeout: float):
     """python -> the size of an empty script's recording by that interpreter's Retrace (measured
-    once per interpreter): what a recording that recorded nothing weighs."""
+    once per interpreter, as the per-operation runner does: engine.empty_recording_size)."""
+    from .engine import EngineError, empty_recording_size
     sizes: dict[str, int] = {}
 
     def size(python: str) -> int:
         if python not in sizes:
-            script = scratch / "empty.py"
-            script.write_text("")
-            recording = scratch / "empty.retrace"
-            outcome = procs.run([python, "-m", "retracesoftware", "--recording", str(recording), "--", str(script)],
-                                Arm("plain", "plain", python).env(os.environ), timeout,
-                                scratch / "empty.out", scratch / "empty.err")
-            if not outcome.ok or not recording.is_file():
-                raise ProgramError(f"retracesoftware cannot record even an empty script with {python} "
-                                   f"({outcome.describe(read(scratch / 'empty.err'))})")
-            sizes[python] = recording.stat().st_size
-            recording.unlink()
+            try:
+                sizes[python] = empty_recording_size(python, scratch / f"empty{len(sizes)}", timeout)
+            except EngineError as error:
+                raise ProgramError(str(error)) from None
         return sizes[python]
     return size
 

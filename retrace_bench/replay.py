@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import procs
+from .procs import read_output as read
 from .arms import Arm
 
 ERROR_SUFFIXES = ("Error", "Exception")
@@ -67,9 +68,3 @@ def replay(python: str, recording: Path, scratch: Path, timeout: float, name: st
                         + f"stopped after {timeout:g} s")
     return Replayed(False, stdout, stderr, error or outcome.describe(stderr))
 
-
-def read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import facts
+from .arms import recorded_labels
 from .analysis import Comparison, Difference, Finding, RunResult, TestResult
 
 RULE = "=" * 78
@@ -350,7 +351,7 @@ def program_row_lines(row, labels: list[str]) -> list[str]:
         if arm.trace_note:
             lines.append(f"    {'':<16} note: {arm.trace_note}")
         if arm.label in row.version_ratio:
-            lines.append(f"    {'':<16} against the baseline {labels_recorded(labels)[0]}: "
+            lines.append(f"    {'':<16} against the baseline {recorded_labels(labels)[0]}: "
                          f"{ratio_text(row.version_ratio[arm.label])}")
         replay = row.replay.get(arm.label)
         if replay:
@@ -360,10 +361,6 @@ def program_row_lines(row, labels: list[str]) -> list[str]:
     if row.output:
         lines.append(f"    output: {row.output}")
     return lines
-
-
-def labels_recorded(labels: list[str]) -> list[str]:
-    return [label for label in labels if label == "retrace" or label.startswith("retrace==")]
 
 
 def programs_lines(result, rounds: int | None) -> list[str]:
@@ -416,7 +413,7 @@ def render_programs_chart(result, path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    labels = labels_recorded([a["label"] for a in result.arms])
+    labels = recorded_labels([a["label"] for a in result.arms])
     rows = sorted(((r.name, r.time_ratio[labels[0]]) for r in result.rows
                    if labels and labels[0] in r.time_ratio), key=lambda x: x[1].estimate)
     if not rows:

@@ -9,6 +9,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from . import facts
+from .arms import recorded_labels as recorded_arms
 from .load import AbResult, RateResult
 from .stats import family_confidence, paired_t_interval
 
@@ -80,8 +81,6 @@ def change(a: float | None, b: float | None) -> float | None:
     return (b - a) / a * 100 if a and b is not None else None
 
 
-def recorded_arms(labels: list[str]) -> list[str]:
-    return [label for label in labels if label == "retrace" or label.startswith("retrace==")]
 
 
 def verdict_confidence(paths: list) -> float:
