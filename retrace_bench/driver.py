@@ -59,9 +59,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="keep the recordings (mode 0600) in the run's archive directory under "
                              "recordings/ (mode 0700): they hold the whole environment, secrets included")
     parser.add_argument("--no-production", action="store_true", help="skip the production benchmark")
-    parser.add_argument("--apm", action="store_true",
-                        help="the production benchmark also runs every APM agent as an arm (each in its "
-                             "own cached virtualenv) beside plain and Retrace")
+    parser.add_argument("--apm", nargs="?", const="all", metavar="AGENTS",
+                        help="the production benchmark also runs APM agents as arms (each in its own cached "
+                             "virtualenv) beside plain and Retrace: every agent, or a comma-separated list "
+                             "of them (" + ", ".join(agent_names()) + ")")
     parser.add_argument("--no-synthetic", action="store_true",
                         help="skip the per-operation benchmarks: a production-only run")
     parser.add_argument("--pyperformance", default="default", metavar="NAMES",
@@ -96,12 +97,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--fail-on-regression needs --versions with two or more versions")
     if args.fail_on_regression and args.rounds == 1:
         parser.error("--fail-on-regression needs at least 2 rounds: one round gives no interval")
-    if args.self_check and (args.versions or args.target_ci or args.fail_on_regression or args.apm
+    if args.self_check and (args.versions or args.target_ci or args.fail_on_regression or args.apm is not None
                             or args.no_synthetic):
         parser.error("--self-check cannot be combined with --versions, --target-ci, --fail-on-regression, "
                      "--apm or --no-synthetic")
-    if args.no_production and args.apm:
+    if args.no_production and args.apm is not None:
         parser.error("--no-production cannot be combined with --apm (the agents run in the production benchmark)")
+    try:
+        args.agents = select_agents(args.apm)
+    except ValueError as error:
+        parser.error(f"--apm: {error}")
     args.pyperformance = args.pyperformance.strip()
     if args.no_production and args.no_synthetic and args.pyperformance == "none" and not args.program:
         parser.error("--no-production with --no-synthetic and --pyperformance none: nothing would run")
@@ -208,7 +213,7 @@ def benchmark(args) -> int:
     with ResultsLock(results):
         say(f"Python: {platform.python_version()} {sys.executable}")
         say(f"Arms: {', '.join(a.label for a in arms)}"
-            + (" (and the APM agents in the production benchmark)" if args.apm else "")
+            + (f" (and the APM agents in the production benchmark: {', '.join(args.agents)})" if args.agents else "")
             + f"; benchmarks: {' '.join(scripts) or 'none (--no-synthetic)'}"
             + (f"; programs: {', '.join(p.name for p in programs)}" if programs else ""))
         if not args.rounds_given:
@@ -350,15 +355,32 @@ def missing_load_tools() -> list[str]:
             if shutil.which(tool) is None]
 
 
+def agent_names() -> list[str]:
+    from .agents import AGENTS
+    return list(AGENTS)
+
+
+def select_agents(text: str | None) -> list[str]:
+    """--apm's agents: none (not given), every one (`all`, or --apm alone), or the ones named."""
+    if text is None:
+        return []
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return agent_names()
+    unknown = [n for n in names if n not in agent_names()]
+    if not names or unknown:
+        raise ValueError(f"{', '.join(unknown) or 'no agent named'}: choose from all, {', '.join(agent_names())}")
+    return list(dict.fromkeys(names))
+
+
 def run_production(args, arms, run_dir: Path) -> bool:
     """production_benchmark.py on each shipped app with the same arms (and the APM agents with
     --apm), its progress lines passed through. True when one failed."""
-    from .agents import AGENTS
     missing = missing_load_tools()
     if missing:
         say(f"[production] skipped: {' and '.join(missing)} not found")
         return False
-    names = [a.label.split("#")[0] for a in arms] + (list(AGENTS) if args.apm else [])
+    names = [a.label.split("#")[0] for a in arms] + args.agents
     failed = False
     for app in args.app_list:
         failed |= run_production_app(args, app, names, arms[0], run_dir)

@@ -103,6 +103,16 @@ def comparison_lines(t: TestResult, c: Comparison) -> list[str]:
     return lines
 
 
+def rounds_text(config: dict) -> str:
+    """How many rounds ran, and of what: extension rounds (--target-ci) run only the tests that
+    missed the target."""
+    done, full = config.get("rounds_run", "?"), config.get("full_rounds")
+    if isinstance(done, int) and isinstance(full, int) and done > full:
+        return (f"{full} rounds of every test, then {done - full} of only the tests that missed the "
+                "target (each test's rounds are shown with it)")
+    return f"{done} rounds"
+
+
 def render_text(result: RunResult, production_text: str | None = None, programs_text: str | None = None) -> str:
     if not result.benchmarks:           # no per-operation benchmark (--no-synthetic)
         return "\n".join([RULE, "RETRACE BENCHMARK SUMMARY (no per-operation benchmarks: --no-synthetic)", RULE, "",
@@ -114,8 +124,7 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
     lines = [RULE, "RETRACE BENCHMARK SUMMARY", RULE,
              f"retracesoftware {system.get('retrace_version', '?')} | Python {system.get('python', '?')} | "
              f"{system.get('os', '?')} | {system.get('cpu_count', '?')} CPUs",
-             f"Arms: {', '.join(labels)}; {result.config.get('rounds_run', '?')} rounds, arm order rotated "
-             "every round",
+             f"Arms: {', '.join(labels)}; {rounds_text(result.config)}, arm order rotated every round",
              f"Measured {result.measured[0]} .. {result.measured[1]}" if result.measured else "",
              *([f"Target resolution (--target-ci): half-width at most {result.config['target_ci']}; "
                 f"{len(result.config.get('missed_target') or [])} difference(s) missed it (FLAG lines)"]

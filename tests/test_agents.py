@@ -95,16 +95,24 @@ def test_the_apm_table_has_a_row_per_tool_from_a_real_run():
 
 
 @needs_tools
-def test_a_real_agent_arm_end_to_end(tmp_path):
-    """The Sentry SDK in its own cached virtualenv instruments the shipped app: its sink sees
-    transactions, about one per request."""
-    result = run([sys.executable, str(ROOT / "production_benchmark.py"), "--arms", "plain,sentry", "--quick",
-                  "-n", "20", "--warmup", "5", "--rate-requests", "5", "--results", str(tmp_path)], timeout=900)
+def test_a_real_agent_arm_end_to_end_through_the_driver(tmp_path):
+    """`run_all_benchmarks.sh --apm sentry`: the Sentry SDK, in its own cached virtualenv, instruments
+    the shipped app; its sink sees transactions (fewer than one per request under the saturated
+    load: Sentry's transport drops what its queue cannot hold); the summary's APM table has its row."""
+    results = tmp_path / "results"
+    result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--apm", "sentry", "--no-synthetic",
+                  "--pyperformance", "none", "--apps", "wsgi", "--quick", "--rounds", "2",
+                  "--results", str(results)], cwd=tmp_path, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    summary = sa.summarise(json.loads((tmp_path / "production_wsgi.json").read_text()))
+    assert "APM agents in the production benchmark: sentry" in result.stdout
+    summary = sa.summarise(json.loads((results / "production_wsgi.json").read_text()))
+    assert list(summary["per_arm"]) == ["plain", "retrace", "sentry"]
     sentry = summary["per_arm"]["sentry"]
-    assert sentry["events_per_request"] > 0.5 and sentry["sink_bytes_per_request"] > 0
-    assert "sentry vs plain" in (tmp_path / "production_wsgi.txt").read_text()
+    assert sentry["events_per_request"] > 0.1 and sentry["sink_bytes_per_request"] > 0
+    assert "sentry vs plain" in (results / "production_wsgi.txt").read_text()
+    table = (results / "summary.txt").read_text().split("## Comparing with APM tools", 1)[1]
+    rows = [line.split()[0] for line in table.splitlines()[2:] if line.startswith("  ") and not line.startswith("  (")]
+    assert rows[:3] == ["plain", "Retrace", "Sentry"] and "Datadog" not in rows
 
 
 @needs_tools

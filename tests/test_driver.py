@@ -215,6 +215,8 @@ def test_a_reader_that_goes_away_costs_no_traceback():
     (["--target-ci", "fast"], "--target-ci"),
     (["--timeout", "-1"], "--timeout"),
     (["--self-check", "--versions", "0.2.30"], "cannot be combined"),
+    (["--apm", "sentry,nope"], "--apm: nope: choose from all, ddtrace"),
+    (["--apm", "sentry", "--no-production"], "cannot be combined"),
 ])
 def test_bad_options_exit_2(args, message):
     result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), *args])
