@@ -337,6 +337,9 @@ class Suite:
         parser.add_argument("--profile", action="store_true",
                             help="instead of timed runs, profile each test's cost per call over "
                                  "a long loop after an idle pause (burst vs sustained regime)")
+        parser.add_argument("--trace-sizes", action="store_true",
+                            help="when recorded, note the trace's size before and after each test (the "
+                                 "suite's trace-growth probe)")
         parser.add_argument("--list", action="store_true", help="list the tests and exit")
         args = parser.parse_args(argv)
         if args.only and max(args.only) > len(self.tests):
@@ -365,6 +368,8 @@ class Suite:
             print(f"\n## Test {number}: {test.name}")
             print(f"Category: {test.category}")
             entry = TestRecord(number, test.name, test.category, iterations, [])
+            sizes = args.trace_sizes and state.mode == "record" and state.path
+            before = trace_size(state.path) if sizes else None
             with test.prepared() as loop:
                 if args.profile:
                     entry.profile_chunk_calls = PROFILE_CHUNK
@@ -373,8 +378,17 @@ class Suite:
                 else:
                     rule = RunRule.quick() if args.quick else RunRule()
                     entry.runs = time_test(loop, iterations, args.runs, args.warmup, meter, rule)
+            if sizes:
+                meter.wait_for_drain()
+                entry.trace_bytes = [before, trace_size(state.path)]
             record.tests.append(entry)
         write_record(record)
+
+
+def trace_size(path: str) -> int:
+    """The recording's size once Retrace has flushed what its writer wrote (it flushes on a timer)."""
+    quiet_sleep(facts.TRACE_FLUSH_WAIT_S)
+    return os.stat(path).st_size
 
 
 def write_record(record: ProcessRecord) -> None:

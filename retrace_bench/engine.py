@@ -363,22 +363,26 @@ def tests_missing_target(data: RunData, target: Target) -> dict[str, list[int]]:
 # --------------------------------------------------------------------------- probes, profile, replay
 
 def probe_trace_growth(runner: Runner, arm: Arm, bench: BenchmarkData, tests: list[int], progress=say) -> None:
-    """Trace bytes per call of each test: two recordings that differ only in the call count,
-    made side by side (they time nothing, so they may share the machine)."""
+    """Trace bytes per call of each test: two recorded processes that differ only in the call count,
+    each noting the trace's size before and after every test (they time nothing, so they run side
+    by side)."""
     progress(f"[trace growth] {bench.script:<30} {arm.label:<18} {len(tests)} tests x 2 recordings ", end="")
-    growth = {}
+    only = [a for n in tests for a in ("--only", str(n))]
     with ThreadPoolExecutor(max_workers=len(facts.PROBE_CALLS)) as pool:
-        for number in tests:
-            results = list(pool.map(lambda calls: runner.run(arm, bench.script, [
-                "--only", str(number), "--iterations", str(calls), "--runs", "1", "--warmup", "0"]),
-                facts.PROBE_CALLS))
-            failure = next((r.failure for r in results if r.failure), None)
-            if failure:
-                bench.failures.setdefault(arm.label, f"trace-growth probe of test {number}: {failure}")
-                progress(f"FAILED ({failure})")
-                return
-            growth[str(number)] = [x for calls, r in zip(facts.PROBE_CALLS, results) for x in (calls, r.trace_bytes)]
-    bench.trace_growth[arm.label] = growth
+        results = list(pool.map(lambda calls: runner.run(arm, bench.script, [
+            *only, "--iterations", str(calls), "--runs", "1", "--warmup", "0", "--trace-sizes"]),
+            facts.PROBE_CALLS))
+    failure = next((r.failure for r in results if r.failure), None)
+    sizes = [{t.number: t.trace_bytes for t in r.record.tests} for r in results] if not failure else []
+    if not failure and any(s.get(n) is None for s in sizes for n in tests):
+        failure = "the probe's processes noted no trace sizes (is the script a benchlib Suite?)"
+    if failure:
+        bench.failures.setdefault(arm.label, f"trace-growth probe: {failure}")
+        progress(f"FAILED ({failure})")
+        return
+    bench.trace_growth[arm.label] = {
+        str(n): [x for calls, s in zip(facts.PROBE_CALLS, sizes) for x in (calls, s[n][1] - s[n][0])]
+        for n in tests}
     progress("done")
 
 

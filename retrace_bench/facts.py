@@ -45,8 +45,12 @@ def trace_problem(size: int, empty_size: int) -> str | None:
 
 #: An operation is "recorded" when one call adds at least this many trace bytes.
 RECORDED_MIN_BYTES_PER_OP = 1.0
-#: Trace-growth probe: the two call counts whose trace sizes are compared.
+#: Trace-growth probe: the two call counts whose trace sizes are compared. One recorded process per
+#: count runs every test and notes the trace's size before and after each one (benchlib
+#: --trace-sizes), once the writer has drained and TRACE_FLUSH_WAIT_S has passed: Retrace flushes
+#: its buffer every 10 ms (flush_interval in the package's release.toml).
 PROBE_CALLS = (100, 1100)
+TRACE_FLUSH_WAIT_S = 0.03
 
 # --------------------------------------------------------------------------- noise and intervals
 CONFIDENCE = 0.95

@@ -124,22 +124,26 @@ class Usage:
 
 def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, stderr_path: Path,
                 watch=None, cwd=None) -> tuple[Outcome, Usage | None, str | None]:
-    """run(), with the child's resource usage and a watcher: a thread calls `watch()` every
-    facts.TRACE_POLL_S seconds, which returns why the child must be stopped (the disk guard) or
+    """run(), with the child's resource usage and a watcher: a thread calls `watch()` (or
+    `watch(process)` when it takes an argument) every facts.TRACE_POLL_S seconds, which returns why
+    the child must be stopped (the disk guard, a hung replay) or
     None, and stops it at its time limit. The manager blocks in wait4, so the wall time ends when
     the child does, not at the next look. Returns the outcome, the usage (None when the child was
     stopped), and the watch's reason when it stopped the child."""
     import threading
     from .facts import TRACE_POLL_S
+    import inspect
     reasons: list = []
     done = threading.Event()
+    wants_process = watch is not None and len(inspect.signature(watch).parameters) == 1
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         started = time.monotonic()
         process = start(argv, env, out, err, cwd=cwd)
 
         def watcher():
             while not done.wait(TRACE_POLL_S):
-                reason = "timeout" if time.monotonic() - started > timeout else (watch() if watch else None)
+                reason = "timeout" if time.monotonic() - started > timeout else (
+                    (watch(process) if wants_process else watch()) if watch else None)
                 if reason:
                     reasons.append(reason)
                     signal_group(process, signal.SIGKILL)
@@ -158,6 +162,44 @@ def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, s
     stopped = reasons[0] if reasons and not timed_out else None
     usage = None if reasons else Usage(rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss)
     return Outcome(process.returncode, timed_out, seconds, timeout), usage, stopped
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of the live processes of a process group."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:           # fields after the name: state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class HangAfterError:
+    """A watch for run_watched: the child printed an error line to `stderr_path` and then its process
+    group used no CPU for `idle_s` seconds: it hung after its error (a failing replay can)."""
+
+    def __init__(self, stderr_path: Path, has_error, idle_s: float):
+        self.stderr_path, self.has_error, self.idle_s = stderr_path, has_error, idle_s
+        self.cpu, self.since = None, None
+
+    def __call__(self, process) -> str | None:
+        try:
+            text = self.stderr_path.read_text(errors="replace")
+        except OSError:
+            return None
+        if not self.has_error(text):
+            return None
+        cpu, now = group_cpu_s(process.pid), time.monotonic()
+        if cpu != self.cpu:
+            self.cpu, self.since = cpu, now
+            return None
+        return "hung" if now - self.since >= self.idle_s else None
 
 
 def _raise_interrupt(signum, frame):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from . import facts
 from .programs import COMMAND, ProgramData, ProgramRun
-from .stats import family_confidence, paired_t_interval
+from .stats import family_confidence, median_or_none, paired_t_interval
 
 
 @dataclass
@@ -102,20 +102,15 @@ def paired(runs: list[ProgramRun], a: str, b: str, figure) -> list[tuple[float, 
     return [(fa[n], fb[n]) for n in sorted(fa.keys() & fb.keys())]
 
 
-def median(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
 def arm_figures(item: ProgramData, label: str) -> ArmFigures:
     runs = [r for r in item.runs if r.arm == label]
     good = [r for r in runs if r.figure_s is not None]
     bad = next((r for r in runs if r.figure_s is None), None)
     return ArmFigures(
-        label, len(good), median(r.figure_s for r in good), median(r.wall_s for r in good),
-        median(r.cpu_s for r in good), median(r.peak_rss_kb / 1024 if r.peak_rss_kb else None for r in good),
-        median(r.trace_bytes / 1e6 if r.trace_bytes else None for r in good),
-        median(r.trace_bytes / 1e6 / r.wall_s if r.trace_bytes and r.wall_s else None for r in good),
+        label, len(good), median_or_none(r.figure_s for r in good), median_or_none(r.wall_s for r in good),
+        median_or_none(r.cpu_s for r in good), median_or_none(r.peak_rss_kb / 1024 if r.peak_rss_kb else None for r in good),
+        median_or_none(r.trace_bytes / 1e6 if r.trace_bytes else None for r in good),
+        median_or_none(r.trace_bytes / 1e6 / r.wall_s if r.trace_bytes and r.wall_s else None for r in good),
         (bad.stopped or bad.failure or bad.not_recorded) if bad else None,
         ("stopped" if bad.stopped else "fails" if bad.failure else "did not record") if bad else None,
         next((r.trace_note for r in good if r.trace_note), None))

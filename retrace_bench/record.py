@@ -36,6 +36,7 @@ class TestRecord:
     runs: list[Run]
     profile_chunk_calls: int | None = None
     profile_chunks_us: list[float] | None = None
+    trace_bytes: list[int] | None = None   # the trace's size before and after the test (--trace-sizes)
 
     @property
     def wall_us(self) -> list[float]:

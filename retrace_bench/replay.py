@@ -18,6 +18,8 @@ from .procs import read_output as read
 from .arms import Arm
 
 ERROR_SUFFIXES = ("Error", "Exception")
+#: A replay that printed an error and then used no CPU for this long has hung: it is stopped.
+HUNG_IDLE_S = 2.0
 
 
 @dataclass
@@ -55,14 +57,19 @@ def replay(python: str, recording: Path, scratch: Path, timeout: float, name: st
         stderr = read(err)
         return Replayed(False, "", stderr, "replay --extract failed: "
                         + (first_error_line(stderr) or outcome.describe(stderr)))
+    hang = procs.HangAfterError(err, first_error_line, HUNG_IDLE_S)
     try:
-        outcome = procs.run([str(tool), str(bins[0]), "--read_timeout", "10"], env, timeout, out, err)
+        outcome, _, stopped = procs.run_watched([str(tool), str(bins[0]), "--read_timeout", "10"], env,
+                                                timeout, out, err, hang)
     finally:
         shutil.rmtree(extracted, ignore_errors=True)
     stdout, stderr = read(out), read(err)
     if outcome.ok:
         return Replayed(True, stdout, stderr, None)
     error = first_error_line(stderr)
+    if stopped:
+        return Replayed(False, stdout, stderr, f"{error}, then it hung: stopped after {HUNG_IDLE_S:g} s "
+                                               "without using CPU")
     if outcome.timed_out:
         return Replayed(False, stdout, stderr, (f"{error}, then it hung: " if error else "")
                         + f"stopped after {timeout:g} s")

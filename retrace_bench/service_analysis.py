@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from . import facts
 from .arms import recorded_labels as recorded_arms
 from .load import AbResult, RateResult
-from .stats import family_confidence, paired_t_interval
+from .stats import family_confidence, median_or_none, paired_t_interval
 
 SPEC_CLAIM = "<1% latency increase for most endpoints"
 #: A recorded app whose trace grows less than this per request did not record its requests.
@@ -40,11 +40,6 @@ class ArmRun:
 
 def median_of(runs: list[ArmRun], path: str, metric: str) -> float:
     return statistics.median(getattr(r.results[path], metric) for r in runs)
-
-
-def median_or_none(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 def load_runs(data: dict) -> list[ArmRun]:

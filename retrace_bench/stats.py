@@ -22,6 +22,12 @@ def process_figure(runs: list[float]) -> float:
     return statistics.fmean(runs)
 
 
+def median_or_none(values) -> float | None:
+    """The median of the values that are not None, or None when there are none."""
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
 def coefficient_of_variation(samples: list[float]) -> float:
     """Sample standard deviation over mean (0 for fewer than two samples)."""
     if len(samples) < 2 or statistics.fmean(samples) == 0:

@@ -374,3 +374,24 @@ def test_a_recorded_process_that_did_not_record_fails_verification(tmp_path):
     assert "nothing was recorded" in runner.verify_trace(arm, small, trace)[0]
     trace.write_bytes(b"x" * 5000)
     assert runner.verify_trace(arm, small, trace) == (None, 5000)
+
+
+def test_a_child_that_hangs_after_its_error_is_stopped_and_one_that_works_on_is_not(tmp_path):
+    """procs.HangAfterError (used on replays): an error line then no CPU for the idle time: stopped;
+    an error line then CPU work to a normal exit: left alone."""
+    from retrace_bench.replay import first_error_line
+    hang = "import sys, time; print('ValueError: bad', file=sys.stderr, flush=True); time.sleep(60)"
+    work = ("import sys, time; print('ValueError: bad', file=sys.stderr, flush=True)\n"
+            "end = time.process_time() + 1.5\nwhile time.process_time() < end: pass")
+    results = {}
+    for name, code in (("hang", hang), ("work", work)):
+        err = tmp_path / f"{name}.err"
+        started = time.monotonic()
+        outcome, _, stopped = procs.run_watched([sys.executable, "-c", code], dict(os.environ), 60,
+                                                tmp_path / f"{name}.out", err,
+                                                procs.HangAfterError(err, first_error_line, 0.5))
+        results[name] = (outcome, stopped, time.monotonic() - started)
+    outcome, stopped, _ = results["hang"]
+    assert stopped == "hung" and not outcome.ok and not outcome.timed_out
+    outcome, stopped, _ = results["work"]
+    assert stopped is None and outcome.ok
