@@ -7,6 +7,7 @@ import statistics
 from pathlib import Path
 
 from .agents import AGENTS
+from .arms import recorded_labels as recorded_arms
 from .service_analysis import SPEC_CLAIM, cpu_change, cpu_ranking, summarise
 
 
@@ -133,7 +134,9 @@ def apm_table(summaries: list[dict]) -> list[str]:
     lines = ["## Comparing with APM tools (measured in this run; the spec's figures are quoted)",
              "  tool            spec quoted  app   throughput   CPU/request vs plain [95% CI]   "
              "fixed rate p50 / p95   RSS MB  events/req"]
-    tools = [("plain", "plain", "")] + [("retrace", "Retrace", "<1%")] + \
+    recorded = list(dict.fromkeys(label for s in summaries for label in recorded_arms(s.get("arms", []))))
+    tools = [("plain", "plain", "")] + \
+        [(label, "Retrace" + label.removeprefix("retrace"), "<1%") for label in recorded or ["retrace"]] + \
         [(a.name, a.title, a.spec_claim) for a in AGENTS.values()]
     titles = dict((label, title) for label, title, _ in tools)
     for label, title, claim in tools:

@@ -155,3 +155,12 @@ def test_first_error_line_of_a_replay():
             "RuntimeError: cannot wait on un-acquired lock\nother: line\n")
     assert first_error_line(text) == "RuntimeError: cannot wait on un-acquired lock"
     assert first_error_line("all fine\n") is None
+
+
+def test_the_apm_table_has_a_row_per_retrace_version_from_a_real_run():
+    """A --versions run's table: one Retrace row per version (none was shown before), in the ranking."""
+    data = json.loads((DATA / "versions" / "production_wsgi.json").read_text())
+    table = sr.apm_table([sa.summarise(data)])
+    rows = [line.split()[0] for line in table[2:] if line.startswith("  ") and not line.startswith("  (")]
+    assert rows[:3] == ["plain", "Retrace==0.2.29", "Retrace==0.2.30"]
+    assert any("Retrace==0.2.30" in line and "ranked" in line for line in table)

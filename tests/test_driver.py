@@ -273,3 +273,11 @@ def test_apps_choose_the_shipped_apps_through_the_driver(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert (results / "production_asgi.json").exists() and not (results / "production_wsgi.json").exists()
     assert "[production asgi round 2/2]" in result.stdout and "[production wsgi" not in result.stdout
+
+
+def test_apm_alone_means_every_agent_and_a_list_means_those():
+    from retrace_bench import agents, driver
+    assert driver.parse_args(["--apm", "--no-synthetic"]).agents == list(agents.AGENTS)
+    assert driver.parse_args(["--apm", "all"]).agents == list(agents.AGENTS)
+    assert driver.parse_args(["--apm", "otel, sentry,otel"]).agents == ["otel", "sentry"]
+    assert driver.parse_args([]).agents == []
