@@ -28,7 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="run_all_benchmarks.sh",
         description="Run every *_benchmark.py here in every arm (plain and recorded by Retrace, "
-                    "or several Retrace versions), interleaved over rounds with the order rotated; "
+                    "or several Retrace versions), interleaved over rounds in the order of a Williams design; "
                     "then trace growth, regimes, replay, the production benchmark, and "
                     "results/summary.txt. Results are archived under results/archive/.")
     parser.add_argument("--rounds", type=positive_int, metavar="N",

@@ -1,10 +1,11 @@
 """The manager: every benchmark process of a run, the arms interleaved over rounds.
 
-Round r runs every arm once for every benchmark, in the arms' order rotated by r - 1. Each
+Round r runs every arm once for every benchmark, in round r's order of a Williams design
+(arms.rotation: positions and predecessors balanced). Each
 process hands its JSON record to the manager through a file descriptor; a recorded process's trace
 is verified (it exists where the run said it recorded, and grew past an empty recording), sized and
-deleted. Then, per recorded arm: the trace bytes each operation adds (two recordings per test that
-differ only in the call count), the burst/sustained regime profile, and a replay check. Everything
+deleted. Then, per recorded arm: the trace bytes each operation adds (two recordings that differ
+only in the call count, sized around each test), the burst/sustained regime profile, and a replay check. Everything
 goes to run.json in a fresh run directory, which becomes the archive; results/ gets the new latest
 files only when the run completes.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from . import facts, procs
 from .procs import read_output as read
-from .arms import Arm
+from .arms import Arm, design_period
 from .record import ProcessRecord, RecordError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,7 +261,7 @@ class Target:
 
 class Rounds:
     """The one rounds loop of every workload (per-operation scripts, programs, services): round r
-    runs every arm once, in the order rotated by r - 1 (arms.rotation); `extend` plans more rounds;
+    runs every arm once, in round r's order of a Williams design (arms.rotation); `extend` plans more rounds;
     with a deadline, no round starts that would end after it (at least `minimum` rounds run)."""
 
     def __init__(self, arms: list, planned: int, deadline: float | None = None, progress=say, minimum: int = 2):
@@ -332,13 +333,14 @@ def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=
                 progress(f"[rounds] every test meets the target after {round_number} rounds")
                 break
             count = sum(len(v) for v in focus.values())
-            if not rounds.time_left_for(len(arms)):
+            period = design_period(len(arms))
+            if not rounds.time_left_for(period):
                 progress(f"[rounds] {count} test(s) miss the target; no time left for "
-                         f"{len(arms)} more rounds (--max-minutes)")
+                         f"{period} more rounds (--max-minutes)")
                 break
-            rounds.extend(len(arms))        # one more full rotation, of the tests that miss it
+            rounds.extend(period)           # one more whole design, of the tests that miss it
             named = ", ".join(f"{name} {','.join(map(str, numbers))}" for name, numbers in focus.items())
-            progress(f"[rounds] {count} test(s) miss the target ({named}): {len(arms)} more rounds of those only")
+            progress(f"[rounds] {count} test(s) miss the target ({named}): {period} more rounds of those only")
     data.config["rounds_run"] = rounds.done
     return [what for _, _, what in target_misses(data, plan.target)] if plan.target else []
 

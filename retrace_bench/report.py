@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import facts
-from .arms import recorded_labels
+from .arms import design_period, recorded_labels
 from .analysis import Comparison, Difference, Finding, RunResult, TestResult
 
 RULE = "=" * 78
@@ -124,15 +124,16 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
     lines = [RULE, "RETRACE BENCHMARK SUMMARY", RULE,
              f"retracesoftware {system.get('retrace_version', '?')} | Python {system.get('python', '?')} | "
              f"{system.get('os', '?')} | {system.get('cpu_count', '?')} CPUs",
-             f"Arms: {', '.join(labels)}; {rounds_text(result.config)}, arm order rotated every round",
+             f"Arms: {', '.join(labels)}; {rounds_text(result.config)}, arm order from a Williams design",
              f"Measured {result.measured[0]} .. {result.measured[1]}" if result.measured else "",
              *([f"Target resolution (--target-ci): half-width at most {result.config['target_ci']}; "
                 f"{len(result.config.get('missed_target') or [])} difference(s) missed it (FLAG lines)"]
                if result.config.get("target_ci") else []),
              "",
              *([f"Design: {result.config['rounds_run']} rounds for {len(labels)} arms is NOT balanced "
-                "(each arm does not take each position equally often)"]
-               if result.config.get("rounds_run") and result.config["rounds_run"] % len(labels) else []),
+                f"(a whole Williams design is {design_period(len(labels))} rounds: each arm does not take each "
+                "position, and follow each other arm, equally often)"]
+               if result.config.get("rounds_run") and result.config["rounds_run"] % design_period(len(labels)) else []),
              "How to read: per-op figures are means of per-process means (each process runs a test",
              f"{facts.MIN_RUNS}-{facts.MAX_RUNS} times). Each difference (B - A) is the mean of per-round "
              "paired differences",
@@ -383,7 +384,7 @@ def programs_lines(result, rounds: int | None) -> list[str]:
             continue
         measured = [r for r in rows if r.status not in ("not run", "fails plainly")]
         lines += [RULE, title, RULE,
-                  f"{len(rows)} programs, {len(measured)} run in every arm; {rounds or '?'} rounds, arm order rotated. "
+                  f"{len(rows)} programs, {len(measured)} run in every arm; {rounds or '?'} rounds, arm order from a Williams design. "
                   "ratio = recorded / plain,",
                   "the geometric mean of the per-round ratios, with its interval (Student's t on the log ratios,",
                   f"{result.confidence:.1%} per program: Bonferroni over {len(measured)}); 'within noise' when it "

@@ -6,7 +6,7 @@ port, wait until it answers, warm it up, run `ab -n 300 -c 10` on each path (sat
 then `hey -c 1 -q RATE` (latency at a fixed, unsaturated rate), stay idle, stop it. Recorded arms
 record into a private temporary directory (their trace growth per request, against an idle
 recording of the same app, is the evidence; then deleted). Agent arms report to a local sink (its
-received data is the evidence). The arms are interleaved over rounds, the order rotated.
+received data is the evidence). The arms are interleaved over rounds (arms.rotation).
 
     production_benchmark.py                                   the shipped WSGI app (apps/webapp.py)
     production_benchmark.py --app asgi                        the shipped ASGI app (apps/asgiapp.py)
@@ -467,7 +467,7 @@ def main(argv=None) -> int:
                 sink = Sink()
             first_recorded = next((a for a in arms if a.recorded), None)
             if not args.rounds_given and args.rounds > 1:
-                args.rounds = arms_mod.balanced_rounds(args.rounds, len(arms))     # each arm in each position
+                args.rounds = arms_mod.balanced_rounds(args.rounds, len(arms), carry_over=False)   # positions
             for round_, order in Rounds(arms, args.rounds, progress=lambda t: print(t, flush=True), minimum=1):
                 for arm in order:
                     if arm.label in failures:

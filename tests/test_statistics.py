@@ -128,11 +128,24 @@ def test_the_per_process_figure_is_the_mean_of_a_two_state_mixture():
 
 
 def test_rounds_are_rounded_up_to_a_balanced_design():
-    from retrace_bench.arms import balanced_rounds, rotation
-    assert balanced_rounds(8, 2) == 8 and balanced_rounds(8, 3) == 9 and balanced_rounds(2, 7) == 7
-    arms = ["a", "b", "c"]
-    positions = {arm: [rotation(arms, r).index(arm) for r in range(1, balanced_rounds(8, 3) + 1)] for arm in arms}
-    assert all(sorted(p) == [0, 0, 0, 1, 1, 1, 2, 2, 2] for p in positions.values())
+    from retrace_bench.arms import balanced_rounds
+    assert balanced_rounds(8, 2) == 8 and balanced_rounds(8, 3) == 12 and balanced_rounds(8, 5) == 10
+    assert balanced_rounds(4, 7, carry_over=False) == 7 and balanced_rounds(4, 7) == 14
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 5, 6, 7])
+def test_the_design_balances_positions_and_predecessors(count):
+    """A Williams design: each arm in each position, and after each other arm, equally often. The
+    old cyclic rotation gave every arm the same predecessor in every round (a carry-over bias)."""
+    from collections import Counter
+    from retrace_bench.arms import design_period, rotation
+    arms = [f"arm{i}" for i in range(count)]
+    rows = [rotation(arms, r) for r in range(1, 2 * design_period(count) + 1)]
+    assert all(sorted(row) == arms for row in rows)
+    positions = Counter((arm, i) for row in rows for i, arm in enumerate(row))
+    after = Counter((row[i - 1], row[i]) for row in rows for i in range(1, count))
+    assert len(positions) == count * count and len(set(positions.values())) == 1
+    assert len(after) == count * (count - 1) and len(set(after.values())) == 1
 
 
 def test_small_differences_are_within_noise_even_with_tight_intervals():
