@@ -217,9 +217,6 @@ def rotation(arms: list, round_number: int) -> list:
     after a plain one took ~0.06 s (12%) longer than its identical twin that always ran after a
     recorded one, and the self-check's program A/A failed."""
     n = len(arms)
-    if n < 3:
-        shift = (round_number - 1) % max(n, 1)
-        return arms[shift:] + arms[:shift]
     first, low, high = [0], 1, n - 1          # 0, 1, n-1, 2, n-2, ...
     while len(first) < n:
         first.append(low)

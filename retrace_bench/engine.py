@@ -291,7 +291,7 @@ class Rounds:
 
 def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=say) -> list[str]:
     """Run the plan's rounds; with a target resolution not met yet, more rounds of only the tests
-    that miss it (`focus`), a whole rotation at a time. Return the tests that missed the target.
+    that miss it (`focus`), a whole Williams design at a time. Return the tests that missed the target.
 
     Stopping on the width of an interval, never on its position, leaves the verdicts unbiased: for
     paired differences the spread estimate is independent of the mean (README "Resolution")."""

@@ -124,18 +124,16 @@ class Usage:
 
 def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, stderr_path: Path,
                 watch=None, cwd=None) -> tuple[Outcome, Usage | None, str | None]:
-    """run(), with the child's resource usage and a watcher: a thread calls `watch()` (or
-    `watch(process)` when it takes an argument) every facts.TRACE_POLL_S seconds, which returns why
-    the child must be stopped (the disk guard, a hung replay) or
+    """run(), with the child's resource usage and a watcher: a thread calls `watch(process)` every
+    facts.TRACE_POLL_S seconds, which returns why the child must be stopped (the disk guard, a hung
+    replay) or
     None, and stops it at its time limit. The manager blocks in wait4, so the wall time ends when
     the child does, not at the next look. Returns the outcome, the usage (None when the child was
     stopped), and the watch's reason when it stopped the child."""
     import threading
     from .facts import TRACE_POLL_S
-    import inspect
     reasons: list = []
     done = threading.Event()
-    wants_process = watch is not None and len(inspect.signature(watch).parameters) == 1
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         started = time.monotonic()
         process = start(argv, env, out, err, cwd=cwd)
@@ -143,7 +141,7 @@ def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, s
         def watcher():
             while not done.wait(TRACE_POLL_S):
                 reason = "timeout" if time.monotonic() - started > timeout else (
-                    (watch(process) if wants_process else watch()) if watch else None)
+                    watch(process) if watch else None)
                 if reason:
                     reasons.append(reason)
                     signal_group(process, signal.SIGKILL)

@@ -157,7 +157,7 @@ class TraceGuard:
         self.trace, self.limit = trace, limit_bytes
         self.started = time.monotonic()
 
-    def __call__(self) -> str | None:
+    def __call__(self, process=None) -> str | None:
         try:
             size = self.trace.stat().st_size
         except OSError:
