@@ -90,7 +90,8 @@ def recording_state(orig_argv: list[str] | None = None) -> RecordingState:
             path = options[i + 1]
         elif arg.startswith("--recording="):
             path = arg.split("=", 1)[1]
-    return RecordingState("record", os.path.abspath(path) if path else None)
+    shown = os.environ.get(facts.SHOWN_RECORDING_VARIABLE)    # recorded privately, then moved there
+    return RecordingState("record", shown or (os.path.abspath(path) if path else None))
 
 
 def requested_recording_path(script: str, env=os.environ) -> str | None:
@@ -142,11 +143,49 @@ def ensure_recording_if_requested() -> RecordingState:
     script_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
     python_path = os.pathsep.join(filter(None, [script_dir, os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, PYTHONPATH=python_path, **{HOOK_DISABLE_VARIABLE: "1", REEXEC_MARK: "1"})
-    command = [sys.executable, "-m", "retracesoftware", "--recording", wanted, "--",
-               sys.argv[0], *sys.argv[1:]]
     sys.stdout.flush()
-    os.execve(sys.executable, command, env)
-    raise AssertionError("unreachable")
+    if is_private_dir(Path(wanted).parent):
+        os.execve(sys.executable, recording_command(wanted), env)
+    record_privately(wanted, env)
+
+
+def recording_command(path: str) -> list[str]:
+    return [sys.executable, "-m", "retracesoftware", "--recording", path, "--", sys.argv[0], *sys.argv[1:]]
+
+
+def is_private_dir(directory: Path) -> bool:
+    """Only this user can enter it: a recording made there is private, whatever its own mode."""
+    try:
+        info = directory.stat()
+    except OSError:
+        return False
+    return info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def record_privately(wanted: str, env: dict) -> None:
+    """Record in a child process into a private (0700) directory beside `wanted`, then move the
+    finished recording to `wanted` as mode 0600, and exit with the child's status. Retrace writes
+    its recording mode 0755 and it holds the whole environment, secrets included: recorded straight
+    into a shared directory, every user could read it while it is being written."""
+    import shutil
+    import subprocess
+    import tempfile
+    hidden = tempfile.mkdtemp(prefix=".retrace-recording.", dir=Path(wanted).parent)
+    inside = os.path.join(hidden, Path(wanted).name)
+    env[facts.SHOWN_RECORDING_VARIABLE] = wanted
+    # The terminal's Ctrl-C reaches the recorded child too; this process waits for it to finish.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    child = subprocess.Popen(recording_command(inside), env=env)
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
+    try:
+        status = child.wait()
+        if os.path.exists(inside):
+            os.chmod(inside, 0o600)
+            os.replace(inside, wanted)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        shutil.rmtree(hidden, ignore_errors=True)
+    raise SystemExit(status if status >= 0 else 128 - status)
 
 
 def same_file(a: str | None, b: str) -> bool:

@@ -12,6 +12,8 @@ Every comparison the suite reports is between arms of one run, interleaved over 
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -89,32 +91,42 @@ def cache_dir() -> Path:
 
 def cached_venv(name: str, requirements: str, what: str, progress=print) -> str:
     """The interpreter of a virtualenv under the cache directory with exactly these requirements,
-    created on first use and reused after. One that does not install leaves nothing behind."""
-    venv = cache_dir() / name
+    created on first use and reused after. Its directory's name carries a digest of the requirements
+    and of the base interpreter, so that no run rebuilds an environment another run is using; a lock
+    per environment lets one run build it while a second one waits; the stamp, written last, marks it
+    complete, so a build cut short (or one that failed) is removed and redone, never used."""
+    digest = hashlib.sha256(f"{sys.executable}\n{requirements}".encode()).hexdigest()[:10]
+    venv = cache_dir() / f"{name}-{digest}"
     stamp = venv / ".installed-requirements.txt"
     python = venv / "bin" / "python"
-    if python.exists() and stamp.is_file() and stamp.read_text() == requirements:
-        return str(python)
-    progress(f"[setup] virtualenv for {what} in {venv} (once) ...")
-    shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
-    requirements_file = venv.parent / f".requirements-{name}.txt"
-    try:
-        requirements_file.write_text(requirements)
-        for step in ([sys.executable, "-m", "venv", str(venv)],
-                     [str(python), "-m", "pip", "install", "-q", "-r", str(requirements_file)]):
-            result = subprocess.run(step, capture_output=True, text=True, timeout=1800)
-            if result.returncode != 0:
-                said = [line for line in (result.stderr or result.stdout).splitlines()
-                        if line.strip() and not line.startswith("WARNING: Location")]
-                raise ArmError(f"{what} did not install: "
-                               f"{said[-1] if said else 'exit status ' + str(result.returncode)}")
-        stamp.write_text(requirements)
-    except BaseException:
+    with open(venv.parent / f".{venv.name}.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(f"[setup] waiting for another run that is building {venv} ...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if python.exists() and stamp.is_file() and stamp.read_text() == requirements:
+            return str(python)
+        progress(f"[setup] virtualenv for {what} in {venv} (once) ...")
         shutil.rmtree(venv, ignore_errors=True)
-        raise
-    finally:
-        requirements_file.unlink(missing_ok=True)
+        requirements_file = venv.parent / f".requirements-{venv.name}.txt"
+        try:
+            requirements_file.write_text(requirements)
+            for step in ([sys.executable, "-m", "venv", str(venv)],
+                         [str(python), "-m", "pip", "install", "-q", "-r", str(requirements_file)]):
+                result = subprocess.run(step, capture_output=True, text=True, timeout=1800)
+                if result.returncode != 0:
+                    said = [line for line in (result.stderr or result.stdout).splitlines()
+                            if line.strip() and not line.startswith("WARNING: Location")]
+                    raise ArmError(f"{what} did not install: "
+                                   f"{said[-1] if said else 'exit status ' + str(result.returncode)}")
+            stamp.write_text(requirements)
+        except BaseException:
+            shutil.rmtree(venv, ignore_errors=True)
+            raise
+        finally:
+            requirements_file.unlink(missing_ok=True)
     return str(python)
 
 

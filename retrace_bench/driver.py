@@ -17,7 +17,7 @@ from . import arms as arms_mod
 from . import facts, procs
 from .options import positive_float, positive_int
 from .engine import (ROOT, EngineError, Plan, RunData, Runner, ResultsLock, Target, check_replay,
-                     discover_scripts, new_run_dir, probe_trace_growth, profile_regimes, publish,
+                     claim_results_dir, discover_scripts, new_run_dir, probe_trace_growth, profile_regimes, publish,
                      run_rounds, say, suite_commit, write_texts)
 
 DEFAULT_ROUNDS, QUICK_ROUNDS = 8, 2
@@ -84,7 +84,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--self-check", action="store_true",
                         help="check the suite instead: plain A/A, recorded A/A, calibration, timer")
     parser.add_argument("--results", type=Path, default=ROOT / "results", metavar="DIR",
-                        help="results directory (default: results/ here)")
+                        help="results directory (default: the suite's results/); a relative DIR is taken "
+                             "from the directory you are in. It must be new, empty, or one this suite "
+                             "writes to: a run replaces or removes only the files it wrote there")
     args = parser.parse_args(argv)
     if args.versions and args.retrace_version:
         parser.error("--versions and --retrace-version cannot be combined (use --versions X,Y)")
@@ -128,9 +130,22 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(str(error))
     if args.max_minutes is None and args.target:
         args.max_minutes = DEFAULT_TARGET_MINUTES
+    args.results = user_path(args.results)
     args.rounds_given = args.rounds is not None
     args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
     return args
+
+
+def user_path(path: Path) -> Path:
+    """A path the user typed, from the directory they ran the suite in (run_all_benchmarks.sh
+    changes into the suite's own directory and names the user's in CALLER_CWD_VARIABLE)."""
+    return Path(os.environ.get(facts.CALLER_CWD_VARIABLE) or os.getcwd(), path).absolute()
+
+
+def shown(path: Path) -> str:
+    """A path as the user can use it: relative to where they are when it is under it."""
+    cwd = Path(os.environ.get(facts.CALLER_CWD_VARIABLE) or os.getcwd())
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
 
 
 def parse_size(text: str) -> int:
@@ -196,7 +211,7 @@ def main(argv=None) -> int:
 def benchmark(args) -> int:
     results: Path = args.results
     if results.exists() and not results.is_dir():
-        raise EngineError(f"{results}: is a file, not a results directory")
+        raise EngineError(f"{shown(results)}: is a file, not a results directory")
     # Everything that can be refused is checked before the results directory is touched.
     programs = select_programs(args)
     if args.no_synthetic and not programs and missing_load_tools():
@@ -206,10 +221,7 @@ def benchmark(args) -> int:
     scripts = [] if args.no_synthetic else discover_scripts()
     if not scripts and not args.no_synthetic:
         raise EngineError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")
-    try:
-        results.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise EngineError(f"cannot write results to {results}/: {error.strerror or error}") from None
+    claim_results_dir(results)
     with ResultsLock(results):
         say(f"Python: {platform.python_version()} {sys.executable}")
         say(f"Arms: {', '.join(a.label for a in arms)}"
@@ -226,7 +238,7 @@ def benchmark(args) -> int:
             say(f"The run did not complete; its partial output is in {run_dir}/ (until the next run)")
             raise
         final = publish(run_dir, results)
-        say(f"Archived to {final.relative_to(results.parent) if final.is_relative_to(results.parent) else final}/")
+        say(f"Results: {shown(results)}/summary.txt; archived to {shown(final)}/")
         return status
 
 
@@ -343,7 +355,7 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
     failed = [f"{b.name} ({arm})" for b in data.benchmarks for arm in b.failures]
     if failed or production_failed:
         print(f"error: failed: {', '.join(failed + (['production'] if production_failed else []))} "
-              "(see results/summary.txt)", file=sys.stderr)
+              f"(see {shown(args.results / 'summary.txt')})", file=sys.stderr)
         return 1
     return status
 

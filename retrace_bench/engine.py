@@ -487,7 +487,7 @@ def new_run_dir(results: Path, tag: str) -> Path:
         say(f"[setup] removed {len(stale)} incomplete run(s) from {archive}/")
     path = archive / f"{tag}_{stamp}.partial"
     suffix = 1
-    while path.exists():
+    while path.exists() or path.with_name(path.name.removesuffix(".partial")).exists():   # two runs in a second
         suffix += 1
         path = archive / f"{tag}_{stamp}-{suffix}.partial"
     path.mkdir()
@@ -495,33 +495,90 @@ def new_run_dir(results: Path, tag: str) -> Path:
 
 
 LATEST_PATTERNS = ("*.txt", "*.json", "*.png")
+#: The list of the latest files (and the pyperf directory) the suite wrote in a results directory:
+#: a later run replaces or removes those, and nothing else.
+MANIFEST = ".retrace-bench-manifest.json"
+#: What a results directory the suite may use can hold besides its manifest's files: a fresh
+#: clone's results/ (archive/, .gitkeep) and the lock.
+OWN_ENTRIES = frozenset({"archive", ".gitkeep", ".lock", MANIFEST})
+
+
+def claim_results_dir(results: Path) -> None:
+    """Make `results` the suite's, or refuse it: a new or empty directory, or one the suite already
+    writes to (it has the manifest, or an archive/ of earlier runs). A directory holding anything
+    else is the user's: refused, so that no run replaces or removes a file it did not write."""
+    if results.exists() and not results.is_dir():
+        raise EngineError(f"{results}: is a file, not a results directory")
+    try:
+        results.mkdir(parents=True, exist_ok=True)
+        entries = set(os.listdir(results))
+    except OSError as error:
+        raise EngineError(f"cannot write results to {results}/: {error.strerror or error}") from None
+    if MANIFEST in entries:
+        return
+    if (results / "archive").is_dir():
+        # Written by a version of the suite without a manifest: its latest files are the ones it
+        # writes (the patterns, the pyperf export), whatever else is there stays untouched.
+        from .export_pyperf import DIRECTORY as EXPORT_DIRECTORY
+        ours = {p.name for pattern in LATEST_PATTERNS for p in results.glob(pattern) if p.is_file()}
+        write_manifest(results, ours | ({EXPORT_DIRECTORY} & entries))
+        return
+    foreign = sorted(entries - OWN_ENTRIES)
+    if foreign:
+        raise EngineError(f"{results}/ holds files this suite did not write ({', '.join(foreign[:3])}"
+                          f"{', ...' if len(foreign) > 3 else ''}): give --results a new or empty directory")
+    write_manifest(results, [])
+
+
+def read_manifest(results: Path) -> set[str]:
+    """The latest files an earlier run wrote here (none for a directory without a manifest)."""
+    try:
+        names = json.loads((results / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return set()
+    return {n for n in names if isinstance(n, str) and "/" not in n and n not in ("", ".", "..")} \
+        if isinstance(names, list) else set()
+
+
+def write_manifest(results: Path, names) -> None:
+    tmp = results / f".{MANIFEST}.new"
+    tmp.write_text(json.dumps(sorted(names)) + "\n")
+    os.replace(tmp, results / MANIFEST)
 
 
 def publish(run_dir: Path, results: Path) -> Path:
     """The completed run becomes the archive and results/'s latest files, each replaced by a
-    rename; latest files of the previous run that this one did not make are removed."""
+    rename. The previous run's latest files that this one did not make are removed: only those the
+    manifest lists, so a file the suite did not write is never touched."""
+    from .export_pyperf import DIRECTORY as EXPORT_DIRECTORY
+    previous = read_manifest(results)
+    new = {p.name for pattern in LATEST_PATTERNS for p in run_dir.glob(pattern)}
+    if (run_dir / EXPORT_DIRECTORY).is_dir():
+        new.add(EXPORT_DIRECTORY)
+    strangers = sorted(n for n in new if n not in previous and os.path.lexists(results / n))
+    if strangers:
+        raise EngineError(f"{results / strangers[0]} was not written by this suite and is left as it is; "
+                          f"this run's results are in {run_dir}/")
     final = run_dir.with_name(run_dir.name.removesuffix(".partial"))
     run_dir.rename(final)
-    new = {p.name for pattern in LATEST_PATTERNS for p in final.glob(pattern)}
+    write_manifest(results, previous | new)        # listed before written: a crash leaves no stranger
     for name in sorted(new):
         tmp = results / f".{name}.new"
-        shutil.copy2(final / name, tmp)
+        if name == EXPORT_DIRECTORY:            # the pyperf export is a directory: replaced whole
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(final / name, tmp)
+            if (results / name).is_dir() and name in previous:
+                shutil.rmtree(results / name)
+        else:
+            shutil.copy2(final / name, tmp)
         os.replace(tmp, results / name)
-    for pattern in LATEST_PATTERNS:
-        for old in results.glob(pattern):
-            if old.name not in new:
-                old.unlink()
-    # The pyperf export is a directory: replaced whole (or removed when this run made none).
-    from .export_pyperf import DIRECTORY as EXPORT_DIRECTORY
-    latest = results / EXPORT_DIRECTORY
-    if (final / EXPORT_DIRECTORY).is_dir():
-        tmp = results / f".{EXPORT_DIRECTORY}.new"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(final / EXPORT_DIRECTORY, tmp)
-        shutil.rmtree(latest, ignore_errors=True)
-        os.replace(tmp, latest)
-    else:
-        shutil.rmtree(latest, ignore_errors=True)
+    for name in sorted(previous - new):
+        old = results / name
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+    write_manifest(results, new)
     return final
 
 

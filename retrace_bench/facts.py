@@ -14,6 +14,9 @@ RETRACE_VARIABLES = ("RETRACE", *PATH_VARIABLES, "RETRACE_CONFIG")
 TRUTHY = {"1", "true", "yes", "on"}
 #: Set by benchlib in the environment of the process it re-executes under Retrace.
 REEXEC_MARK = "RETRACE_BENCH_REEXEC"
+#: Where a recording made in a private directory is moved when it is complete (benchlib's hand runs
+#: into a shared directory): what the recorded process says it records to.
+SHOWN_RECORDING_VARIABLE = "RETRACE_BENCH_RECORDING"
 #: The manager passes a benchmark process a file descriptor for its JSON record in this variable.
 RECORD_FD_VARIABLE = "RETRACE_BENCH_RECORD_FD"
 #: Set by the self-check in the arm whose recorded clock read is made dearer (sensitivity check).
@@ -25,7 +28,7 @@ PROGRAM_COST_S = 0.2
 #: The directory the user ran the suite from: run_all_benchmarks.sh changes into the suite's own
 #: directory, and a --program command's relative paths are the user's.
 CALLER_CWD_VARIABLE = "RETRACE_BENCH_CWD"
-SUITE_VARIABLES = (REEXEC_MARK, RECORD_FD_VARIABLE, SENSITIVITY_VARIABLE, PROGRAM_COST_VARIABLE,
+SUITE_VARIABLES = (REEXEC_MARK, SHOWN_RECORDING_VARIABLE, RECORD_FD_VARIABLE, SENSITIVITY_VARIABLE, PROGRAM_COST_VARIABLE,
                    CALLER_CWD_VARIABLE)
 
 # --------------------------------------------------------------------------- what is a real trace
@@ -136,10 +139,15 @@ BOUNDARY = "boundary"   # spec Category B: external boundaries Retrace intercept
 
 
 def result_name(script: str) -> str:
-    """internal / external for the built-ins, else the script's name without _benchmark.py."""
+    """internal / external for the built-ins, else the script's name without _benchmark.py; a user's
+    script whose short name is a built-in's (internal_benchmark.py) keeps its whole stem, so that
+    result names never collide."""
     from pathlib import Path
     name = Path(script).name
-    return RESULT_NAMES.get(name, name.removesuffix(".py").removesuffix("_benchmark"))
+    if name in RESULT_NAMES:
+        return RESULT_NAMES[name]
+    short = name.removesuffix(".py").removesuffix("_benchmark")
+    return name.removesuffix(".py") if short in RESULT_NAMES.values() else short
 
 
 # --------------------------------------------------------------------------- the spec's claims

@@ -18,6 +18,11 @@ from .programs import COMMAND, ProgramData, ProgramRun
 from .stats import family_confidence, median_or_none, paired_t_interval
 
 
+#: Row statuses of a program that was not measured at all (no figure, the row says why).
+NOT_INSTALLED = "did not install"
+UNMEASURED = ("not run", "fails plainly", NOT_INSTALLED)
+
+
 @dataclass
 class Ratio:
     estimate: float
@@ -136,6 +141,9 @@ def row_of(item: ProgramData, labels: list[str], recorded: list[str], confidence
     if item.unavailable:
         row.status, row.detail = "not run", item.unavailable
         return row
+    if item.setup_failure:
+        row.status, row.detail = NOT_INSTALLED, item.setup_failure
+        return row
     if item.plain_failure:
         row.status, row.detail = "fails plainly", item.plain_failure
         return row
@@ -193,7 +201,7 @@ def analyse(data: dict) -> ProgramsResult:
     labels = [a["label"] for a in arms]
     recorded = [a["label"] for a in arms if a["kind"] == "retrace"]
     items = [ProgramData.from_json(p) for p in data["programs"]]
-    measured = [i for i in items if not i.unavailable and not i.plain_failure]
+    measured = [i for i in items if not i.unavailable and not i.plain_failure and not i.setup_failure]
     confidence = family_confidence(facts.CONFIDENCE, len(measured))
     rows = [row_of(item, labels, recorded, confidence) for item in items]
     geomeans = []

@@ -140,6 +140,7 @@ class ProgramData:
     pyperf: dict = field(default_factory=dict)            # arm -> pyperf benchmarks (JSON) of its processes
     replay: dict = field(default_factory=dict)            # arm -> {verdict, detail, seconds, recorded_s}
     plain_failure: str | None = None
+    setup_failure: str | None = None                      # its environment did not install: why
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -345,8 +346,8 @@ def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch:
         try:
             pythons = {arm.label: python_for(program, arm) for arm in arms}
         except ValueError as error:
-            item.unavailable = str(error)
-            progress(f"[programs] {program.name}: not run ({error})")
+            item.setup_failure = str(error)
+            progress(f"[programs] {program.name}: FAILED ({error})")
             continue
         settings = None
         if program.kind == PYPERFORMANCE:

@@ -11,6 +11,7 @@ from pathlib import Path
 from . import facts
 from .arms import design_period, recorded_labels
 from .analysis import Comparison, Difference, Finding, RunResult, TestResult
+from .program_analysis import UNMEASURED
 
 RULE = "=" * 78
 SECTION_TITLES = {
@@ -339,7 +340,7 @@ def ratio_text(r) -> str:
 
 def program_row_lines(row, labels: list[str]) -> list[str]:
     head = f"  {row.name}" + (f" ({row.category})" if row.category else "")
-    if row.status in ("not run", "fails plainly"):
+    if row.status in UNMEASURED:
         return [f"{head}: {row.status}: {row.detail}"]
     plain = row.arms[0]
     figure = "time per iteration" if row.kind == "pyperformance" else "wall time"
@@ -382,7 +383,7 @@ def programs_lines(result, rounds: int | None) -> list[str]:
         rows = [r for r in result.rows if r.kind == kind]
         if not rows:
             continue
-        measured = [r for r in rows if r.status not in ("not run", "fails plainly")]
+        measured = [r for r in rows if r.status not in UNMEASURED]
         lines += [RULE, title, RULE,
                   f"{len(rows)} programs, {len(measured)} run in every arm; {rounds or '?'} rounds, arm order from a Williams design. "
                   "ratio = recorded / plain,",

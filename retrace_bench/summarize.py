@@ -92,6 +92,15 @@ def program_regressions(programs) -> list[str]:
                     for g in result.geomeans if g.against != "plain" and g.ratio.verdict == facts.SLOWER]
 
 
+def program_run_failed(result) -> bool:
+    """The program workload failed: a program did not record, did not install or failed plainly,
+    or no program was measured at all (a run that measured nothing is no result)."""
+    from .program_analysis import NOT_INSTALLED, UNMEASURED
+    statuses = [r.status for r in result.rows]
+    return (any(s in ("did not record", NOT_INSTALLED, "fails plainly") for s in statuses)
+            or all(s in UNMEASURED for s in statuses))
+
+
 def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = False,
               in_progress: bool = False) -> int:
     """Summarise a results directory. `in_progress`: the driver's own run directory, not yet
@@ -142,7 +151,8 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
         report.write_atomically(directory / "summary.txt", text)
     if not quiet:
         print(text)
-    print(f"Wrote {directory / 'summary.txt'}, summary.json, benchmark-action.json"
+    # The driver's own run directory is renamed when it is published: it says where, then.
+    print(f"Wrote {'summary.txt' if in_progress else directory / 'summary.txt'}, summary.json, benchmark-action.json"
           + (", overhead.png" if chart else "") + "".join(f", {c}" for c in charts))
     slower = (regressions(result) + [r for summary in summaries for r in service_analysis.regressions(summary)]
               + program_regressions(programs))
@@ -160,5 +170,5 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
         return 1
     failed = (any(b.failures for b in result.benchmarks)
               or any("failure" in summary or summary.get("failures") for summary in summaries)
-              or (programs is not None and any(r.status == "did not record" for r in programs[1].rows)))
+              or (programs is not None and program_run_failed(programs[1])))
     return 1 if failed else 0

@@ -148,7 +148,7 @@ def test_a_crashing_and_a_hanging_benchmark_fail_and_the_others_still_run(tmp_pa
 
 def test_ctrl_c_stops_everything_and_keeps_the_previous_results(tmp_path):
     repo = copy_repo(tmp_path / "repo")
-    (repo / "results").mkdir()
+    (repo / "results" / "archive").mkdir(parents=True)                # a previous run's results
     (repo / "results" / "summary.txt").write_text("previous summary\n")
     before = scratch_dirs()
     log = tmp_path / "log"

@@ -1,0 +1,133 @@
+"""What a run may touch: only files it wrote (results manifest), result names that never collide,
+shared virtualenvs built under a lock, and recordings no other user can read."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, clean_env, run
+from retrace_bench import arms, driver, engine, facts
+
+
+def finished_run(results: Path, files: dict) -> Path:
+    """A completed run directory under results/archive with these files."""
+    run_dir = engine.new_run_dir(results, "vtest")
+    for name, text in files.items():
+        (run_dir / name).write_text(text)
+    return run_dir
+
+
+def test_a_directory_with_the_users_files_is_refused_untouched(tmp_path):
+    (tmp_path / "requirements.txt").write_text("mine\n")
+    with pytest.raises(engine.EngineError, match="did not write.*requirements.txt"):
+        engine.claim_results_dir(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == ["requirements.txt"]
+
+
+def test_publish_removes_only_what_an_earlier_run_wrote(tmp_path):
+    results = tmp_path / "results"
+    engine.claim_results_dir(results)
+    engine.publish(finished_run(results, {"summary.txt": "1", "old.json": "1"}), results)
+    (results / "notes.txt").write_text("the user's own notes\n")      # added by hand afterwards
+    engine.publish(finished_run(results, {"summary.txt": "2"}), results)
+    assert (results / "summary.txt").read_text() == "2"
+    assert not (results / "old.json").exists()                     # the suite's, and not made again
+    assert (results / "notes.txt").read_text() == "the user's own notes\n"
+    assert json.loads((results / engine.MANIFEST).read_text()) == ["summary.txt"]
+
+
+def test_publish_never_replaces_a_file_it_did_not_write(tmp_path):
+    results = tmp_path / "results"
+    engine.claim_results_dir(results)
+    (results / "summary.txt").write_text("the user's\n")
+    run_dir = finished_run(results, {"summary.txt": "run"})
+    with pytest.raises(engine.EngineError, match="not written by this suite"):
+        engine.publish(run_dir, results)
+    assert (results / "summary.txt").read_text() == "the user's\n"
+
+
+def test_an_earlier_suites_results_directory_is_still_used(tmp_path):
+    """A results/ with archive/ and latest files but no manifest (an older version of the suite)."""
+    results = tmp_path / "results"
+    (results / "archive").mkdir(parents=True)
+    (results / "summary.txt").write_text("old")
+    (results / "README.local").write_text("the user's")
+    engine.claim_results_dir(results)
+    engine.publish(finished_run(results, {"run.json": "{}"}), results)
+    assert not (results / "summary.txt").exists() and (results / "README.local").exists()
+
+
+def test_a_relative_results_directory_is_the_users(tmp_path, monkeypatch):
+    monkeypatch.setenv(facts.CALLER_CWD_VARIABLE, str(tmp_path))
+    args = driver.parse_args(["--results", "out", "--no-production"])
+    assert args.results == tmp_path / "out"
+    assert driver.parse_args(["--no-production"]).results == ROOT / "results"
+
+
+def test_results_dot_in_a_clone_deletes_nothing(tmp_path):
+    """--results . typed in a directory of the user's files is refused before anything runs."""
+    (tmp_path / "requirements.txt").write_text("keep me\n")
+    result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--quick", "--no-production",
+                  "--pyperformance", "none", "--results", "."], cwd=tmp_path,
+                 **{facts.CALLER_CWD_VARIABLE: str(tmp_path)})
+    assert result.returncode == 2 and "did not write" in result.stderr, result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["requirements.txt"]
+
+
+@pytest.mark.parametrize("script", ["internal_benchmark.py", "external_benchmark.py", "synthetic_benchmark.py",
+                                    "external_boundary_benchmark.py", "mine_benchmark.py"])
+def test_result_names_never_collide_with_a_built_in(script):
+    names = {facts.result_name(s) for s in facts.RESULT_NAMES}
+    if script in facts.RESULT_NAMES:
+        assert facts.result_name(script) in names
+    else:
+        assert facts.result_name(script) not in names
+
+
+def test_two_runs_building_one_virtualenv_share_it(tmp_path):
+    """Two processes ask for the same environment at once: one builds it, the other waits, both
+    get a working interpreter (without the lock, one deleted the other's half-built venv)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from retrace_bench import arms; "
+            "print(arms.cached_venv('venv-locktest', '', 'the lock test', progress=print))")
+    env = clean_env(XDG_CACHE_HOME=str(tmp_path))
+    children = [subprocess.Popen([sys.executable, "-c", code, str(ROOT)], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [c.communicate(timeout=300) for c in children]
+    assert [c.returncode for c in children] == [0, 0], outputs
+    pythons = {out.strip().splitlines()[-1] for out, _ in outputs}
+    assert len(pythons) == 1
+    assert subprocess.run([pythons.pop(), "-c", "pass"]).returncode == 0
+    assert sum("waiting for another run" in out for out, _ in outputs) == 1
+
+
+def test_a_virtualenv_is_named_by_its_requirements(tmp_path, monkeypatch):
+    """Different requirements under one name never share (or rebuild) one directory."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    a = arms.cached_venv("venv-same", "", "a", progress=lambda _: None)
+    b = arms.cached_venv("venv-same", "# another\n", "b", progress=lambda _: None)
+    assert Path(a).parent.parent != Path(b).parent.parent and Path(a).exists() and Path(b).exists()
+
+
+@pytest.mark.parametrize("how", ["file", "directory", "retrace-only"])
+def test_a_hand_recording_is_readable_by_its_owner_only(tmp_path, how):
+    """The README's hand command into a shared (0755) directory writes a 0600 recording."""
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    env = {"RETRACE": "1"}
+    if how == "file":
+        env["RETRACE_RECORDING_PATH"] = str(shared / "x.retrace")
+    elif how == "directory":
+        env["RETRACE_RECORDING_PATH"] = str(shared)
+    result = run([sys.executable, str(ROOT / "synthetic_benchmark.py"), "--quick", "--only", "1", "--runs", "2"],
+                 cwd=shared, **env)
+    assert result.returncode == 0, result.stderr
+    recordings = list(shared.iterdir())
+    assert len(recordings) == 1 and recordings[0].suffix == ".retrace", recordings   # no hidden directory left
+    assert stat.S_IMODE(recordings[0].stat().st_mode) == 0o600
+    assert f"Recording: ON -> {recordings[0]}" in result.stdout
