@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from retrace_bench import facts  # noqa: E402
 from retrace_bench.facts import BOUNDARY, HOOK_DISABLE_VARIABLE, INTERNAL, PATH_VARIABLES, REEXEC_MARK, TRUTHY  # noqa: E402,F401
 from retrace_bench.options import non_negative_int, positive_int  # noqa: E402,F401
-from retrace_bench.record import ProcessRecord, Run, TestRecord  # noqa: E402
+from retrace_bench.record import ProcessRecord, Run, TestRecord, Window  # noqa: E402
 
 DEFAULT_WARMUP = 1
 QUICK_DIVISOR = 10
@@ -379,6 +379,12 @@ class Suite:
         parser.add_argument("--trace-sizes", action="store_true",
                             help="when recorded, note the trace's size before and after each test (the "
                                  "suite's trace-growth probe)")
+        parser.add_argument("--instructions", action="store_true",
+                            help="instead of timed runs, count instructions in Callgrind windows (run "
+                                 "under valgrind --tool=callgrind by the suite; README \"Instructions\")")
+        parser.add_argument("--windows", type=positive_int, default=facts.INSTRUCTION_WINDOWS, metavar="K",
+                            help="with --instructions: counted windows with calls, and as many without, "
+                                 f"per test after one discarded window (default {facts.INSTRUCTION_WINDOWS})")
         parser.add_argument("--list", action="store_true", help="list the tests and exit")
         args = parser.parse_args(argv)
         if args.only and max(args.only) > len(self.tests):
@@ -394,6 +400,8 @@ class Suite:
         state = ensure_recording_if_requested()
         header = header_fields()
         print("\n".join(header_lines(sys.argv[0], state, header)), flush=True)
+        if args.instructions:
+            return self.count_instructions(args, state, header)
         meter = CpuMeter.measure()
         print(f"Idle CPU: {meter.idle_ms_per_s:.3f} ms/s", flush=True)
         record = ProcessRecord(Path(sys.argv[0]).name, header, state.mode, state.path, [],
@@ -422,6 +430,60 @@ class Suite:
                 entry.trace_bytes = [before, trace_size(state.path)]
             record.tests.append(entry)
         write_record(record)
+
+
+    def count_instructions(self, args, state: RecordingState, header: dict) -> None:
+        """Each test in Callgrind windows: one discarded window of calls, then windows with calls and
+        without alternating; the record names each window's dump, and the manager reads the counts."""
+        windows = Callgrind.load(state)
+        record = ProcessRecord(Path(sys.argv[0]).name, header, state.mode, state.path, [])
+        for number, test in enumerate(self.tests, 1):
+            if args.only and number not in args.only:
+                continue
+            calls = args.iterations or max(1, test.iterations // facts.INSTRUCTION_CALLS_DIVISOR)
+            print(f"\n## Test {number}: {test.name}")
+            print(f"Category: {test.category}")
+            print(f"Instruction windows: {args.windows} of {calls} calls and {args.windows} empty, "
+                  "after one discarded", flush=True)
+            entry = TestRecord(number, test.name, test.category, calls, [], windows=[])
+            with test.prepared() as loop:
+                loop(calls)                       # uncounted: what a first call sets up
+                plan = [calls] + [n for _ in range(args.windows) for n in (calls, 0)]
+                for index, n in enumerate(plan):
+                    entry.windows.append(windows.window(loop, n, f"t{number}.w{index}.n{n}"))
+            record.tests.append(entry)
+        write_record(record)
+
+
+class Callgrind:
+    """Windows counted by Callgrind, through the suite's extension (retrace_bench/native/): its
+    calls are not recorded by Retrace, and it waits for Retrace's writer in C."""
+
+    def __init__(self, extension, trace: str | None):
+        self.cg, self.trace, self.started = extension, trace, False
+
+    @classmethod
+    def load(cls, state: RecordingState) -> "Callgrind":
+        directory = os.environ.get(facts.CALLGRIND_EXTENSION_VARIABLE)
+        if not directory:
+            fail(f"--instructions needs the suite's Callgrind extension ({facts.CALLGRIND_EXTENSION_VARIABLE}); "
+                 "run it through ./run_all_benchmarks.sh")
+        sys.path.insert(0, directory)
+        import _retrace_bench_callgrind as extension
+        if not extension.on_valgrind():
+            fail("--instructions must run under valgrind --tool=callgrind")
+        return cls(extension, state.path if state.mode == "record" else None)
+
+    def window(self, loop, calls: int, name: str) -> Window:
+        if not self.started:                    # instrumentation from the first window on only
+            self.cg.start()
+            self.started = True
+        self.cg.zero()
+        loop(calls) if calls else None
+        wait_s, capped = (self.cg.wait_quiet(self.trace, facts.INSTRUCTION_QUIET_S, facts.INSTRUCTION_POLL_S,
+                                             facts.INSTRUCTION_DRAIN_CAP_S) if self.trace else (0.0, False))
+        self.cg.dump(name)
+        return Window(name, calls, wait_s, capped)
 
 
 def trace_size(path: str) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 from . import arms as arms_mod
 from . import facts, procs
 from .options import positive_float, positive_int
-from .engine import (ROOT, EngineError, Plan, RunData, Runner, ResultsLock, Target, check_replay,
+from .engine import (ROOT, BenchmarkData, EngineError, Plan, RunData, Runner, ResultsLock, Target, check_replay,
                      claim_results_dir, discover_scripts, new_run_dir, probe_trace_growth, profile_regimes, publish,
                      run_rounds, say, suite_commit, write_texts)
 
@@ -58,6 +58,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--keep-recordings", action="store_true",
                         help="keep the recordings (mode 0600) in the run's archive directory under "
                              "recordings/ (mode 0700): they hold the whole environment, secrets included")
+    parser.add_argument("--no-instructions", action="store_true",
+                        help="skip the instruction counts (Callgrind) of the per-operation benchmarks")
+    parser.add_argument("--instruction-rounds", type=positive_int, metavar="N",
+                        help="processes per arm under Callgrind (default "
+                             f"{facts.INSTRUCTION_ROUNDS}, {facts.QUICK_INSTRUCTION_ROUNDS} with --quick; 1 gives "
+                             "no interval)")
     parser.add_argument("--no-production", action="store_true", help="skip the production benchmark")
     parser.add_argument("--apm", nargs="?", const="all", metavar="AGENTS",
                         help="the production benchmark also runs APM agents as arms (each in its own cached "
@@ -118,6 +124,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--max-trace: {error}")
     if args.self_check and (args.program or args.pyperformance not in ("default", "none")):
         parser.error("--self-check cannot be combined with --program or --pyperformance")
+    if args.no_instructions and args.instruction_rounds:
+        parser.error("--no-instructions cannot be combined with --instruction-rounds")
+    if args.no_synthetic and args.instruction_rounds:
+        parser.error("--instruction-rounds applies to the per-operation benchmarks, which --no-synthetic skips")
     if args.no_synthetic and args.target_ci:
         parser.error("--target-ci applies to the per-operation benchmarks, which --no-synthetic skips")
     args.app_list = [a.strip() for a in args.apps.split(",") if a.strip()]
@@ -334,6 +344,8 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
                     profile_regimes(runner, arm, bench, bench_args)
                 recorded_texts = texts.get((bench.name, arm.file_label), [])
                 check_replay(runner, arm, bench, recorded_texts[0] if recorded_texts else "")
+        if scripts and not args.no_instructions:
+            count_instructions(args, runner, scripts, arms, data)
     write_texts(run_dir, texts)
     from .report import write_atomically
     import json
@@ -358,6 +370,22 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
               f"(see {shown(args.results / 'summary.txt')})", file=sys.stderr)
         return 1
     return status
+
+
+def count_instructions(args, runner: Runner, scripts: list[str], arms, data: RunData) -> None:
+    """The per-operation benchmarks under Callgrind (instructions.py), or a note saying why not."""
+    from . import instructions
+    reason = instructions.missing()
+    if reason is None:
+        rounds = args.instruction_rounds or (facts.QUICK_INSTRUCTION_ROUNDS if args.quick else facts.INSTRUCTION_ROUNDS)
+        windows = facts.QUICK_INSTRUCTION_WINDOWS if args.quick else facts.INSTRUCTION_WINDOWS
+        try:
+            instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say)
+            return
+        except instructions.InstructionError as error:
+            reason = str(error)
+    say(f"[instructions] not counted: {reason}")
+    data.config["instructions_skipped"] = reason
 
 
 def missing_load_tools() -> list[str]:
@@ -457,8 +485,47 @@ def self_check(args) -> int:
         if not args.no_production:
             production = production_aa(args, scratch)
         timer = timer_pairs(runner, args)
+        if not args.no_instructions:
+            runs.update(instruction_check(args, runner))
     programs = program_check(args)
     return selfcheck.judge(runs, timer, production, programs)
+
+
+def instruction_check(args, runner: Runner) -> dict:
+    """The instruction A/A (the pinned release as two recorded arms, on the per-operation benchmarks)
+    and calibration/sensitivity (selfcheck/instruction_benchmark.py), or nothing when instructions
+    cannot be counted here (said)."""
+    from . import instructions
+    reason = instructions.missing()
+    if reason:
+        say(f"[self-check] instructions not checked: {reason}")
+        return {}
+    pinned = arms_mod.pinned_version()
+    work_arms = arms_mod.make_arms() + [
+        arms_mod.Arm(f"retrace{kind}", arms_mod.RETRACE, sys.executable, pinned,
+                     extra_env=((facts.INSTRUCTION_WORK_VARIABLE, kind.lstrip("+")),) if kind != "#2" else ())
+        for kind in ("#2", "+calibration", "+sensitivity")]
+    rounds = args.instruction_rounds or (facts.SELFCHECK_QUICK_INSTRUCTION_ROUNDS if args.quick
+                                         else facts.INSTRUCTION_ROUNDS)
+    windows = facts.INSTRUCTION_WINDOWS
+    plan = [("instructions_calibration", work_arms, ["selfcheck/instruction_benchmark.py"])]
+    if not args.quick:               # the A/A on every per-operation test too (a smoke run has no time for it)
+        plan.append(("instructions_aa", arms_mod.make_arms([pinned, pinned]),
+                     ["synthetic_benchmark.py", "external_boundary_benchmark.py"]))
+    runs = {}
+    for name, arms, scripts in plan:
+        say(f"[self-check] {name}: {', '.join(a.label for a in arms)}, {rounds} processes per arm")
+        for arm in arms:
+            if arm.recorded and arm.label not in runner.empty_trace_bytes:
+                runner.measure_empty_trace(arm)
+        data = RunData([a.to_json() for a in arms], {})
+        data.benchmarks = [BenchmarkData(facts.result_name(s), s) for s in scripts]
+        try:
+            instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say)
+        except instructions.InstructionError as error:
+            raise EngineError(f"self-check instructions: {error}") from None
+        runs[name] = data
+    return runs
 
 
 def program_check(args):

@@ -61,6 +61,8 @@ class BenchmarkData:
     trace_growth: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     profile: dict[str, dict] = field(default_factory=dict)             # arm -> record
     replay: dict[str, dict] = field(default_factory=dict)              # arm -> outcome
+    instructions: list[ProcessEntry] = field(default_factory=list)    # processes under Callgrind
+    instruction_failures: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -77,7 +79,8 @@ class RunData:
 
     @classmethod
     def from_json(cls, data: dict) -> "RunData":
-        benchmarks = [BenchmarkData(**{**b, "processes": [ProcessEntry(**p) for p in b["processes"]]})
+        benchmarks = [BenchmarkData(**{**b, "processes": [ProcessEntry(**p) for p in b["processes"]],
+                                       "instructions": [ProcessEntry(**p) for p in b.get("instructions", [])]})
                       for b in data["benchmarks"]]
         return cls(**{**data, "benchmarks": benchmarks})
 
@@ -140,15 +143,36 @@ class Runner:
         """One process of `script` in `arm`; its record, its text, and the verified trace size.
 
         keep_as: keep the recording under that name in the scratch directory (for replay)."""
+        return self.run_process(arm, script, lambda recording: [arm.python, str(ROOT / script), *args],
+                                keep_as=keep_as)
+
+    def run_counted(self, arm: Arm, script: str, args: list[str], extension: Path) -> ProcessResult:
+        """One process of `script` in `arm` under Callgrind (instructions.py), its windows' counts
+        filled in from its dump files, which are then removed (or kept with --keep-recordings)."""
+        from . import instructions
+        out_file = self.next_name(f"cg-{Path(script).stem}")
+        path = ROOT / script
+        result = self.run_process(
+            arm, script, lambda recording: instructions.counted_command(arm, path, args, recording, out_file),
+            lambda env: instructions.counted_env(env, extension, path))
+        if result.record is not None and not result.failure:
+            result.failure = instructions.fill_windows(result.record, out_file)
+        instructions.remove_dumps(out_file)
+        return result
+
+    def run_process(self, arm: Arm, script: str, command, adjust_env=None, keep_as: str | None = None) -> ProcessResult:
+        """One process: `command(recording path or None)` with the arm's environment (`adjust_env`
+        may change it); its JSON record read and checked, a recorded arm's trace verified."""
         base = self.next_name(Path(script).stem)
         recording = base.with_suffix(".retrace") if arm.recorded else None
         record_path = base.with_suffix(".json")
         fd = os.open(record_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             env = arm.env(os.environ, recording)
+            env = adjust_env(env) if adjust_env else env
             env[facts.RECORD_FD_VARIABLE] = str(fd)
             env["TMPDIR"] = str(self.scratch)   # what the benchmark makes in temp stays in scratch
-            outcome = procs.run([arm.python, str(ROOT / script), *args], env, self.timeout,
+            outcome = procs.run(command(recording), env, self.timeout,
                                 base.with_suffix(".out"), base.with_suffix(".err"), pass_fds=(fd,), cwd=ROOT)
         finally:
             os.close(fd)

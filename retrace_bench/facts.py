@@ -28,8 +28,13 @@ PROGRAM_COST_S = 0.2
 #: The directory the user ran the suite from: run_all_benchmarks.sh changes into the suite's own
 #: directory, and a --program command's relative paths are the user's.
 CALLER_CWD_VARIABLE = "RETRACE_BENCH_CWD"
-SUITE_VARIABLES = (REEXEC_MARK, SHOWN_RECORDING_VARIABLE, RECORD_FD_VARIABLE, SENSITIVITY_VARIABLE, PROGRAM_COST_VARIABLE,
-                   CALLER_CWD_VARIABLE)
+#: The directory of the compiled Callgrind extension (retrace_bench/native/), for benchlib.
+CALLGRIND_EXTENSION_VARIABLE = "RETRACE_BENCH_CALLGRIND_EXT"
+#: Set by the self-check in the arm whose recorded call gets a known pure-Python piece of work.
+INSTRUCTION_WORK_VARIABLE = "RETRACE_BENCH_INSTRUCTION_WORK"
+SUITE_VARIABLES = (REEXEC_MARK, SHOWN_RECORDING_VARIABLE, RECORD_FD_VARIABLE, SENSITIVITY_VARIABLE,
+                   PROGRAM_COST_VARIABLE, CALLER_CWD_VARIABLE, CALLGRIND_EXTENSION_VARIABLE,
+                   INSTRUCTION_WORK_VARIABLE)
 
 # --------------------------------------------------------------------------- what is a real trace
 #: A recorded benchmark process's trace must exceed an empty script's recording by this many bytes
@@ -148,6 +153,53 @@ def result_name(script: str) -> str:
         return RESULT_NAMES[name]
     short = name.removesuffix(".py").removesuffix("_benchmark")
     return name.removesuffix(".py") if short in RESULT_NAMES.values() else short
+
+
+# --------------------------------------------------------------------------- instructions (Callgrind)
+#: Instructions per call are counted under Valgrind's Callgrind (README "Instructions"): one process
+#: per arm and round, each test in windows of calls opened and closed by Callgrind's monitor
+#: commands "zero" and "dump" (every thread, one file per thread). A window with calls and a window
+#: with none alternate after one discarded window (the first reads high: first-call binding in
+#: Retrace, caches); a test's figure in a process is (mean of its call windows - mean of its empty
+#: windows) / calls. The caller is the thread that ran the loop (Callgrind's thread 1); "others" are
+#: every other thread (Retrace's writer and flusher, a test's own threads).
+#: Where the variance is (measured, README "Instructions"): a recorded call's caller count repeats
+#: to ~0.1% from window to window in one process, but moves 1-3% from process to process (neither
+#: hash seeds, address-space randomisation nor the cyclic GC explain it), so time goes to
+#: processes, not windows.
+INSTRUCTION_WINDOWS = 2
+QUICK_INSTRUCTION_WINDOWS = 1
+INSTRUCTION_ROUNDS, QUICK_INSTRUCTION_ROUNDS = 6, 2
+#: Processes under Callgrind at a time (they time nothing; the self-check's instruction A/A shows
+#: that two side by side leave the counts alone).
+INSTRUCTION_WORKERS = 2
+#: The quick self-check's processes per arm for its instruction checks (a calibration needs more
+#: than a smoke run's two).
+SELFCHECK_QUICK_INSTRUCTION_ROUNDS = 4
+#: Calls in a window: the test's own iteration count divided by this (at least 1).
+INSTRUCTION_CALLS_DIVISOR = 4
+#: A recorded window stays open until the trace has not grown for this long (Retrace's writer has
+#: written everything the calls queued: it flushes every 10 ms), or the cap has passed.
+INSTRUCTION_QUIET_S = 0.3
+INSTRUCTION_POLL_S = 0.01
+INSTRUCTION_DRAIN_CAP_S = 60.0
+#: The verdict rule for instructions per call: a difference is real only when its interval excludes
+#: zero AND it is at least this fraction of the reference figure (instruction counts repeat to a
+#: fraction of a percent; 1% is rustc-perf's order of a significant change).
+INSTRUCTION_MIN_EFFECT_FRACTION = 0.01
+#: The self-check's instruction calibration must read a known piece of work back within this.
+INSTRUCTION_CALIBRATION_TOLERANCE = 0.03
+#: Hash randomisation moves plain instruction counts by up to 1%: fixed in every counted process.
+INSTRUCTION_HASH_SEED = "0"
+
+
+def instruction_verdict(estimate: float, low: float | None, high: float | None, reference: float) -> str:
+    """slower / faster / within noise / cannot tell for B - A instructions per call."""
+    if low is None or high is None:
+        return CANNOT_TELL
+    if low <= 0 <= high or abs(estimate) < INSTRUCTION_MIN_EFFECT_FRACTION * abs(reference):
+        return WITHIN_NOISE
+    return SLOWER if estimate > 0 else FASTER
 
 
 # --------------------------------------------------------------------------- the spec's claims

@@ -26,6 +26,19 @@ class Run:
 
 
 @dataclass
+class Window:
+    """One Callgrind window of a test (benchlib --instructions): `calls` calls (0: an empty window),
+    closed once Retrace's writer was done (`wait_s`); the manager fills in the instructions of the
+    caller's thread and of every other thread from the window's dump files."""
+    name: str
+    calls: int
+    wait_s: float = 0.0
+    capped: bool = False
+    caller: int | None = None
+    others: int | None = None
+
+
+@dataclass
 class TestRecord:
     __test__ = False     # not a pytest test class
 
@@ -37,6 +50,7 @@ class TestRecord:
     profile_chunk_calls: int | None = None
     profile_chunks_us: list[float] | None = None
     trace_bytes: list[int] | None = None   # the trace's size before and after the test (--trace-sizes)
+    windows: list[Window] | None = None     # --instructions: the first one discarded
 
     @property
     def wall_us(self) -> list[float]:
@@ -72,14 +86,16 @@ class ProcessRecord:
         try:
             if not isinstance(data, dict) or data.get("format") != FORMAT:
                 raise RecordError(f"not a format-{FORMAT} benchmark record")
-            tests = [TestRecord(**{**t, "runs": [Run(**r) for r in t["runs"]]}) for t in data["tests"]]
+            tests = [TestRecord(**{**t, "runs": [Run(**r) for r in t["runs"]],
+                                   "windows": [Window(**w) for w in t["windows"]] if t.get("windows") else None})
+                     for t in data["tests"]]
             record = cls(**{**data, "tests": tests})
         except (KeyError, TypeError, AttributeError) as error:
             raise RecordError(f"incomplete benchmark record ({error})") from None
         for test in record.tests:
             if not isinstance(test.iterations, int) or test.iterations < 1:
                 raise RecordError(f"test {test.number} has an iteration count of {test.iterations!r}")
-            if not test.runs and test.profile_chunks_us is None:
+            if not test.runs and test.profile_chunks_us is None and not test.windows:
                 raise RecordError(f"test {test.number} ({test.name}) has no runs")
             for run in test.runs:
                 # CPU is net of the idle cost, so noise can take a near-zero figure below 0.

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from . import facts
+from . import facts, instruction_report
 from .arms import design_period, recorded_labels
 from .analysis import Comparison, Difference, Finding, RunResult, TestResult
 from .program_analysis import UNMEASURED
@@ -114,7 +114,8 @@ def rounds_text(config: dict) -> str:
     return f"{done} rounds"
 
 
-def render_text(result: RunResult, production_text: str | None = None, programs_text: str | None = None) -> str:
+def render_text(result: RunResult, production_text: str | None = None, programs_text: str | None = None,
+                instructions=None) -> str:
     if not result.benchmarks:           # no per-operation benchmark (--no-synthetic)
         return "\n".join([RULE, "RETRACE BENCHMARK SUMMARY (no per-operation benchmarks: --no-synthetic)", RULE, "",
                           *([programs_text.rstrip(), ""] if programs_text else []),
@@ -181,9 +182,11 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
         for arm, replay in b.replay.items():
             lines.append(f"  Replay check ({arm}): {replay['verdict']}")
             lines += [f"    {d}" for d in replay.get("detail", [])]
+    lines += instruction_report.text_lines(instructions, result.config)
     versions = version_summary(result)
     if versions:
-        lines += ["", "## Versions compared in this run", *versions]
+        lines += ["", "## Versions compared in this run", *instruction_report.versions_lines(instructions),
+                  "  Wall time and CPU (what a user feels; noisy on a shared machine):", *versions]
     lines += resolution_summary(result)
     if programs_text:
         lines += ["", programs_text.rstrip()]
@@ -248,9 +251,10 @@ def duplicate_names(bench) -> set[str]:
     return {n for n in names if names.count(n) > 1}
 
 
-def render_action_benchmark(result: RunResult) -> str:
-    """github-action-benchmark's customSmallerIsBetter: one entry per test, comparison and figure."""
-    entries = []
+def render_action_benchmark(result: RunResult, extra: list[dict] = ()) -> str:
+    """github-action-benchmark's customSmallerIsBetter: one entry per test, comparison and figure
+    (and `extra` entries: instructions per call)."""
+    entries = list(extra)
     for b in result.benchmarks:
         repeated = duplicate_names(b)
         for t in b.tests:

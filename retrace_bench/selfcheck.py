@@ -33,6 +33,8 @@ def diff_text(d) -> str:
 
 def judge(runs: dict, timer: list[tuple[float, float]], production: dict | None = None, programs=None) -> int:
     j = Judge()
+    if "instructions_calibration" in runs:
+        judge_instructions(j, runs["instructions_calibration"], runs.get("instructions_aa"))
     if programs is not None:
         judge_programs(j, programs)
     for name, title in (("aa", "A/A, two plain arms"), ("recorded_aa", "A/A, two identical recorded arms")):
@@ -147,6 +149,58 @@ def sensitivity(j: Judge, run) -> None:
             # drains (measured: -0.95 µs [-2.32 .. +0.41] for +0.62 injected). Reported, not judged;
             # the CPU figure is calibrated by the calibration check.
             print(f"  [info] {text}")
+
+
+def judge_instructions(j: Judge, calibration_run, aa_run=None) -> None:
+    """Instructions per call: an A/A of one release as two arms calls nothing (caller and total);
+    a known pure-Python work added to a recorded call is read back on the caller within
+    facts.INSTRUCTION_CALIBRATION_TOLERANCE; a work of ~5% of a recorded call's caller cost is
+    called slower (selfcheck/instruction_benchmark.py; the A/A also on every per-operation test
+    when `aa_run` is given)."""
+    from . import instruction_analysis as ia
+    from .instruction_report import change_text
+    for run, label in ((calibration_run, "retrace#2"), (aa_run, None)):
+        if run is None:
+            continue
+        result = ia.analyse(run)
+        rows = [(t, c) for t, c in (result.comparison("versions") if result else []) if label in (None, c.b)]
+        print(f"Instructions A/A, one release as two recorded arms ({', '.join(b.script for b in run.benchmarks)}): "
+              "caller and total must make no call")
+        j.report(bool(rows) and not result.failures, f"{len(rows)} tests compared"
+                 + (f"; failed: {result.failures}" if result and result.failures else ""))
+        for t, c in rows:
+            for measure, d in c.differences.items():
+                j.report(d.verdict == facts.WITHIN_NOISE, f"{t.benchmark}: {t.name} {measure}: {change_text(d)}")
+        widths = [(d.half_width_percent, t.name) for t, c in rows for m, d in c.differences.items()
+                  if m == ia.CALLER and d.half_width_percent is not None and abs(d.reference) > 1000]
+        if widths:
+            print(f"  [info] caller half-widths of recorded calls: median ±{statistics.median(w for w, _ in widths):.2f}%,"
+                  f" widest ±{max(widths)[0]:.2f}% ({max(widths)[1]})")
+    result = ia.analyse(calibration_run)
+    tests = {t.number: t for t in result.tests} if result else {}
+    if not result or result.failures or len(tests) < 4:
+        j.report(False, f"instruction calibration: no figures ({result.failures if result else 'nothing counted'})")
+        return
+    empty = tests[4].arms.get("plain")
+    for kind, number, label in (("calibration", 2, "retrace+calibration"), ("sensitivity", 3, "retrace+sensitivity")):
+        work = tests[number].arms.get("plain")
+        change = next((c.differences[ia.CALLER] for c in tests[1].comparisons
+                       if c.b == label and c.kind == "versions"), None)
+        if work is None or empty is None or change is None:
+            j.report(False, f"instruction {kind}: no figure")
+            continue
+        known = work.figures[ia.CALLER].value - empty.figures[ia.CALLER].value
+        share = known / change.reference
+        if kind == "calibration":
+            error = (change.estimate - known) / known
+            print(f"Instructions calibration: {known:,.0f} instructions of pure Python ({share:.0%} of a recorded "
+                  f"call's caller cost) added to it, read back within ±{facts.INSTRUCTION_CALIBRATION_TOLERANCE:.0%}")
+            j.report(abs(error) <= facts.INSTRUCTION_CALIBRATION_TOLERANCE,
+                     f"caller {change_text(change)}, error {error:+.1%}")
+        else:
+            print(f"Instructions sensitivity: +{known:,.0f} instructions ({share:+.1%} of the recorded call's caller "
+                  "cost) must be called slower")
+            j.report(change.verdict == facts.SLOWER, f"caller {change_text(change)}")
 
 
 def judge_programs(j: Judge, programs) -> None:

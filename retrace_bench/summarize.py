@@ -6,7 +6,7 @@ import json
 import statistics
 from pathlib import Path
 
-from . import analysis, facts, parse, report
+from . import analysis, facts, instruction_analysis, instruction_report, parse, report
 from .engine import Target
 
 
@@ -116,7 +116,8 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
             raise parse.InputError(f"{directory / parse.RUN_FILE}: {error}") from None
     try:
         result = analysis.analyse(run, target=target)
-    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
+        counted = instruction_analysis.analyse(run)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError, statistics.StatisticsError) as error:
         raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
                                f"({type(error).__name__}: {error})") from None
     from . import service_analysis, service_report
@@ -128,20 +129,25 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     if programs is not None:
         programs_text = "\n".join(report.programs_lines(programs[1], programs[0].get("config", {}).get("rounds")))
     try:
-        text = report.render_text(result, production_text or None, programs_text)
+        text = report.render_text(result, production_text or None, programs_text, counted)
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
         raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
                                f"({type(error).__name__}: {error})") from None
     report.write_atomically(directory / "summary.txt", text)
     production_json = {path.stem.removeprefix("production_"): summary for path, _, summary, _ in production}
     summary_json = report.to_json(result, production_json or None)
+    if counted is not None:
+        summary_json["instructions"] = instruction_report.to_json(counted)
     if programs is not None:
         from dataclasses import asdict
         summary_json["programs"] = asdict(programs[1])
     report.write_atomically(directory / "summary.json", json.dumps(summary_json, indent=2, ensure_ascii=False))
-    report.write_atomically(directory / "benchmark-action.json", report.render_action_benchmark(result))
+    report.write_atomically(directory / "benchmark-action.json", report.render_action_benchmark(
+        result, instruction_report.action_entries(counted)))
     chart = report.render_chart(result, directory / "overhead.png")
     charts = render_production_charts(directory, production)
+    if instruction_report.render_chart(counted, directory / "instructions.png"):
+        charts.append("instructions.png")
     if programs is not None and report.render_programs_chart(programs[1], directory / "programs.png"):
         charts.append("programs.png")
     incomplete = directory.name.endswith(".partial") and not in_progress
@@ -154,9 +160,10 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     # The driver's own run directory is renamed when it is published: it says where, then.
     print(f"Wrote {'summary.txt' if in_progress else directory / 'summary.txt'}, summary.json, benchmark-action.json"
           + (", overhead.png" if chart else "") + "".join(f", {c}" for c in charts))
-    slower = (regressions(result) + [r for summary in summaries for r in service_analysis.regressions(summary)]
+    slower = (instruction_analysis.regressions(counted) + regressions(result)
+              + [r for summary in summaries for r in service_analysis.regressions(summary)]
               + program_regressions(programs))
-    undecided = undecided_versions(result)
+    undecided = undecided_versions(result) + instruction_analysis.undecided(counted)
     if fail_on_regression and undecided and not slower:
         print(f"error: the regression gate cannot tell with one round ({len(undecided)} version "
               "difference(s) without an interval): run at least 2 rounds")
@@ -168,7 +175,7 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     if incomplete:
         print(f"error: {directory} is an incomplete run (.partial)")
         return 1
-    failed = (any(b.failures for b in result.benchmarks)
+    failed = (any(b.failures for b in result.benchmarks) or bool(counted and counted.failures)
               or any("failure" in summary or summary.get("failures") for summary in summaries)
               or (programs is not None and program_run_failed(programs[1])))
     return 1 if failed else 0

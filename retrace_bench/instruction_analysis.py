@@ -1,0 +1,184 @@
+"""Compute instructions per call (instructions.py's counts in run.json): per test and arm the caller's,
+the other threads' and the total, per process; per comparison (a recorded arm against plain, a later
+version against the baseline) the paired difference over rounds, with its interval and the one
+verdict rule for instructions (facts.instruction_verdict). Data only: report.py words it."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from . import facts
+from .analysis import comparison_pairs
+from .record import ProcessRecord, TestRecord
+from .stats import paired_t_interval, t_quantile
+
+CALLER, OTHERS, TOTAL = "caller", "others", "total"
+MEASURES = (CALLER, OTHERS, TOTAL)
+#: The measures a verdict is called on (the issue of a regression gate): the caller's, and the total.
+JUDGED = (CALLER, TOTAL)
+
+
+def process_figures(test: TestRecord) -> dict[str, float] | None:
+    """One process's instructions per call of a test: (mean of its counted windows with calls -
+    mean of its empty windows) / calls, the first window discarded; None without both kinds."""
+    windows = (test.windows or [])[1:]
+    full = [w for w in windows if w.calls and w.caller is not None]
+    empty = [w for w in windows if not w.calls and w.caller is not None]
+    if not full or not empty:
+        return None
+    calls = full[0].calls
+    caller = (statistics.fmean(w.caller for w in full) - statistics.fmean(w.caller for w in empty)) / calls
+    others = (statistics.fmean(w.others for w in full) - statistics.fmean(w.others for w in empty)) / calls
+    return {CALLER: caller, OTHERS: others, TOTAL: caller + others}
+
+
+@dataclass
+class Estimate:
+    """A mean over processes with its Student-t interval (None with one process)."""
+    value: float
+    low: float | None
+    high: float | None
+    n: int
+
+
+def estimate(values: list[float], confidence: float = facts.CONFIDENCE) -> Estimate:
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return Estimate(mean, None, None, len(values))
+    half = t_quantile(1 - (1 - confidence) / 2, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
+    return Estimate(mean, mean - half, mean + half, len(values))
+
+
+@dataclass
+class ArmInstructions:
+    label: str
+    figures: dict[str, Estimate]        # caller / others / total, instructions per call
+    processes: int
+    calls: int                          # calls per window
+    wait_s: float                       # median time a window waited for Retrace's writer
+
+
+@dataclass
+class InstructionDifference:
+    measure: str                        # caller or total
+    estimate: float                     # B - A, instructions per call
+    low: float | None
+    high: float | None
+    rounds: int
+    reference: float                    # A's figure
+    verdict: str
+
+    @property
+    def percent(self) -> float | None:
+        return self.estimate / self.reference * 100 if self.reference else None
+
+    @property
+    def half_width_percent(self) -> float | None:
+        if self.low is None or not self.reference:
+            return None
+        return (self.high - self.low) / 2 / abs(self.reference) * 100
+
+
+@dataclass
+class InstructionComparison:
+    a: str
+    b: str
+    kind: str                           # overhead, versions, aa
+    differences: dict[str, InstructionDifference]
+
+
+@dataclass
+class TestInstructions:
+    benchmark: str
+    number: int
+    name: str
+    category: str
+    arms: dict[str, ArmInstructions]
+    comparisons: list[InstructionComparison] = field(default_factory=list)
+
+
+@dataclass
+class InstructionResult:
+    tests: list[TestInstructions]
+    failures: dict[str, dict[str, str]]     # benchmark -> arm -> reason
+    confidence: float
+    config: dict
+
+    def comparison(self, kind: str):
+        """(test, comparison) of every comparison of that kind."""
+        return [(t, c) for t in self.tests for c in t.comparisons if c.kind == kind]
+
+
+def difference(measure: str, a: dict[int, dict], b: dict[int, dict], confidence: float) -> InstructionDifference | None:
+    rounds = sorted(a.keys() & b.keys())
+    if not rounds:
+        return None
+    reference = statistics.fmean(a[r][measure] for r in rounds)
+    interval = paired_t_interval([b[r][measure] - a[r][measure] for r in rounds], confidence)
+    if interval is None:
+        change = b[rounds[0]][measure] - a[rounds[0]][measure]
+        return InstructionDifference(measure, change, None, None, 1, reference, facts.CANNOT_TELL)
+    return InstructionDifference(measure, interval.estimate, interval.low, interval.high, len(rounds), reference,
+                                 facts.instruction_verdict(interval.estimate, interval.low, interval.high, reference))
+
+
+def analyse(run) -> InstructionResult | None:
+    """run.json's instruction processes -> figures and verdicts; None when the run counted none."""
+    if not any(b.instructions or b.instruction_failures for b in run.benchmarks):
+        return None
+    pairs = comparison_pairs(run.arms)
+    confidence = facts.CONFIDENCE
+    tests = []
+    for bench in run.benchmarks:
+        # arm -> round -> test number -> figures
+        per: dict[str, dict[int, dict[int, dict]]] = {}
+        meta: dict[int, TestRecord] = {}
+        waits: dict[tuple[str, int], list[float]] = {}
+        for entry in bench.instructions:
+            record = ProcessRecord.from_json(entry.record)
+            for test in record.tests:
+                figures = process_figures(test)
+                if figures is None:
+                    continue
+                per.setdefault(entry.arm, {}).setdefault(entry.round, {})[test.number] = figures
+                meta.setdefault(test.number, test)
+                waits.setdefault((entry.arm, test.number), []).extend(
+                    w.wait_s for w in (test.windows or [])[1:] if w.calls)
+        for number, test in sorted(meta.items()):
+            arms = {}
+            for label, rounds in per.items():
+                values = [r[number] for r in rounds.values() if number in r]
+                if values:
+                    arms[label] = ArmInstructions(label, {m: estimate([v[m] for v in values], confidence)
+                                                          for m in MEASURES}, len(values), test.iterations,
+                                                  statistics.median(waits.get((label, number)) or [0.0]))
+            result = TestInstructions(bench.name, number, test.name, test.category, arms)
+            for a, b, kind in pairs:
+                if a not in per or b not in per:
+                    continue
+                fa = {r: t[number] for r, t in per[a].items() if number in t}
+                fb = {r: t[number] for r, t in per[b].items() if number in t}
+                found = {m: d for m in JUDGED if (d := difference(m, fa, fb, confidence))}
+                if found:
+                    result.comparisons.append(InstructionComparison(a, b, kind, found))
+            tests.append(result)
+    failures = {b.name: dict(b.instruction_failures) for b in run.benchmarks if b.instruction_failures}
+    return InstructionResult(tests, failures, confidence, run.config.get("instructions", {}))
+
+
+def regressions(result: InstructionResult | None) -> list[str]:
+    """Version differences the gate fails on: a later version dearer than the baseline, on the
+    caller or in total."""
+    if result is None:
+        return []
+    return [f"{t.benchmark}: {t.name} instructions per call, {d.measure} ({c.b} vs {c.a}): "
+            f"{d.estimate:+,.0f} ({d.percent:+.1f}%)"
+            for t, c in result.comparison("versions") for d in c.differences.values() if d.verdict == facts.SLOWER]
+
+
+def undecided(result: InstructionResult | None) -> list[str]:
+    if result is None:
+        return []
+    return [f"{t.benchmark}: {t.name}" for t, c in result.comparison("versions")
+            for d in c.differences.values() if d.verdict == facts.CANNOT_TELL]

@@ -1,0 +1,139 @@
+"""Render instructions per call (instruction_analysis): the summary's text, summary.json's part,
+benchmark-action.json's entries (unit "instructions") and instructions.png."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from . import facts
+from .instruction_analysis import CALLER, OTHERS, TOTAL, Estimate, InstructionDifference, InstructionResult
+
+
+def count_text(e: Estimate) -> str:
+    """A figure with its spread: ±half-width in percent, or why it has none."""
+    if e.low is None:
+        return f"{e.value:>10,.0f} (one process: no interval)"
+    half = (e.high - e.low) / 2
+    return f"{e.value:>10,.0f} ±{half / abs(e.value) * 100 if e.value else 0:.1f}%"
+
+
+def change_text(d: InstructionDifference) -> str:
+    percent = f" ({d.percent:+.1f}%)" if d.percent is not None else ""
+    if d.low is None:
+        return f"{d.estimate:+,.0f}{percent}, no interval (one round): {d.verdict}"
+    return f"{d.estimate:+,.0f}{percent} [95% CI {d.low:+,.0f} .. {d.high:+,.0f}]: {d.verdict}"
+
+
+def method_lines(result: InstructionResult) -> list[str]:
+    config = result.config
+    return [f"  Counted by Valgrind's Callgrind ({config.get('valgrind', 'valgrind')}): {config.get('rounds', '?')} "
+            f"process(es) per arm, each test in {config.get('windows', '?')} windows of calls and as many empty",
+            "  ones after a discarded window; per process (calls window - empty window) / calls. caller = the",
+            "  thread that made the calls; others = every other thread (Retrace's writer and flusher; a test's",
+            "  own threads); total = both. A recorded window closes once the trace stopped growing, so the",
+            "  writer's deferred work is in it. ±: 95% Student-t half-width over processes. A difference is",
+            "  called when its paired 95% interval excludes 0 and it is at least "
+            f"{facts.INSTRUCTION_MIN_EFFECT_FRACTION:.0%} of A.",
+            "  Instructions do not see waiting, kernel time or cache misses: wall time above is what a user feels."]
+
+
+def text_lines(result: InstructionResult | None, config: dict) -> list[str]:
+    if result is None:
+        skipped = config.get("instructions_skipped")
+        return ["", f"## Instructions per call: not counted ({skipped})"] if skipped else []
+    lines = ["", "## Instructions per call (exact cost: what a regression gate can trust)", *method_lines(result)]
+    for bench, arms in result.failures.items():
+        for arm, reason in arms.items():
+            lines.append(f"  FAILED ({bench}, {arm}): {reason}")
+    for t in result.tests:
+        calls = next(iter(t.arms.values())).calls if t.arms else 0
+        lines += ["", f"  {t.benchmark}: {t.name}   ({calls:,} calls per window)"]
+        for label, a in t.arms.items():
+            lines.append(f"    {label:<18} caller {count_text(a.figures[CALLER])}   others "
+                         f"{count_text(a.figures[OTHERS])}   total {count_text(a.figures[TOTAL])}")
+        for c in t.comparisons:
+            if c.kind == "versions":
+                continue                        # in the versions section's table
+            what = "overhead" if c.kind == "overhead" else "A/A"
+            for measure, d in c.differences.items():
+                lines.append(f"      {c.b} vs {c.a} {what}, {measure}: {change_text(d)}")
+    return lines
+
+
+def versions_lines(result: InstructionResult | None) -> list[str]:
+    """The versions section's headline: every test's caller and total change against the baseline."""
+    rows = result.comparison("versions") if result else []
+    if not rows:
+        return []
+    lines = ["  Instructions per call, B against the baseline A (exact; the regression gate's measure):",
+             f"  {'test':<44} {'':<7} {'A':>10} {'B':>10}   change"]
+    for t, c in rows:
+        lines.append(f"  {t.benchmark}: {t.name} ({c.b} vs {c.a})"[:80])
+        for measure, d in c.differences.items():
+            b = d.reference + d.estimate
+            lines.append(f"  {'':<44} {measure:<7} {d.reference:>10,.0f} {b:>10,.0f}   {change_text(d)}")
+    return lines + [""]
+
+
+def to_json(result: InstructionResult | None) -> dict | None:
+    if result is None:
+        return None
+    data = asdict(result)
+    for t in data["tests"]:
+        for c in t["comparisons"]:
+            for d in c["differences"].values():
+                d["percent"] = d["estimate"] / d["reference"] * 100 if d["reference"] else None
+    data["unit"] = "instructions per call"
+    data["min_effect_fraction"] = facts.INSTRUCTION_MIN_EFFECT_FRACTION
+    return data
+
+
+def action_entries(result: InstructionResult | None) -> list[dict]:
+    """github-action-benchmark's customSmallerIsBetter entries: each arm's caller and total per call."""
+    if result is None:
+        return []
+    entries = []
+    for t in result.tests:
+        for label, a in t.arms.items():
+            for measure in (CALLER, TOTAL):
+                e = a.figures[measure]
+                entries.append({"name": f"{t.benchmark}: {t.name}: instructions {measure} {label}",
+                                "unit": "instructions", "value": round(e.value),
+                                "range": f"{e.low:,.0f}..{e.high:,.0f}" if e.low is not None else "n/a"})
+    return entries
+
+
+def render_chart(result: InstructionResult | None, path: Path) -> bool:
+    """Per test and arm, the caller's and the other threads' instructions per call, stacked."""
+    if result is None or not result.tests:
+        return False
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    rows = [(f"{t.benchmark}: {t.name} [{label}]", a) for t in result.tests for label, a in t.arms.items()]
+    fig, ax = plt.subplots(figsize=(11, 0.32 * len(rows) + 1.8))
+    ys = list(range(len(rows)))
+    callers = [a.figures[CALLER].value for _, a in rows]
+    others = [max(0.0, a.figures[OTHERS].value) for _, a in rows]
+    ax.barh(ys, callers, height=0.7, color="#2c6fbb", label="caller's thread")
+    ax.barh(ys, others, left=callers, height=0.7, color="#e08a2c", label="other threads (Retrace's writer)")
+    for y, c, o in zip(ys, callers, others):
+        ax.text(c + o, y, f" {c + o:,.0f}", va="center", fontsize=7)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([label for label, _ in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("instructions per call (Callgrind)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def dumps(data) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)
