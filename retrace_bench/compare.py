@@ -9,7 +9,9 @@ from pathlib import Path
 
 from . import facts
 from .parse import InputError, read_text
+from .instruction_analysis import JUDGED
 from .report import fmt_us
+from .stats import t_quantile
 
 DRIFT_WARNING = ("These archives come from different runs: every change below includes machine drift "
                  "between them. For a trustworthy verdict, compare in one run: "
@@ -44,33 +46,89 @@ def overheads(summary: dict, file: Path) -> dict[tuple[str, str], dict]:
     return out
 
 
+def recorded_instructions(summary: dict, file: Path) -> dict[tuple[str, str, str], dict]:
+    """(benchmark, test, measure) -> the first recorded arm's instructions per call (an estimate with
+    its interval over processes), for the caller and the total."""
+    data = summary.get("instructions")
+    if not data:
+        return {}
+    out = {}
+    try:
+        recorded = [a["label"] for a in summary["arms"] if a["kind"] == "retrace"]
+        for t in data["tests"]:
+            arm = next((label for label in recorded if label in t["arms"]), None)
+            if arm is None:
+                continue
+            for measure in JUDGED:
+                out[(t["benchmark"], t["name"], measure)] = {**t["arms"][arm]["figures"][measure], "arm": arm}
+    except (KeyError, TypeError):
+        raise InputError(f"{file}: incomplete instructions section") from None
+    return out
+
+
+def welch(x: dict, y: dict) -> tuple[float, float | None, float | None]:
+    """B - A of two independent means given as estimates (value, low, high, n) with 95% Student-t
+    intervals: the difference and its Welch 95% interval (None without an interval on a side)."""
+    change = y["value"] - x["value"]
+    if x["low"] is None or y["low"] is None or x["n"] < 2 or y["n"] < 2:
+        return change, None, None
+    var = [((e["high"] - e["low"]) / 2 / t_quantile(0.975, e["n"] - 1)) ** 2 for e in (x, y)]   # se²
+    df = sum(var) ** 2 / sum(v ** 2 / (e["n"] - 1) for v, e in zip(var, (x, y))) if sum(var) else 1e9
+    half = t_quantile(0.975, df) * sum(var) ** 0.5
+    return change, change - half, change + half
+
+
 def compare(path_a: Path, path_b: Path, fail_on_regression: bool) -> int:
     a, b = load_summary(path_a), load_summary(path_b)
     ta, tb = overheads(a, path_a / "summary.json"), overheads(b, path_b / "summary.json")
+    ia, ib = recorded_instructions(a, path_a / "summary.json"), recorded_instructions(b, path_b / "summary.json")
     same = path_a.resolve() == path_b.resolve()
-    lines = [f"Recording overhead per operation: A = {path_a.name}, B = {path_b.name}",
-             "NOTE: A and B are the same archive: every change below is 0 by construction" if same
-             else f"WARNING: {DRIFT_WARNING}", ""]
-    slower = 0
+    counted = bool(ia.keys() & ib.keys())
+    lines = [f"A = {path_a.name}, B = {path_b.name}",
+             "NOTE: A and B are the same archive: every change below is 0 by construction" if same else ""]
+    verdicts: list[str] = []
+    if counted:
+        lines += ["Instructions per call of the recorded arm (exact: no machine drift; the gate's measure):"]
+        for key in [k for k in ia if k in ib]:
+            x, y = ia[key], ib[key]
+            change, low, high = welch(x, y)
+            verdict = facts.instruction_verdict(change, low, high, x["value"])
+            verdicts.append(verdict)
+            interval = f"[95% CI {low:+,.0f} .. {high:+,.0f}]" if low is not None else "(no interval on a side)"
+            lines.append(f"  {key[0]}: {key[1]} {key[2]}: A {x['value']:,.0f} ({x['arm']}), B {y['value']:,.0f} "
+                         f"({y['arm']}): {change:+,.0f} ({change / x['value'] * 100 if x['value'] else 0:+.1f}%) "
+                         f"{interval}: {verdict}")
+        lines.append("")
+    lines += [f"Recording overhead per operation, wall time"
+              + (" (information: it includes machine drift)" if counted else "") + ":",
+              "" if same else f"WARNING: {DRIFT_WARNING}"]
     for key in [k for k in ta if k in tb]:
         x, y = ta[key], tb[key]
         change = y["estimate_us"] - x["estimate_us"]
-        separated = (x["low_us"] is not None and y["low_us"] is not None
-                     and (y["low_us"] > x["high_us"] or y["high_us"] < x["low_us"]))
-        verdict = facts.WITHIN_NOISE
-        if separated and abs(change) >= facts.minimum_effect_us(x["reference_us"]):
-            verdict = facts.SLOWER if change > 0 else facts.FASTER
-        slower += verdict == facts.SLOWER
+        if x["low_us"] is None or y["low_us"] is None:
+            verdict, how = facts.CANNOT_TELL, "an archive has no interval"
+        else:
+            separated = y["low_us"] > x["high_us"] or y["high_us"] < x["low_us"]
+            verdict, how = facts.WITHIN_NOISE, f"intervals {'do not ' if separated else ''}overlap"
+            if separated and abs(change) >= facts.minimum_effect_us(x["reference_us"]):
+                verdict = facts.SLOWER if change > 0 else facts.FASTER
+        if not counted:
+            verdicts.append(verdict)
         lines.append(f"  {key[0]}: {key[1]}: A {fmt_us(x['estimate_us'], True)} ({x['arm']}), "
                      f"B {fmt_us(y['estimate_us'], True)} ({y['arm']}) µs/op: change "
-                     f"{fmt_us(change, True)}: {verdict} (intervals {'do not ' if separated else ''}overlap)")
+                     f"{fmt_us(change, True)}: {verdict} ({how})")
     for key in sorted(ta.keys() ^ tb.keys()):
         lines.append(f"  {key[0]}: {key[1]}: only in {'A' if key in ta else 'B'}")
-    shared = len(ta.keys() & tb.keys())
-    lines += ["", f"{slower} test(s) slower in B beyond the intervals (drift included)"]
+    shared = len(ta.keys() & tb.keys()) + len(ia.keys() & ib.keys())
+    slower, undecided = verdicts.count(facts.SLOWER), verdicts.count(facts.CANNOT_TELL)
+    lines += ["", f"{slower} figure(s) slower in B" + (" (instructions per call)" if counted else
+                                                      " beyond the intervals (drift included)")
+              + (f"; {undecided} without an interval (cannot tell)" if undecided else "")]
     if not shared:
         lines.append("error: the two archives share no test: nothing was compared")
-    print("\n".join(lines))
+    print("\n".join(line for line in lines if line is not None))
     if not shared:
-        return 1 if fail_on_regression else 2     # a gate that compared nothing must not pass
-    return 1 if fail_on_regression and slower else 0
+        return 2                                  # an input problem, and a gate that compared nothing fails
+    if fail_on_regression and (slower or undecided):
+        return 1                                  # a gate passes only on evidence
+    return 0

@@ -64,6 +64,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="processes per arm under Callgrind (default "
                              f"{facts.INSTRUCTION_ROUNDS}, {facts.QUICK_INSTRUCTION_ROUNDS} with --quick; 1 gives "
                              "no interval)")
+    parser.add_argument("--budget", type=Path, metavar="FILE",
+                        help="instruction budgets per recorded operation (TOML, caller and/or total per call; "
+                             "example: examples/instruction-budgets.toml); with --fail-on-regression a run that "
+                             "exceeds one exits 1 and names it")
     parser.add_argument("--no-production", action="store_true", help="skip the production benchmark")
     parser.add_argument("--apm", nargs="?", const="all", metavar="AGENTS",
                         help="the production benchmark also runs APM agents as arms (each in its own cached "
@@ -101,8 +105,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.version_list = [v.strip() for v in args.versions.split(",")] if args.versions else None
     if args.version_list is not None and (not all(args.version_list)):
         parser.error("--versions: an empty version in the list")
-    if args.fail_on_regression and (not args.version_list or len(args.version_list) < 2):
-        parser.error("--fail-on-regression needs --versions with two or more versions")
+    if args.budget is not None:
+        from .budget import BudgetError, load
+        if args.no_instructions or args.no_synthetic:
+            parser.error("--budget judges instruction counts, which --no-instructions and --no-synthetic skip")
+        try:
+            args.budgets = {"file": str(args.budget), "budgets": load(user_path(args.budget))}
+        except BudgetError as error:
+            parser.error(f"--budget: {error}")
+    if args.fail_on_regression and (not args.version_list or len(args.version_list) < 2) and args.budget is None:
+        parser.error("--fail-on-regression needs --versions with two or more versions, or --budget FILE")
     if args.fail_on_regression and args.rounds == 1:
         parser.error("--fail-on-regression needs at least 2 rounds: one round gives no interval")
     if args.self_check and (args.versions or args.target_ci or args.fail_on_regression or args.apm is not None
@@ -323,7 +335,8 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
                    {"rounds": args.rounds, "quick": args.quick, "target_ci": args.target_ci,
                     "max_minutes": args.max_minutes, "suite_commit": suite_commit(),
                     "python": platform.python_version(), "machine": f"{platform.system()} {platform.machine()}",
-                    "cpu_count": os.cpu_count(), "timeout_s": args.timeout})
+                    "cpu_count": os.cpu_count(), "timeout_s": args.timeout,
+                    **({"budget": args.budgets} if args.budget is not None else {})})
     texts: dict = {}
     with procs.private_dir("retrace-bench.") as scratch:
         runner = Runner(scratch, args.timeout, keep, keep_stderr=run_dir / "failures")

@@ -39,11 +39,13 @@ def method_lines(result: InstructionResult) -> list[str]:
             "  Instructions do not see waiting, kernel time or cache misses: wall time above is what a user feels."]
 
 
-def text_lines(result: InstructionResult | None, config: dict) -> list[str]:
+def text_lines(result: InstructionResult | None, config: dict, checks=()) -> list[str]:
     if result is None:
         skipped = config.get("instructions_skipped")
-        return ["", f"## Instructions per call: not counted ({skipped})"] if skipped else []
+        return (["", f"## Instructions per call: not counted ({skipped})"] if skipped else []) + \
+            budget_lines(checks, config.get("budget", {}).get("file", "--budget"))
     lines = ["", "## Instructions per call (exact cost: what a regression gate can trust)", *method_lines(result)]
+    lines += budget_lines(checks, config.get("budget", {}).get("file", "--budget"))
     for bench, arms in result.failures.items():
         for arm, reason in arms.items():
             lines.append(f"  FAILED ({bench}, {arm}): {reason}")
@@ -59,6 +61,20 @@ def text_lines(result: InstructionResult | None, config: dict) -> list[str]:
             what = "overhead" if c.kind == "overhead" else "A/A"
             for measure, d in c.differences.items():
                 lines.append(f"      {c.b} vs {c.a} {what}, {measure}: {change_text(d)}")
+    return lines
+
+
+def budget_lines(checks, source: str) -> list[str]:
+    if not checks:
+        return []
+    over = [c for c in checks if c.exceeded]
+    lines = ["", f"  Budgets ({source}): {len(checks) - len(over)} of {len(checks)} met"]
+    for c in checks:
+        if c.figure is None:
+            lines.append(f"    MISSING {c.name} {c.measure}: no counted test of that name in this run")
+        else:
+            lines.append(f"    {'OVER  ' if c.exceeded else 'within'}  {c.name} {c.measure} ({c.arm}): "
+                         f"{c.figure:,.0f} of {c.limit:,.0f} instructions per call ({c.figure / c.limit:.0%})")
     return lines
 
 

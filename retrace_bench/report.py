@@ -115,7 +115,7 @@ def rounds_text(config: dict) -> str:
 
 
 def render_text(result: RunResult, production_text: str | None = None, programs_text: str | None = None,
-                instructions=None) -> str:
+                instructions=None, budget_checks=()) -> str:
     if not result.benchmarks:           # no per-operation benchmark (--no-synthetic)
         return "\n".join([RULE, "RETRACE BENCHMARK SUMMARY (no per-operation benchmarks: --no-synthetic)", RULE, "",
                           *([programs_text.rstrip(), ""] if programs_text else []),
@@ -182,7 +182,7 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
         for arm, replay in b.replay.items():
             lines.append(f"  Replay check ({arm}): {replay['verdict']}")
             lines += [f"    {d}" for d in replay.get("detail", [])]
-    lines += instruction_report.text_lines(instructions, result.config)
+    lines += instruction_report.text_lines(instructions, result.config, budget_checks)
     versions = version_summary(result)
     if versions:
         lines += ["", "## Versions compared in this run", *instruction_report.versions_lines(instructions),

@@ -6,7 +6,8 @@ import json
 import statistics
 from pathlib import Path
 
-from . import analysis, facts, instruction_analysis, instruction_report, parse, report
+from . import analysis, budget, facts, instruction_analysis, instruction_report, parse, report
+from .arms import recorded_labels
 from .engine import Target
 
 
@@ -117,6 +118,7 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     try:
         result = analysis.analyse(run, target=target)
         counted = instruction_analysis.analyse(run)
+        checks = budget.check(run.config["budget"]["budgets"], counted) if run.config.get("budget") else []
     except (KeyError, TypeError, AttributeError, IndexError, ValueError, statistics.StatisticsError) as error:
         raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
                                f"({type(error).__name__}: {error})") from None
@@ -129,7 +131,7 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     if programs is not None:
         programs_text = "\n".join(report.programs_lines(programs[1], programs[0].get("config", {}).get("rounds")))
     try:
-        text = report.render_text(result, production_text or None, programs_text, counted)
+        text = report.render_text(result, production_text or None, programs_text, counted, checks)
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
         raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
                                f"({type(error).__name__}: {error})") from None
@@ -138,6 +140,10 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     summary_json = report.to_json(result, production_json or None)
     if counted is not None:
         summary_json["instructions"] = instruction_report.to_json(counted)
+    if checks:
+        from dataclasses import asdict
+        summary_json["budget"] = {"file": run.config["budget"]["file"],
+                                  "checks": [{**asdict(c), "exceeded": c.exceeded} for c in checks]}
     if programs is not None:
         from dataclasses import asdict
         summary_json["programs"] = asdict(programs[1])
@@ -160,16 +166,24 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     # The driver's own run directory is renamed when it is published: it says where, then.
     print(f"Wrote {'summary.txt' if in_progress else directory / 'summary.txt'}, summary.json, benchmark-action.json"
           + (", overhead.png" if chart else "") + "".join(f", {c}" for c in charts))
-    slower = (instruction_analysis.regressions(counted) + regressions(result)
+    slower = ([f"budget {c.name} {c.measure}" + (f" ({c.arm}): {c.figure:,.0f} > {c.limit:,.0f}" if c.figure is not None
+                                                 else ": no counted test of that name") for c in checks if c.exceeded]
+              + instruction_analysis.regressions(counted) + regressions(result)
               + [r for summary in summaries for r in service_analysis.regressions(summary)]
               + program_regressions(programs))
     undecided = undecided_versions(result) + instruction_analysis.undecided(counted)
+    versions = len(recorded_labels([a["label"] for a in run.arms])) > 1
+    if fail_on_regression and not versions and not checks:
+        print("error: --fail-on-regression needs a run with two or more versions (--versions) or budgets "
+              "(--budget): this one has neither, so it has nothing to gate on")
+        return 2
     if fail_on_regression and undecided and not slower:
         print(f"error: the regression gate cannot tell with one round ({len(undecided)} version "
               "difference(s) without an interval): run at least 2 rounds")
         return 1
     if fail_on_regression and slower:
-        print(f"error: {len(slower)} figure(s) slower than the baseline version beyond noise: "
+        print(f"error: {len(slower)} regression(s) (a figure slower than the baseline version beyond noise, "
+              "or over its budget): "
               + "; ".join(slower))
         return 1
     if incomplete:
