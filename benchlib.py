@@ -381,7 +381,7 @@ class Suite:
                                  "suite's trace-growth probe)")
         parser.add_argument("--instructions", action="store_true",
                             help="instead of timed runs, count instructions in Callgrind windows (run "
-                                 "under valgrind --tool=callgrind by the suite; README \"Instructions\")")
+                                 "under valgrind --tool=callgrind by the suite; docs/instructions.md)")
         parser.add_argument("--windows", type=positive_int, default=facts.INSTRUCTION_WINDOWS, metavar="K",
                             help="with --instructions: counted windows with calls, and as many without, "
                                  f"per test after one discarded window (default {facts.INSTRUCTION_WINDOWS})")

@@ -8,5 +8,8 @@ export RETRACE_BENCH_CWD="${RETRACE_BENCH_CWD:-$PWD}"
 cd "$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=scripts/venv.sh
 source scripts/venv.sh
+# shellcheck source=scripts/system-tools.sh
+source scripts/system-tools.sh
 ensure_venv .venv requirements.txt || exit 2
+ensure_system_tools
 exec .venv/bin/python -m retrace_bench.driver "$@"

@@ -4,6 +4,16 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=scripts/venv.sh
 source scripts/venv.sh
+# shellcheck source=scripts/system-tools.sh
+source scripts/system-tools.sh
 ensure_venv .venv requirements.txt || exit 2
 ensure_venv .venv requirements-dev.txt || exit 2
-exec .venv/bin/python -m pytest "$@"
+ensure_system_tools
+# pytest's temporary directories in a private directory of this run's own: another test run on the
+# machine (whose pytest tidies /tmp/pytest-of-$USER) cannot remove them, and what the tests recorded
+# (recordings hold the environment) is removed with it, however the run ends.
+base=$(mktemp -d "${TMPDIR:-/tmp}/retrace-tests.XXXXXX")
+trap 'rm -rf "$base"' EXIT
+status=0
+.venv/bin/python -m pytest --basetemp="$base/pytest" "$@" || status=$?
+exit "$status"

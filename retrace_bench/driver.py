@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -32,9 +33,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     "then trace growth, regimes, replay, the production benchmark, and "
                     "results/summary.txt. Results are archived under results/archive/.")
     parser.add_argument("--rounds", type=positive_int, metavar="N",
-                        help=f"rounds; each runs every arm once per benchmark (default {DEFAULT_ROUNDS}, "
-                             f"{QUICK_ROUNDS} with --quick, rounded up to a multiple of the arm count so "
-                             "that each arm takes each position equally often)")
+                        help=f"rounds; each runs every arm once per benchmark and program (default {DEFAULT_ROUNDS}, "
+                             f"{QUICK_ROUNDS} with --quick, rounded up to a whole Williams design; a given N is "
+                             "run as given)")
     parser.add_argument("--quick", action="store_true", help="small iteration counts and loads: a smoke run")
     parser.add_argument("--versions", metavar="X,Y",
                         help="compare these retracesoftware releases in the same rounds (plus plain), "
@@ -42,16 +43,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--retrace-version", metavar="X.Y.Z",
                         help="measure this release instead of the pinned one (same as --versions X.Y.Z)")
     parser.add_argument("--fail-on-regression", action="store_true",
-                        help="with --versions: exit 1 when a version is slower than the first one "
-                             "(the baseline) beyond noise: per-operation latency or CPU, production "
-                             "throughput, fixed-rate p50 or CPU per request")
+                        help="exit 1 on a regression: with --versions, a version slower than the first one "
+                             "(the baseline) beyond noise in instructions per call, per-operation latency or CPU, "
+                             "programs, production throughput, fixed-rate p50 or CPU per request; with --budget, a "
+                             "budget exceeded")
     parser.add_argument("--target-ci", metavar="SPEC",
                         help="add rounds until every difference's 95%% half-width is at most SPEC: "
                              "a percent of the recording overhead (or of the plain figure, where that "
                              "is larger) and/or a time, whichever is larger, e.g. 10%%,0.05us")
     parser.add_argument("--max-minutes", type=positive_float, metavar="M",
-                        help=f"start no new round after M minutes (default {DEFAULT_TARGET_MINUTES:g} "
-                             "with --target-ci, else no limit)")
+                        help="start no per-operation round predicted to end after M minutes, once 2 have "
+                             f"run (default {DEFAULT_TARGET_MINUTES:g} with --target-ci, else no limit; the "
+                             "instruction counts, programs and production are not limited)")
     parser.add_argument("--timeout", type=positive_float, default=facts.DEFAULT_PROCESS_TIMEOUT_S,
                         metavar="S", help="time limit of one benchmark process in seconds "
                                           f"(default {facts.DEFAULT_PROCESS_TIMEOUT_S})")
@@ -74,7 +77,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "virtualenv) beside plain and Retrace: every agent, or a comma-separated list "
                              "of them (" + ", ".join(agent_names()) + ")")
     parser.add_argument("--no-synthetic", action="store_true",
-                        help="skip the per-operation benchmarks: a production-only run")
+                        help="skip the per-operation benchmarks (and their instruction counts); the programs "
+                             "and production still run")
     parser.add_argument("--pyperformance", default="default", metavar="NAMES",
                         help="the pyperformance benchmarks to run as whole programs, plain and recorded: "
                              "`default` (a subset of one program per kind of work, "
@@ -92,7 +96,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--apps", default="wsgi,asgi", metavar="LIST",
                         help="the shipped apps the production benchmark runs (default wsgi,asgi)")
     parser.add_argument("--self-check", action="store_true",
-                        help="check the suite instead: plain A/A, recorded A/A, calibration, timer")
+                        help="check the suite instead: A/A, calibration and sensitivity checks of wall time, "
+                             "CPU, instructions, programs and production, and the harness's timer")
     parser.add_argument("--results", type=Path, default=ROOT / "results", metavar="DIR",
                         help="results directory (default: the suite's results/); a relative DIR is taken "
                              "from the directory you are in. It must be new, empty, or one this suite "
@@ -219,7 +224,7 @@ def main(argv=None) -> int:
     if stale:
         say(f"[setup] removed {stale} scratch director{'y' if stale == 1 else 'ies'} of runs that were killed")
     try:
-        with procs.managed():
+        with procs.managed(reap=True):
             return (self_check if args.self_check else benchmark)(args)
     except KeyboardInterrupt:
         print("\ninterrupted: every process the run started was stopped; the previous results "
@@ -285,6 +290,10 @@ def select_programs(args) -> list:
             argv = programs_mod.split_command(command, sys.executable)
         except programs_mod.ProgramError as error:
             raise EngineError(f"--program: {error}") from None
+        if programs_mod.is_python(argv, sys.executable) and "{python}" not in command.split()[0]:
+            raise EngineError(f"--program {command!r} runs {argv[0]}, not the arm's interpreter: the recorded arm "
+                              "needs the Python that has retracesoftware (and --versions one per release); write "
+                              f"{{python}} {shlex.join(argv[1:])}")
         found = Path(cwd, argv[0]).is_file() if "/" in argv[0] else shutil.which(argv[0])
         if not found:
             raise EngineError(f"--program {command!r}: {argv[0]} is not a program here")

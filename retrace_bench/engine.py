@@ -318,7 +318,7 @@ def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=
     that miss it (`focus`), a whole Williams design at a time. Return the tests that missed the target.
 
     Stopping on the width of an interval, never on its position, leaves the verdicts unbiased: for
-    paired differences the spread estimate is independent of the mean (README "Resolution")."""
+    paired differences the spread estimate is independent of the mean (docs/methodology.md, "Resolution")."""
     arms = plan.arms
     by_name = {b.name: b for b in data.benchmarks}
     for script in plan.scripts:

@@ -83,7 +83,7 @@ def minimum_effect_percent() -> float:
 
 
 # --------------------------------------------------------------------------- runs in a process
-#: Where the variance is (measured on this 2-core VM, README "Resolution"): a recorded operation's
+#: Where the variance is (measured on this 2-core VM, docs/methodology.md "Resolution"): a recorded operation's
 #: runs are a mixture of a fast and a slow state of the machine (time.time() recorded: 0.75 or
 #: 1.6 µs per call, the state set per run, whatever the run's length or the core the writer is
 #: on); the processes' means differ no more than their runs predict. So the per-process figure is
@@ -98,7 +98,7 @@ def minimum_effect_percent() -> float:
 #: Unrecorded operations stop at a few runs; recorded ones, whose runs vary by half their mean,
 #: run to the cap. The state of the machine persists for seconds (a whole recorded process can run
 #: in the fast state), so processes differ more than their runs predict: past ~20 runs, time is
-#: better spent on rounds (README, "Resolution"). MIN_RUNS is high enough that a few runs that
+#: better spent on rounds (docs/methodology.md, "Resolution"). MIN_RUNS is high enough that a few runs that
 #: happen to share one state do not stop a noisy test early.
 MIN_RUNS = 8
 MAX_RUNS = 20
@@ -156,14 +156,14 @@ def result_name(script: str) -> str:
 
 
 # --------------------------------------------------------------------------- instructions (Callgrind)
-#: Instructions per call are counted under Valgrind's Callgrind (README "Instructions"): one process
+#: Instructions per call are counted under Valgrind's Callgrind (docs/instructions.md): one process
 #: per arm and round, each test in windows of calls opened and closed by Callgrind's monitor
 #: commands "zero" and "dump" (every thread, one file per thread). A window with calls and a window
 #: with none alternate after one discarded window (the first reads high: first-call binding in
 #: Retrace, caches); a test's figure in a process is (mean of its call windows - mean of its empty
 #: windows) / calls. The caller is the thread that ran the loop (Callgrind's thread 1); "others" are
 #: every other thread (Retrace's writer and flusher, a test's own threads).
-#: Where the variance is (measured, README "Instructions"): a recorded call's caller count repeats
+#: Where the variance is (measured, docs/instructions.md): a recorded call's caller count repeats
 #: to ~0.1% from window to window in one process, but moves 1-3% from process to process (neither
 #: hash seeds, address-space randomisation nor the cyclic GC explain it), so time goes to
 #: processes, not windows.
@@ -268,7 +268,7 @@ DISK_FREE_MARGIN_BYTES = 2 << 30
 #: How often the guard looks at the trace (at 1 GB/s, 50 MB between looks).
 TRACE_POLL_S = 0.05
 
-#: The pyperformance benchmarks of every default run (README "Whole programs"): one per kind of
+#: The pyperformance benchmarks of every default run (docs/programs.md): one per kind of
 #: work, each a few tenths of a second per process. The asyncio programs with an event loop
 #: (async_tree*, asyncio_tcp) take a second or more per iteration: they are in `all`.
 PYPERFORMANCE_SUBSET = {

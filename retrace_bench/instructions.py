@@ -1,4 +1,4 @@
-"""Instructions per call, counted by Valgrind's Callgrind (README "Instructions").
+"""Instructions per call, counted by Valgrind's Callgrind (docs/instructions.md).
 
 Wall time on a shared 2-core machine cannot resolve a few-percent change in a recorded call; an
 instruction count can: the same code with the same inputs executes the same instructions, whatever
@@ -95,8 +95,12 @@ def counted_command(arm: Arm, script: Path, args: list[str], recording: Path | N
 
 
 def counted_env(env: dict, extension: Path, script: Path) -> dict:
+    """The extension's directory, a fixed hash seed, and the script's and the suite's directories on
+    the path (`python -m retracesoftware` puts neither there)."""
+    suite = str(Path(__file__).resolve().parent.parent)
     return {**env, facts.CALLGRIND_EXTENSION_VARIABLE: str(extension), "PYTHONHASHSEED": facts.INSTRUCTION_HASH_SEED,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(script.parent), env.get("PYTHONPATH")]))}
+            "PYTHONPATH": os.pathsep.join(dict.fromkeys(filter(None, [str(script.parent), suite,
+                                                                       env.get("PYTHONPATH")])))}
 
 
 TRIGGER_RE = re.compile(r"^desc: Trigger: dump (\S+)")

@@ -67,6 +67,25 @@ def stop(process: subprocess.Popen, grace: float = STOP_GRACE_S) -> None:
         _live.discard(process)
 
 
+def pin_group(pgid: int, cpus: frozenset) -> int:
+    """Pin every thread of every live process in a process group to `cpus` (threads they start later
+    inherit it). Returns how many threads were pinned."""
+    pinned = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                if int(f.read().rsplit(b")", 1)[1].split()[2]) != pgid:
+                    continue
+            for task in os.scandir(f"/proc/{entry.name}/task"):
+                os.sched_setaffinity(int(task.name), cpus)
+                pinned += 1
+        except (OSError, IndexError, ValueError):
+            continue
+    return pinned
+
+
 def signal_group(process: subprocess.Popen, signum: int) -> None:
     try:
         os.killpg(process.pid, signum)
@@ -204,10 +223,66 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Make this process the one that inherits its orphaned descendants (a benchmark or program that
+    double-forks, or daemonises with setsid, is re-parented here, not to init), so that none
+    outlives the run. False where the kernel does not offer it."""
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    if int(f.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def stop_strays(progress=print) -> int:
+    """SIGKILL and reap every child this process still has after stop_all(): descendants that left
+    their group and were re-parented here. Their own children come next (re-parented in turn).
+    Returns how many were stopped."""
+    stopped = 0
+    for _ in range(50):
+        strays = children_of(os.getpid())
+        if not strays:
+            break
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in strays:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        stopped += len(strays)
+    if stopped:
+        progress(f"[cleanup] stopped {stopped} process(es) that a benchmark or program left running "
+                 "(daemonised or double-forked)")
+    return stopped
+
+
 @contextmanager
-def managed():
-    """SIGTERM/SIGHUP interrupt like Ctrl-C; every registered child is stopped on the way out."""
+def managed(reap: bool = False):
+    """SIGTERM/SIGHUP interrupt like Ctrl-C; every registered child is stopped on the way out, and
+    with `reap` (a command's main process, which owns every process it starts) every descendant
+    left running too (become_subreaper)."""
     previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    reaping = reap and become_subreaper()
     try:
         yield
     finally:
@@ -215,6 +290,8 @@ def managed():
         ignored = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             stop_all()
+            if reaping:
+                stop_strays()
         finally:
             signal.signal(signal.SIGINT, ignored)
             for signum, handler in previous.items():

@@ -131,8 +131,11 @@ def output_check(item: ProgramData, labels: list[str]) -> str | None:
     if len(plain) > 1:
         return "differs between plain runs (the program's output is not deterministic)"
     differs = [label for label in labels[1:] if digests[label] and digests[label] != plain]
+    failed = [label for label in labels if not digests[label]]
     if differs:
         return f"differs from plain under {', '.join(differs)}"
+    if failed:
+        return f"not compared under {', '.join(failed)} (no process there succeeded)"
     return "the same in every arm"
 
 

@@ -95,7 +95,7 @@ def half_widths(j: Judge, runs: dict) -> None:
     """The resolution each kind of figure reached in this self-check: the 95% half-width in % of
     the figure (A/A) or of the difference (calibration), and of the recording overhead for the
     sensitivity check's version difference."""
-    print("Resolution reached (95% half-width; informational, the goal is in the README):")
+    print("Resolution reached (95% half-width; informational, the goal is in docs/methodology.md):")
     for name, title in (("aa", "plain A/A"), ("recorded_aa", "recorded A/A"),
                         ("calibration", "calibration overhead")):
         for figure in ("latency", "cpu"):

@@ -32,6 +32,8 @@ class ArmRun:
     startup_s: float | None = None
     idle_cpu_ms_per_s: float | None = None    # after the load
     exceptions: list[str] = field(default_factory=list)
+    warmup_requests: int = 0                  # the warm-up: unpinned, at the load's concurrency
+    warmup_failed: int = 0
     sink_requests: int | None = None          # what an agent sent while this app ran
     sink_bytes: int | None = None
     sink_events: int | None = None
@@ -194,6 +196,8 @@ def summarise(data: dict) -> dict:
             "startup_s": median_or_none(r.startup_s for r in arm_runs),
             "idle_cpu_ms_per_s": median_or_none(r.idle_cpu_ms_per_s for r in arm_runs),
             "failed_requests": failed,
+            "warmup_requests": sum(r.warmup_requests for r in arm_runs),
+            "warmup_failed": sum(r.warmup_failed for r in arm_runs),
             "comparable": failed == 0,
             "exceptions": sorted({e for r in arm_runs for e in r.exceptions}),
             "trace_bytes_per_request": bytes_per_request,

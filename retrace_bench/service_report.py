@@ -46,7 +46,8 @@ def render(data: dict) -> str:
              f"95% CI over rounds (paired, Student's t; Bonferroni over the {2 * len(data['paths']) + 1} "
              "figures with a verdict)",
              (f"  pinned: the app on CPU {','.join(map(str, config['pinned']['app_cpus']))}, ab/hey on CPU "
-              f"{','.join(map(str, config['pinned']['load_cpus']))}" if config.get("pinned")
+              f"{','.join(map(str, config['pinned']['load_cpus']))} in every measured load; each warm-up ran the "
+              "app unpinned, on every CPU, at the load's concurrency" if config.get("pinned")
               else "  not pinned: the app and ab/hey share the CPUs")]
     for arm, reason in s["failures"].items():
         first, *rest = reason.splitlines() or [""]
@@ -108,6 +109,9 @@ def render(data: dict) -> str:
             events = (f"{a['events_per_request']:.1f} spans/events per request, " if a["events_per_request"] is not None else "")
             lines.append(f"      agent: {events}{a['sink_bytes_per_request']:,.0f} bytes per request sent "
                          f"({AGENTS[a['agent']].notes})")
+        if a.get("warmup_failed"):
+            lines.append(f"      BREAKS: {a['warmup_failed']} of {a['warmup_requests']} requests failed in the "
+                         "unpinned warm-ups (the app's threads on every CPU): see its exceptions below")
         if a["failed_requests"]:
             lines.append(f"      ERRORS: {a['failed_requests']} failed or non-2xx requests: this arm's figures "
                          "are not comparable")

@@ -36,7 +36,7 @@ def test_two_archives_warn_of_drift_and_one_archive_twice_does_not(tmp_path):
     a, b = archive(tmp_path, "a"), archive(tmp_path, "b")
     result = compare(a, b)
     assert result.returncode == 0, result.stderr
-    assert "machine drift" in result.stdout and "0 test(s) slower" in result.stdout
+    assert "machine drift" in result.stdout and "0 figure(s) slower" in result.stdout
     same = compare(a, a)
     assert same.returncode == 0 and "the same archive" in same.stdout and "machine drift" not in same.stdout
 
@@ -53,7 +53,21 @@ def test_archives_that_share_no_test_compare_nothing_and_fail_the_gate(tmp_path)
     assert only and only == sorted(only)                  # in order, not in a set's order
     assert [line.endswith("only in A") for line in only].count(True) == len(only) // 2
     gated = run([sys.executable, str(ROOT / "analyze_results.py"), "--compare", str(a), str(b), "--fail-on-regression"])
-    assert gated.returncode == 1
+    assert gated.returncode == 2                          # an input problem; a gate that compared nothing fails
+
+
+def test_a_side_without_an_interval_cannot_pass_the_gate(tmp_path):
+    """B from one round: no interval, so 'cannot tell', and the gate fails instead of passing."""
+    a, b = archive(tmp_path, "a"), archive(tmp_path, "b")
+    data = json.loads((b / "summary.json").read_text())
+    for bench in data["benchmarks"]:
+        for t in bench["tests"]:
+            for c in t["comparisons"]:
+                c["latency"]["low_us"] = c["latency"]["high_us"] = None
+    (b / "summary.json").write_text(json.dumps(data))
+    assert "cannot tell" in compare(a, b).stdout and compare(a, b).returncode == 0
+    gated = run([sys.executable, str(ROOT / "analyze_results.py"), "--compare", str(a), str(b), "--fail-on-regression"])
+    assert gated.returncode == 1 and "without an interval" in gated.stdout
 
 
 def test_regression_is_flagged_and_gated(tmp_path):

@@ -30,8 +30,15 @@ def copy_repo(repo):
     return repo
 
 
-def scratch_dirs():
-    return set(Path("/tmp").glob("retrace-bench.*")) | set(Path("/tmp").glob("retrace-prod.*"))
+def scratch_dirs(root: Path):
+    """The suite's scratch directories under `root`: each test's own TMPDIR, so that another run on
+    the machine (whose scratch is under /tmp) cannot make a test fail."""
+    return set(root.glob("retrace-bench.*")) | set(root.glob("retrace-prod.*"))
+
+
+def private_tmp(path: Path) -> Path:
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
 
 
 def processes_under(path):
@@ -49,9 +56,10 @@ def processes_under(path):
 def driver_run(tmp_path_factory):
     repo = copy_repo(tmp_path_factory.mktemp("repo"))
     shutil.copy2(repo / "benchmark_template.py", repo / "mine_benchmark.py")
-    before = scratch_dirs()
-    result = run(["bash", "run_all_benchmarks.sh", "--quick"], cwd=repo, timeout=600)
-    return repo, result, before
+    tmp = private_tmp(repo.parent / f"{repo.name}-tmp")
+    before = scratch_dirs(tmp)
+    result = run(["bash", "run_all_benchmarks.sh", "--quick"], cwd=repo, timeout=900, TMPDIR=str(tmp))
+    return repo, result, (tmp, before)
 
 
 def test_driver_succeeds_and_reports_progress(driver_run):
@@ -98,9 +106,9 @@ def test_every_recorded_process_verified_its_trace(driver_run):
 
 
 def test_no_recording_scratch_or_process_is_left_behind(driver_run):
-    repo, _, before = driver_run
+    repo, _, (tmp, before) = driver_run
     assert not list(repo.rglob("*.retrace"))
-    assert scratch_dirs() == before
+    assert scratch_dirs(tmp) == before
     assert processes_under(repo) == []
 
 
@@ -150,11 +158,13 @@ def test_ctrl_c_stops_everything_and_keeps_the_previous_results(tmp_path):
     repo = copy_repo(tmp_path / "repo")
     (repo / "results" / "archive").mkdir(parents=True)                # a previous run's results
     (repo / "results" / "summary.txt").write_text("previous summary\n")
-    before = scratch_dirs()
+    tmp = private_tmp(tmp_path / "tmp")
+    before = scratch_dirs(tmp)
     log = tmp_path / "log"
     with open(log, "w") as out:
         driver = subprocess.Popen(["bash", "run_all_benchmarks.sh", "--quick", "--no-production"], cwd=repo,
-                                  env=clean_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                  env=clean_env(TMPDIR=str(tmp)), stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
     deadline = time.monotonic() + 300
     while "[trace growth]" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -165,7 +175,7 @@ def test_ctrl_c_stops_everything_and_keeps_the_previous_results(tmp_path):
     assert "interrupted" in output and "partial output is in" in output and "Traceback" not in output
     time.sleep(1)
     assert processes_under(repo) == []
-    assert scratch_dirs() == before
+    assert scratch_dirs(tmp) == before
     assert not list(repo.rglob("*.retrace"))
     assert (repo / "results" / "summary.txt").read_text() == "previous summary\n"
 

@@ -84,11 +84,11 @@ def production(*args, timeout=300):
     return run([sys.executable, str(ROOT / "production_benchmark.py"), *args], timeout=timeout)
 
 
-@needs_ab
 def scratch() -> set:
     return set(Path("/tmp").glob("retrace-prod.*"))
 
 
+@needs_ab
 def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
     marker = f"{tmp_path}/marker.db"
     before = scratch()                  # another run's scratch is not this test's business
@@ -314,3 +314,50 @@ def test_an_app_that_ignores_sigterm_is_killed_once_idle_and_said_so(tmp_path):
     assert app.process.returncode == -signal.SIGKILL
     # Killed because it idled, not at the minute a draining recording may take.
     assert "did not exit on SIGTERM and was idle" in app.stop_note
+
+
+def test_a_recorded_app_that_ignores_sigterm_is_killed_within_seconds(tmp_path):
+    """Recorded, the app is never quite idle (Retrace's writer polls, ~6 ms of CPU a second): it is
+    still killed once it does nothing, not after the minute a draining recording may take."""
+    app_py = tmp_path / "stubborn.py"
+    app_py.write_text("import http.server, signal, sys\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                      "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), http.server.SimpleHTTPRequestHandler)"
+                      ".serve_forever()\n")
+    port = pb.free_port()
+    command = [sys.executable, "-m", "retracesoftware", "--recording", str(tmp_path / "app.retrace"), "--",
+               str(app_py), str(port)]
+    with pb.procs.managed():
+        app = pb.App(command, dict(os.environ), port, "/", tmp_path / "log", 60)
+        app.stop()
+    # Killed on the idle path (the busy cap leaves no note).
+    assert app.process.returncode == -signal.SIGKILL and "was idle" in (app.stop_note or "")
+
+
+@needs_ab
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="pinning needs two CPUs")
+def test_breakage_that_only_shows_unpinned_is_reported(tmp_path):
+    """An app that fails while its thread may run on more than one CPU (a race that never fires on one
+    core): the warm-up runs it unpinned and reports the failures; the measured load stays pinned."""
+    app_py = tmp_path / "racy.py"
+    app_py.write_text(
+        "import http.server, os, sys\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        racy = len(os.sched_getaffinity(0)) > 1\n"
+        "        if racy:\n"
+        "            print('RuntimeError: object is already bound', flush=True)\n"
+        "        self.send_response(500 if racy else 200)\n"
+        "        self.send_header('Content-Length', '2')\n"
+        "        self.end_headers()\n"
+        "        self.wfile.write(b'ok')\n"
+        "    def log_message(self, *a):\n"
+        "        pass\n"
+        "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n")
+    result = production("--app-cmd", f"{{python}} {app_py} {{port}}", "--path", "/x", "--arms", "plain",
+                        "--quick", "-n", "20", "--warmup", "10", "--rate-requests", "0", "--results", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    text = (tmp_path / "production_app.txt").read_text()
+    assert "BREAKS: 10 of 10 requests failed in the unpinned warm-ups" in text
+    assert "RuntimeError: object is already bound" in text
+    data = json.loads((tmp_path / "production_app.json").read_text())
+    assert all(r["results"]["/x"]["failed"] + r["results"]["/x"]["non_2xx"] == 0 for r in data["runs"])

@@ -331,7 +331,7 @@ def test_sigterm_and_sighup_stop_the_run_and_everything_it_started(tmp_path, sig
     """A signal to the driver while a program runs: exit 130, the program's process is gone, the
     previous results untouched, no scratch directory of this run left."""
     results = tmp_path / "results"
-    results.mkdir()
+    (results / "archive").mkdir(parents=True)          # the results of an earlier run
     (results / "summary.txt").write_text("previous\n")
     marker = f"retrace-bench-sleeper-{signum}"
     log = tmp_path / "log"

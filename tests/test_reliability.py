@@ -3,6 +3,7 @@ shared virtualenvs built under a lock, and recordings no other user can read."""
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -131,3 +132,55 @@ def test_a_hand_recording_is_readable_by_its_owner_only(tmp_path, how):
     assert len(recordings) == 1 and recordings[0].suffix == ".retrace", recordings   # no hidden directory left
     assert stat.S_IMODE(recordings[0].stat().st_mode) == 0o600
     assert f"Recording: ON -> {recordings[0]}" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("ab") is None, reason="ab (apache2-utils) is not installed")
+def test_responses_that_vary_in_length_are_not_failures(tmp_path):
+    """An app whose JSON carries a counter: every response a different length. ab counts that as a
+    failed request unless told not to; the suite must not report a working app as failing."""
+    import http.server
+    import threading
+    from retrace_bench import load
+
+    class Varying(http.server.BaseHTTPRequestHandler):
+        count = 0
+
+        def do_GET(self):
+            Varying.count += 1
+            body = json.dumps({"n": "x" * (Varying.count % 7)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Varying)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = load.run_ab(f"http://127.0.0.1:{server.server_port}/", 60, 4, False, tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.complete == 60 and result.failed == 0 and result.non_2xx == 0
+
+
+def test_a_daemon_that_a_benchmark_leaves_behind_is_stopped(tmp_path):
+    """A benchmark that starts a process in a session of its own and exits: the process is re-parented
+    to the driver (a child subreaper), which stops it at the end and says so."""
+    import uuid
+    from test_driver import copy_repo, processes_under
+    repo = copy_repo(tmp_path / "repo")
+    for name in ("synthetic_benchmark.py", "external_boundary_benchmark.py"):
+        (repo / name).unlink()
+    marker = uuid.uuid4().hex
+    template = (repo / "benchmark_template.py").read_text()
+    (repo / "daemon_benchmark.py").write_text(template.replace(
+        "suite = Suite(", "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; "
+        f"time.sleep(600)', {marker!r}], start_new_session=True)\nsuite = Suite(", 1))
+    result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1", "--no-production",
+                  "--pyperformance", "none", "--no-instructions"], cwd=repo, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert "[cleanup] stopped" in result.stdout
+    assert processes_under(marker) == []

@@ -1,0 +1,260 @@
+"""Instructions per call: Callgrind's dump files, the per-process figure, the verdict rule, the
+self-check's judgement on a real run (and on that run with each check broken), the gates
+(--compare, --budget), and real processes under Valgrind."""
+
+import copy
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, clean_env, run
+from retrace_bench import budget, compare, facts, instruction_analysis as ia, instructions, selfcheck
+from retrace_bench.engine import RunData
+from retrace_bench.record import TestRecord, Window
+
+DATA = Path(__file__).resolve().parent / "data"
+needs_valgrind = pytest.mark.skipif(instructions.missing() is not None,
+                                    reason=f"instructions cannot be counted here: {instructions.missing()}")
+
+
+# --------------------------------------------------------------------------- dump files
+
+def test_window_counts_from_real_dump_files(tmp_path):
+    """Real Callgrind dumps (a thread doing work while the caller waits): thread 1 is the caller,
+    every other thread is "others"; the dump at the process's end is no window."""
+    for path in (DATA / "callgrind").iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    counts = instructions.window_counts(tmp_path / "cg.out")
+    assert counts == {"t1.w0.n0": (21348, 17396806), "t1.w1.n100": (20648, 17397008),
+                      "t1.w2.n100": (20188, 17395679)}
+
+
+def test_a_window_without_its_dump_or_still_draining_fails_the_process(tmp_path):
+    for path in (DATA / "callgrind").iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    test = TestRecord(1, "t", "internal", 100, [], windows=[Window("t1.w1.n100", 100), Window("t1.w9.n0", 0)])
+    record = type("R", (), {"tests": [test]})
+    assert "no dump for window t1.w9.n0" in instructions.fill_windows(record, tmp_path / "cg.out")
+    test.windows = [Window("t1.w1.n100", 100, capped=True)]
+    assert "still grew" in instructions.fill_windows(record, tmp_path / "cg.out")
+    test.windows = [Window("t1.w1.n100", 100)]
+    assert instructions.fill_windows(record, tmp_path / "cg.out") is None
+    assert (test.windows[0].caller, test.windows[0].others) == (20648, 17397008)
+
+
+# --------------------------------------------------------------------------- compute
+
+def window(name, calls, caller, others=0):
+    return Window(name, calls, caller=caller, others=others)
+
+
+def test_a_process_figure_discards_the_first_window_and_subtracts_the_empty_ones():
+    test = TestRecord(1, "t", "internal", 10, [], windows=[
+        window("w0", 10, 99_999, 99_999),               # discarded: first-call binding, caches
+        window("w1", 10, 1_100, 300), window("w2", 0, 100, 100),
+        window("w3", 10, 1_300, 500), window("w4", 0, 100, 100)])
+    figures = ia.process_figures(test)
+    assert figures == {ia.CALLER: 110.0, ia.OTHERS: 30.0, ia.TOTAL: 140.0}
+
+
+@pytest.mark.parametrize("estimate,low,high,verdict", [
+    (1.1, 0.5, 1.7, facts.SLOWER),              # 1.1% of 100, interval above 0
+    (0.9, 0.5, 1.3, facts.WITHIN_NOISE),        # under the 1% minimum effect, although the interval excludes 0
+    (5.0, -1.0, 11.0, facts.WITHIN_NOISE),      # interval includes 0
+    (-2.0, -3.0, -1.0, facts.FASTER),
+    (3.0, None, None, facts.CANNOT_TELL)])
+def test_the_instruction_verdict_rule(estimate, low, high, verdict):
+    assert facts.instruction_verdict(estimate, low, high, reference=100.0) == verdict
+
+
+def real_run() -> RunData:
+    return RunData.from_json(json.loads((DATA / "instructions" / "run" / "run.json").read_text()))
+
+
+def test_a_real_run_gives_every_test_both_arms_and_a_recorded_call_costs_more():
+    result = ia.analyse(real_run())
+    names = {t.name for t in result.tests}
+    assert len(result.tests) == 14 and {"time.time()", "sqlite3 SELECT by primary key"} <= names
+    for t in result.tests:
+        assert set(t.arms) == {"plain", "retrace"}
+        assert all(a.processes == 2 for a in t.arms.values())
+    clock = next(t for t in result.tests if t.name == "time.time()")
+    overhead = next(c for c in clock.comparisons if c.kind == "overhead").differences[ia.CALLER]
+    assert overhead.verdict == facts.SLOWER and overhead.estimate > 10 * clock.arms["plain"].figures[ia.CALLER].value
+    arithmetic = next(t for t in result.tests if t.name == "integer arithmetic")
+    assert next(c for c in arithmetic.comparisons).differences[ia.CALLER].verdict == facts.WITHIN_NOISE
+
+
+def test_the_summary_shows_instructions_and_the_gate_counts_them(sample_dir, tmp_path):
+    results = tmp_path / "counted"
+    results.mkdir()
+    shutil.copy(DATA / "instructions" / "run" / "run.json", results / "run.json")
+    out = run([sys.executable, str(ROOT / "analyze_results.py"), str(results)])
+    assert out.returncode == 0, out.stderr
+    summary = (results / "summary.txt").read_text()
+    assert "## Instructions per call" in summary and "(250 calls per window)" in summary
+    assert (results / "instructions.png").is_file()
+    action = json.loads((results / "benchmark-action.json").read_text())
+    assert any(e["unit"] == "instructions" and "time.time(): instructions caller retrace" in e["name"] for e in action)
+    counted = json.loads((results / "summary.json").read_text())["instructions"]
+    assert counted["unit"] == "instructions per call" and len(counted["tests"]) == 14
+
+
+# --------------------------------------------------------------------------- the self-check
+
+def selfcheck_runs():
+    data = json.loads((DATA / "instructions" / "selfcheck.json").read_text())
+    return {name: RunData.from_json(run_) for name, run_ in data.items()}
+
+
+def judge(runs) -> tuple[int, str]:
+    j = selfcheck.Judge()
+    selfcheck.judge_instructions(j, runs["instructions_calibration"], runs.get("instructions_aa"))
+    return j.misses, ""
+
+
+def shift(run_: RunData, arm: str, test: int, per_call: float) -> None:
+    """Add `per_call` instructions per call to the caller of every window with calls of one test in one arm."""
+    for entry in run_.benchmarks[0].instructions:
+        if entry.arm != arm:
+            continue
+        for t in entry.record["tests"]:
+            if t["number"] == test:
+                for w in t["windows"]:
+                    w["caller"] += round(per_call * w["calls"])
+
+
+def test_the_real_self_check_run_passes(capsys):
+    misses, _ = judge(selfcheck_runs())
+    out = capsys.readouterr().out
+    assert misses == 0, out
+    assert "read back within ±3%" in out and "must be called slower" in out and "4 tests compared" in out
+
+
+@pytest.mark.parametrize("arm,test,per_call,what", [
+    ("retrace+calibration", 1, 0.05 * 8735, "calibration reads 5% high"),
+    ("retrace+sensitivity", 1, -324, "the planted work is gone"),
+    ("retrace#2", 1, 0.03 * 7700, "an A/A arm 3% dearer"),
+    ("retrace#2", 2, 0.02 * 8800, "an A/A arm's pure-Python work 2% dearer")])
+def test_each_broken_check_is_a_miss(arm, test, per_call, what, capsys):
+    runs = selfcheck_runs()
+    shift(runs["instructions_calibration"], arm, test, per_call)
+    misses, _ = judge(runs)
+    assert misses >= 1, what
+
+
+def test_a_check_that_judged_nothing_is_a_miss():
+    runs = selfcheck_runs()
+    empty = copy.deepcopy(runs["instructions_calibration"])
+    for b in empty.benchmarks:
+        b.instructions = []
+        b.instruction_failures = {"retrace": "round 1: exit status 1"}
+    misses, _ = judge({"instructions_calibration": empty})
+    assert misses >= 1
+
+
+# --------------------------------------------------------------------------- gates
+
+def archive_with(tmp_path, name, shift_per_call=0.0) -> Path:
+    """An archive of the real run (its summary.json), the recorded arm's sqlite caller shifted."""
+    directory = tmp_path / name
+    directory.mkdir()
+    data = json.loads((DATA / "instructions" / "run" / "run.json").read_text())
+    for b in data["benchmarks"]:
+        for p in b["instructions"]:
+            for t in p["record"]["tests"]:
+                if p["arm"] == "retrace" and t["name"] == "sqlite3 SELECT by primary key":
+                    for w in t["windows"]:
+                        w["caller"] += round(shift_per_call * w["calls"])
+    (directory / "run.json").write_text(json.dumps(data))
+    assert run([sys.executable, str(ROOT / "analyze_results.py"), str(directory)]).returncode == 0
+    return directory
+
+
+def test_compare_gates_on_instructions(tmp_path, capsys):
+    a = archive_with(tmp_path, "a")
+    assert compare.compare(a, archive_with(tmp_path, "same"), True) == 0
+    b = archive_with(tmp_path, "b", shift_per_call=5000)          # ~7% dearer sqlite caller
+    assert compare.compare(a, b, True) == 1
+    out = capsys.readouterr().out
+    assert "sqlite3 SELECT by primary key caller" in out and "slower" in out and "no machine drift" in out
+
+
+def test_budget_files_are_checked_before_anything_runs(tmp_path):
+    good = budget.load(ROOT / "examples" / "instruction-budgets.toml")
+    assert good["external: sqlite3 SELECT by primary key"] == {"caller": 85000.0, "total": 127000.0}
+    for text, message in (('["x: y"]\ncaller = -1\n', "positive number"),
+                          ('["x: y"]\nwall = 5\n', "not wall"),
+                          ('[x]\ncaller = 5\n', "must be a table named"),
+                          ("caller = ", "not valid TOML"), ("", "no budget")):
+        with pytest.raises(budget.BudgetError, match=message):
+            budget.parse(text, "b.toml")
+    (tmp_path / "bad.toml").write_text('["x: y"]\ncaller = "lots"\n')
+    result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--budget", str(tmp_path / "bad.toml")])
+    assert result.returncode == 2 and "--budget" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_budget_over_or_naming_no_test_fails_the_gate():
+    result = ia.analyse(real_run())
+    checks = budget.check({"external: sqlite3 SELECT by primary key": {"caller": 1000.0},
+                           "internal: time.time()": {"total": 1e9}, "external: typo": {"total": 1.0}}, result)
+    exceeded = {(c.name, c.measure) for c in checks if c.exceeded}
+    assert exceeded == {("external: sqlite3 SELECT by primary key", "caller"), ("external: typo", "total")}
+
+
+def test_the_shipped_budget_is_met_by_the_pinned_release():
+    checks = budget.check(budget.load(ROOT / "examples" / "instruction-budgets.toml"), ia.analyse(real_run()))
+    assert checks and not [c for c in checks if c.exceeded]
+
+
+# --------------------------------------------------------------------------- real processes
+
+def test_instructions_outside_callgrind_are_refused():
+    result = run([sys.executable, str(ROOT / "synthetic_benchmark.py"), "--instructions", "--only", "1"])
+    assert result.returncode == 2 and "Callgrind extension" in result.stderr and "Traceback" not in result.stderr
+
+
+@needs_valgrind
+def test_a_recorded_call_counted_under_valgrind(tmp_path):
+    """A small benchmark in the plain and the recorded arm, under Callgrind for real: every window
+    has its counts, the recording is verified, and a recorded clock read costs the caller more."""
+    script = tmp_path / "clock_benchmark.py"
+    script.write_text("import time\nfrom itertools import repeat\nfrom benchlib import INTERNAL, Suite\n"
+                      "suite = Suite('clock')\n\n"
+                      "@suite.test('time.time()', INTERNAL, iterations=400)\ndef clock(loops):\n"
+                      "    for _ in repeat(None, loops):\n        time.time()\n\n"
+                      "if __name__ == '__main__':\n    suite.main()\n")
+    code = f"""
+import json, sys
+sys.path.insert(0, {str(ROOT)!r})
+from retrace_bench import arms, engine, instructions, procs
+with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
+    runner = engine.Runner(scratch, 300)
+    out = {{}}
+    for arm in arms.make_arms():
+        if arm.recorded:
+            runner.measure_empty_trace(arm)
+        result = runner.run_counted(arm, {str(script)!r}, ["--instructions", "--windows", "2"],
+                                    instructions.build_extension())
+        out[arm.label] = [result.failure, result.trace_bytes, result.record.to_json() if result.record else None]
+print(json.dumps(out))
+"""
+    done = subprocess.run([sys.executable, "-c", code], env=clean_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.splitlines()[-1])
+    assert out["plain"][0] is None and out["retrace"][0] is None, out
+    assert out["retrace"][1] > 0                           # the trace was verified
+    figures = {}
+    for label, (_, _, record) in out.items():
+        windows = record["tests"][0]["windows"]
+        assert len(windows) == 5 and all(w["caller"] > 0 for w in windows)
+        test = TestRecord(**{**record["tests"][0], "runs": [], "windows": [Window(**w) for w in windows]})
+        figures[label] = ia.process_figures(test)
+    assert figures["retrace"][ia.CALLER] > 5 * figures["plain"][ia.CALLER]
+    assert figures["retrace"][ia.OTHERS] > 1000 > abs(figures["plain"][ia.OTHERS])
+    assert not list(Path(tmp_path).glob("*.retrace"))
