@@ -130,12 +130,14 @@ def cached_venv(name: str, requirements: str, what: str, progress=print) -> str:
     return str(python)
 
 
-def version_python(version: str, progress=print) -> str:
+def version_python(version: str, progress=print, own_venv: bool = False) -> str:
     """The interpreter of a virtualenv with that retracesoftware release and the rest of
-    requirements.txt (the pinned release is this suite's own .venv)."""
+    requirements.txt (the pinned release is this suite's own .venv, unless `own_venv`: releases
+    compared with each other each run from a cached virtualenv of the same shape, so that they
+    differ in the release only, not in where their interpreter lives)."""
     if not VERSION_RE.match(version):
         raise ArmError(f"not a version: {version!r} (expected e.g. 0.2.29)")
-    if version == pinned_version():
+    if version == pinned_version() and not own_venv:
         return sys.executable
     wanted = re.sub(r"^retracesoftware==.*$", f"retracesoftware=={version}", REQUIREMENTS.read_text(),
                     flags=re.M)
@@ -190,7 +192,8 @@ def make_named_arms(names: list[str], progress=print) -> tuple[list[Arm], dict[s
             arm = Arm(RETRACE, RETRACE, sys.executable, pinned_version())
         elif name.startswith(f"{RETRACE}=="):
             version = name.split("==", 1)[1]
-            arm = Arm(name, RETRACE, version_python(version, progress), version)
+            compared = len({n for n in names if n.startswith(f"{RETRACE}==")}) > 1
+            arm = Arm(name, RETRACE, version_python(version, progress, own_venv=compared), version)
         else:
             arm = agent_arm(name, progress)
         seen[name] = seen.get(name, 0) + 1
@@ -208,8 +211,9 @@ def make_arms(versions: list[str] | None = None, plain_copies: int = 1, progress
     if versions is None:
         return arms + [Arm(RETRACE, RETRACE, sys.executable, pinned_version())]
     seen: dict[str, int] = {}
+    compared = len(set(versions)) > 1
     for version in versions:
-        python = version_python(version, progress)
+        python = version_python(version, progress, own_venv=compared)
         label = f"{RETRACE}=={version}"
         seen[label] = seen.get(label, 0) + 1
         arms.append(Arm(label if seen[label] == 1 else f"{label}#{seen[label]}", RETRACE, python, version))

@@ -19,6 +19,8 @@ DRIFT_WARNING = ("These archives come from different runs: every change below in
 
 
 def load_summary(path: Path) -> dict:
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path}: is a file, not an archive directory (results/archive/...)")
     if not path.is_dir():
         raise InputError(f"{path}: missing (no such archive directory)")
     file = path / "summary.json"

@@ -52,9 +52,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "a percent of the recording overhead (or of the plain figure, where that "
                              "is larger) and/or a time, whichever is larger, e.g. 10%%,0.05us")
     parser.add_argument("--max-minutes", type=positive_float, metavar="M",
-                        help="start no per-operation round predicted to end after M minutes, once 2 have "
-                             f"run (default {DEFAULT_TARGET_MINUTES:g} with --target-ci, else no limit; the "
-                             "instruction counts, programs and production are not limited)")
+                        help="start no round of the per-operation benchmarks or programs predicted to end "
+                             "after M minutes, once 2 of each have run (default "
+                             f"{DEFAULT_TARGET_MINUTES:g} with --target-ci, else no limit; the instruction counts "
+                             "and production are not limited)")
     parser.add_argument("--timeout", type=positive_float, default=facts.DEFAULT_PROCESS_TIMEOUT_S,
                         metavar="S", help="time limit of one benchmark process in seconds "
                                           f"(default {facts.DEFAULT_PROCESS_TIMEOUT_S})")
@@ -148,6 +149,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.no_synthetic and args.target_ci:
         parser.error("--target-ci applies to the per-operation benchmarks, which --no-synthetic skips")
     args.app_list = [a.strip() for a in args.apps.split(",") if a.strip()]
+    if len(set(args.app_list)) < len(args.app_list):
+        parser.error(f"--apps: {args.apps!r} names an app twice")
     from .service import SHIPPED_APPS
     if not args.app_list or any(a not in SHIPPED_APPS for a in args.app_list):
         parser.error(f"--apps: choose from {', '.join(SHIPPED_APPS)}")
@@ -232,6 +235,10 @@ def main(argv=None) -> int:
         return 130
     except (EngineError, arms_mod.ArmError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:                    # a full disk, a file the run cannot write
+        print(f"error: {error.filename or ''}: {error.strerror or error}; the previous results are kept",
+              file=sys.stderr)
         return 2
 
 
@@ -322,7 +329,8 @@ def run_programs(args, arms, programs, run_dir: Path) -> None:
     with procs.private_dir("retrace-bench.") as scratch:
         try:
             data = programs_mod.run_programs(programs, arms, rounds, scratch, args.timeout, args.max_trace_bytes,
-                                             args.quick, python_for=python_for, progress=say)
+                                             args.quick, deadline=getattr(args, "deadline", None),
+                                             python_for=python_for, progress=say)
         except programs_mod.ProgramError as error:
             raise EngineError(str(error)) from None
     write_atomically(run_dir / "programs.json", json.dumps(
@@ -335,6 +343,8 @@ def run_programs(args, arms, programs, run_dir: Path) -> None:
 
 
 def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
+    # --max-minutes: one deadline for the rounds of the per-operation benchmarks and the programs.
+    args.deadline = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
     keep = None
     if args.keep_recordings:
         keep = run_dir / "recordings"
@@ -352,7 +362,7 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
         for arm in arms:
             if arm.recorded:
                 data.empty_trace_bytes[arm.label] = runner.measure_empty_trace(arm)
-        deadline = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
+        deadline = args.deadline
         missing = run_rounds(runner, Plan(scripts, arms, args.rounds, bench_args, args.target, deadline),
                              data, texts)
         data.config["missed_target"] = missing
@@ -474,8 +484,9 @@ def run_production_app(args, app: str, names: list[str], plain, run_dir: Path) -
     return False
 
 
-def self_check(args) -> int:
-    """A/A (plain and recorded), calibration (latency and CPU), timer fidelity; nothing kept."""
+def self_check(args, keep=None) -> int:
+    """A/A (plain and recorded), calibration (latency and CPU), timer fidelity; nothing kept.
+    `keep`: a function given the raw data before it is judged (the tests' data is made that way)."""
     from . import selfcheck
     bench_args = ["--quick"] if args.quick else []
     pinned = arms_mod.pinned_version()
@@ -510,6 +521,9 @@ def self_check(args) -> int:
         if not args.no_instructions:
             runs.update(instruction_check(args, runner))
     programs = program_check(args)
+    if keep is not None:
+        keep({"runs": {name: data.to_json() for name, data in runs.items()}, "timer": timer,
+              "production": production, "programs": [p.to_json() for p in programs]})
     return selfcheck.judge(runs, timer, production, programs)
 
 

@@ -278,6 +278,9 @@ class Target:
                     raise ValueError
             except ValueError:
                 raise ValueError(f"--target-ci: {part!r} is neither a percent (5%) nor a time (0.05us)") from None
+        import math
+        if not all(math.isfinite(v) for v in (percent or 0.0, floor)):
+            raise ValueError("--target-ci: not a finite number")
         if not (percent or floor) or (percent is not None and percent <= 0) or floor < 0:
             raise ValueError("--target-ci needs a positive percent and/or time, e.g. 5%,0.05us")
         return cls(percent, floor)

@@ -67,7 +67,37 @@ def load_run_json(path: Path) -> RunData:
         raise InputError(f"{path}: not a complete run record ({error})") from None
     if run.format != 1:
         raise InputError(f"{path}: run format {run.format}, this analyzer reads format 1")
+    check_consistent(run, path)
     return run
+
+
+#: The mode a process of each kind of arm must report (benchlib's recording detection).
+MODE_OF_KIND = {"plain": "plain", "retrace": "record"}
+
+
+def check_consistent(run: RunData, path: Path) -> None:
+    """What a run.json says must hold together, whoever edited it: arm labels unique and known,
+    every process of a recorded arm reporting that it recorded (and a plain arm's that it did not),
+    benchmark names unique."""
+    labels = [a.get("label") for a in run.arms]
+    if len(set(labels)) < len(labels):
+        raise InputError(f"{path}: an arm label appears twice ({', '.join(map(str, labels))})")
+    kinds = {a.get("label"): a.get("kind") for a in run.arms}
+    names = [b.name for b in run.benchmarks]
+    if len(set(names)) < len(names):
+        repeated = next(n for n in names if names.count(n) > 1)
+        raise InputError(f"{path}: the benchmark name {repeated!r} appears twice")
+    for bench in run.benchmarks:
+        for entry in [*bench.processes, *bench.instructions]:
+            if entry.arm not in kinds:
+                raise InputError(f"{path}: {bench.name}: a process of arm {entry.arm!r}, which is not one of the "
+                                 f"run's arms ({', '.join(map(str, labels))})")
+            mode = entry.record.get("mode")
+            wanted = MODE_OF_KIND.get(kinds[entry.arm])
+            if wanted and mode != wanted:
+                raise InputError(f"{path}: {bench.name}: a process of the {kinds[entry.arm]} arm {entry.arm!r} "
+                                 f"reports mode {mode!r}, not {wanted!r}: its numbers are not "
+                                 f"{'Retrace' if wanted == 'record' else 'plain'} numbers")
 
 
 # --------------------------------------------------------------------------- the spec's text format

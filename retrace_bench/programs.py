@@ -38,13 +38,29 @@ def fill_template(template: str, python: str, port: int | None = None) -> str:
 
 
 def split_command(template: str, python: str, port: int | None = None) -> list[str]:
+    """The command's words (it is run directly, not by a shell); shell syntax is refused."""
     try:
         argv = shlex.split(fill_template(template, python, port))
+        operator = shell_operator(template)
     except ValueError as error:
         raise ProgramError(f"cannot split the command {template!r}: {error}") from None
+    if operator:
+        raise ProgramError(f"the command {template!r} has the shell syntax {operator!r}, but it is not run by a "
+                           "shell: quote it if it is an argument, or wrap the command in a script "
+                           "(or bash -c '...')")
     if not argv:
         raise ProgramError("an empty command")
     return argv
+
+
+def shell_operator(template: str) -> str | None:
+    """The first unquoted shell operator (>, |, ;, &&, <, ...) in a command, or None."""
+    lexer = shlex.shlex(template, posix=False, punctuation_chars=True)
+    lexer.whitespace_split = True
+    for token in lexer:
+        if token and set(token) <= set("();<>|&"):
+            return token
+    return None
 
 
 def is_python(argv: list[str], python: str) -> bool:

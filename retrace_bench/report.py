@@ -30,7 +30,7 @@ def fmt_us(value: float | None, signed: bool = False) -> str:
 def interval_text(d: Difference) -> str:
     if d.low_us is None:
         return "no interval (fewer than 2 paired rounds)"
-    return f"95% CI {fmt_us(d.low_us, True)} .. {fmt_us(d.high_us, True)}"
+    return f"95% CI {fmt_us(d.low_us, True)} .. {fmt_us(d.high_us, True)} µs/op"
 
 
 def difference_text(d: Difference, versions: bool = False) -> str:
@@ -50,7 +50,9 @@ FINDING_TEXT = {
     "spec_boundary_none": lambda f: f"{f['figure']}: no measurable overhead (below the spec's +{facts.SPEC_BOUNDARY_RANGE_US[0]}-{facts.SPEC_BOUNDARY_RANGE_US[1]} µs)",
     "spec_boundary_within": lambda f: f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs: within the spec's +{facts.SPEC_BOUNDARY_RANGE_US[0]}-{facts.SPEC_BOUNDARY_RANGE_US[1]} µs",
     "spec_boundary_outside": lambda f: f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs: outside the spec's +{facts.SPEC_BOUNDARY_RANGE_US[0]}-{facts.SPEC_BOUNDARY_RANGE_US[1]} µs",
-    "spec_undetermined": lambda f: f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs, interval up to {fmt_us(f['high_us'], True)}: too wide to judge the spec's claim (add rounds or --target-ci)",
+    "spec_undetermined": lambda f: (f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs, interval up to {fmt_us(f['high_us'], True)}: too wide to judge the spec's claim (add rounds or --target-ci)"
+                                    if f['high_us'] is not None else
+                                    f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs, no interval (one round): the spec's claim cannot be judged (add rounds)"),
     "internal_over_100_recorded": lambda f: f"over {facts.RED_FLAG_INTERNAL_PERCENT}% on internal code: the spec calls this a measurement issue, but the trace grows {f['bytes_per_op']:.0f} B per call, so Retrace records this call and the cost is real",
     "internal_over_100": lambda f: f"over {facts.RED_FLAG_INTERNAL_PERCENT}% on internal code: the spec calls this a measurement issue; check the machine was idle and re-run",
     "boundary_over_50us": lambda f: f"more than {facts.RED_FLAG_BOUNDARY_US} µs per boundary crossing: the spec says investigate",
@@ -137,7 +139,7 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
                 "position, and follow each other arm, equally often)"]
                if result.config.get("rounds_run") and result.config["rounds_run"] % design_period(len(labels)) else []),
              "How to read: per-op figures are means of per-process means (each process runs a test",
-             f"{facts.MIN_RUNS}-{facts.MAX_RUNS} times). Each difference (B - A) is the mean of per-round "
+             f"{runs_text(result.config)} times). Each difference (B - A) is the mean of per-round "
              "paired differences",
              f"with a Student-t 95% interval, Bonferroni-adjusted over {tests} tests; 'within noise' when the",
              f"interval includes 0, or the difference is under {facts.MIN_EFFECT_FRACTION:.0%} of A or under "
@@ -146,6 +148,7 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
              "A spare core hides the writer's CPU from the caller; a busy server pays it.",
              "'recorded' is the trace growth per call; 'regimes' the recorded cost in a burst and",
              "sustained (past Retrace's writer queue)."]
+    lines += machine_lines(result)
     for b in result.benchmarks:
         lines += ["", f"## {SECTION_TITLES.get(b.name, b.name)} - {b.script}"]
         for arm, reason in b.failures.items():
@@ -176,6 +179,8 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
             for c in t.comparisons:
                 lines += comparison_lines(t, c)
             for f in t.findings:
+                if f.kind in MACHINE_FINDINGS:
+                    continue                    # about the machine: said once, under the header
                 prefix = "spec" if f.kind.startswith("spec_") else "FLAG"
                 lines.append(f"    {prefix:<6} {f.arm + ': ' if f.arm and len(recorded_arms) > 1 else ''}"
                              f"{finding_text(f)}")
@@ -195,6 +200,30 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
     lines += ["", RULE, "Raw data: run.json (every process's record); text outputs *_<arm>.txt; "
               "machine-readable: summary.json", RULE, ""]
     return "\n".join(lines)
+
+
+def runs_text(config: dict) -> str:
+    """How many runs of a test a process makes (the stopping rule's bounds; --quick's are smaller)."""
+    if config.get("quick"):
+        return f"{facts.QUICK_MIN_RUNS}-{facts.QUICK_MAX_RUNS}"
+    return f"{facts.MIN_RUNS}-{facts.MAX_RUNS}"
+
+
+#: Findings about the machine rather than a test: said once per run.
+MACHINE_FINDINGS = ("unsteady",)
+
+
+def machine_lines(result: RunResult) -> list[str]:
+    """The machine's steadiness, said once: how many arm figures had runs varying past the limit."""
+    unsteady = [(f.figures["cv"], f"{b.name}: {t.name} ({f.arm})") for b in result.benchmarks for t in b.tests
+                for f in t.findings if f.kind == "unsteady"]
+    figures = sum(len(t.arms) for b in result.benchmarks for t in b.tests)
+    if not unsteady:
+        return []
+    worst = max(unsteady)
+    return ["", f"FLAG   the machine was not steady: in {len(unsteady)} of {figures} test figures the runs varied "
+                f"by more than {facts.RED_FLAG_CV:.0%} (up to {worst[0]:.0%}, {worst[1]}); trust the intervals, "
+                "not the point estimates"]
 
 
 def version_summary(result: RunResult) -> list[str]:
@@ -222,7 +251,7 @@ def resolution_summary(result: RunResult) -> list[str]:
              f"{met} of {len(rows)} figures meet it (add rounds: --rounds N or --target-ci 10%)"]
     for b, t, r in rows:
         what = f"{r.b} vs {r.a}" + (" (version difference)" if r.kind == "versions" else "")
-        width = (f"±{fmt_us(r.half_width_us)} µs = ±{r.percent:.0f}% of the overhead {fmt_us(r.overhead_us, True)}"
+        width = (f"±{fmt_us(r.half_width_us)} µs/op = ±{r.percent:.0f}% of the overhead {fmt_us(r.overhead_us, True)} µs/op"
                  if r.percent is not None else "no interval")
         lines.append(f"  {'met ' if r.meets else 'MISS'} {b.name}: {t.name} {r.figure:<7} {what}: {width}")
     return lines
@@ -310,7 +339,12 @@ def render_chart(result: RunResult, path: Path) -> bool:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Write `path` whole or not at all (the previous file stays until the new one is complete). An
+    error names `path` (a full disk, a directory in its place), never the temporary file."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -318,6 +352,9 @@ def write_atomically(path: Path, text: str) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)        # like every other output file (mkstemp makes it 0600)
         os.replace(tmp, path)
+    except OSError as error:
+        os.unlink(tmp)
+        raise OSError(error.errno, error.strerror, str(path)) from None
     except BaseException:
         os.unlink(tmp)
         raise

@@ -27,7 +27,7 @@ class Judge:
 
 
 def diff_text(d) -> str:
-    ci = f"CI {fmt_us(d.low_us, True)} .. {fmt_us(d.high_us, True)}" if d.low_us is not None else "no CI"
+    ci = f"CI {fmt_us(d.low_us, True)} .. {fmt_us(d.high_us, True)} µs/op" if d.low_us is not None else "no CI"
     return f"{fmt_us(d.estimate_us, True)} µs/op, {ci}"
 
 

@@ -370,7 +370,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[2:]))
-    parser.add_argument("--app", choices=sorted(SHIPPED_APPS), default="wsgi",
+    parser.add_argument("--app", choices=sorted(SHIPPED_APPS),
                         help="which shipped app (default wsgi: Flask on waitress; asgi: FastAPI on uvicorn)")
     parser.add_argument("--app-cmd", help="command that starts your own app instead; {port} and {python} "
                                           "are filled in ({python}: the arm's interpreter)")
@@ -417,6 +417,9 @@ def parse_args(argv=None):
         parser.error("--rate-requests must not be negative")
     if args.arms and args.versions:
         parser.error("--arms and --versions cannot be combined (name versions in --arms as retrace==X.Y.Z)")
+    if args.app is not None and args.app_cmd is not None:
+        parser.error("--app and --app-cmd cannot be combined: --app picks a shipped app, --app-cmd runs your own")
+    args.app = args.app or "wsgi"
     if args.app_cmd is not None and not args.app_cmd.strip():
         parser.error("--app-cmd is empty: give the command that starts your app, or leave the option out "
                      "for the shipped app")

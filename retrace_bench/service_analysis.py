@@ -52,16 +52,20 @@ def load_runs(data: dict) -> list[ArmRun]:
 
 def paired_percent_ci(runs: list[ArmRun], plain: str, arm: str, figure,
                       confidence: float = facts.CONFIDENCE) -> list[float] | None:
-    """The interval of arm - plain, paired by round (Student's t), in % of plain's median; None
-    with fewer than two rounds that have both. `confidence`: per comparison (family_confidence)."""
+    """The interval of the change arm / plain in percent, paired by round: Student's t on the
+    per-round log ratios, turned back into percent, so that it cannot pass -100% (a ratio's interval
+    is not symmetric in percent; the programs' ratios are computed the same way). None with fewer than
+    two rounds that have both, or a figure that is not positive. `confidence`: per comparison."""
+    import math
     by_round = {(r.arm, r.round): figure(r) for r in runs}
     rounds = sorted({r.round for r in runs if by_round.get((plain, r.round)) is not None
                      and by_round.get((arm, r.round)) is not None})
-    interval = paired_t_interval([by_round[(arm, n)] - by_round[(plain, n)] for n in rounds], confidence)
+    if any(by_round[(plain, n)] <= 0 or by_round[(arm, n)] <= 0 for n in rounds):
+        return None
+    interval = paired_t_interval([math.log(by_round[(arm, n)] / by_round[(plain, n)]) for n in rounds], confidence)
     if interval is None:
         return None
-    reference = statistics.median(by_round[(plain, n)] for n in rounds)
-    return [interval.low / reference * 100, interval.high / reference * 100] if reference else None
+    return [math.expm1(interval.low) * 100, math.expm1(interval.high) * 100]
 
 
 def ci_verdict(ci: list[float] | None, estimate_percent: float, higher_is_slower: bool = True) -> str:

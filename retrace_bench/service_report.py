@@ -12,14 +12,17 @@ from .service_analysis import SPEC_CLAIM, cpu_change, cpu_ranking, summarise
 
 
 SPEC_VERDICT_TEXT = {"met": "as claimed", "missed": "NOT as claimed",
-                     "undetermined": "cannot tell from these rounds (the interval spans 1%; add --rounds)"}
+                     "undetermined": "cannot tell from these rounds (the interval spans 1%; add --rounds)",
+                     "one round": "cannot tell (one round: no interval; add --rounds)"}
 
 
 def spec_verdict(against: dict) -> str:
-    """The spec's <1% p50 claim, judged on the p50 interval over rounds (the point estimate when
-    there is one round only)."""
+    """The spec's <1% p50 claim, judged on the p50 interval over rounds; with one round there is no
+    interval, and no verdict either (as everywhere else in the summary)."""
     ci = against.get("p50_ms_change_ci_percent")
-    low, high = ci if ci else (against["p50_increase_percent"],) * 2
+    if not ci:
+        return "one round"
+    low, high = ci
     return "met" if high < 1 else "missed" if low >= 1 else "undetermined"
 
 
@@ -43,7 +46,7 @@ def render(data: dict) -> str:
              f" per path after {config['warmup']} warmup requests"
              + (f"; fixed rate: hey -c 1 -q {config['rate']:g} -n {config['rate_requests']}" if config.get("rate_requests") else "")
              + f"; {config['rounds']} rounds, arms {', '.join(data['arms'])} in rotating order; medians over rounds, "
-             f"95% CI over rounds (paired, Student's t; Bonferroni over the {2 * len(data['paths']) + 1} "
+             f"95% CI over rounds (paired, Student's t on log ratios; Bonferroni over the {2 * len(data['paths']) + 1} "
              "figures with a verdict)",
              (f"  pinned: the app on CPU {','.join(map(str, config['pinned']['app_cpus']))}, ab/hey on CPU "
               f"{','.join(map(str, config['pinned']['load_cpus']))} in every measured load; each warm-up ran the "
@@ -177,7 +180,9 @@ def apm_table(summaries: list[dict]) -> list[str]:
     if any(len(group) > 1 for s in summaries if "failure" not in s for group in cpu_ranking(s)):
         lines.append("  {a, b}: their 95% intervals overlap: this run cannot tell those tools apart.")
     if not any(s.get("per_arm", {}).get(a.name) for s in summaries for a in AGENTS.values()):
-        lines.append("  No APM agent ran: ./run_all_benchmarks.sh --apm (or production_benchmark.py --arms all) adds them.")
+        asked = sorted({arm for s in summaries for arm in s.get("unavailable", {})})
+        lines.append(f"  No APM agent ran: {', '.join(asked)} cannot run here (said above)." if asked else
+                     "  No APM agent ran: ./run_all_benchmarks.sh --apm (or production_benchmark.py --arms all) adds them.")
     return lines
 
 

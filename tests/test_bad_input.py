@@ -199,3 +199,76 @@ def test_an_incomplete_run_is_said_so_and_is_not_success(tmp_path):
     result = analyze(partial)
     assert result.returncode == 1 and "incomplete run" in result.stdout
     assert (partial / "summary.txt").read_text().startswith("INCOMPLETE RUN:")
+
+
+# --------------------------------------------------------------------------- a hand-edited run.json
+
+def edited_run(tmp_path, edit):
+    import json
+    data = json.loads((ROOT / "tests" / "data" / "run" / "run.json").read_text())
+    edit(data)
+    (tmp_path / "run.json").write_text(json.dumps(data))
+    return analyze(tmp_path)
+
+
+def test_plain_numbers_under_a_retrace_label_are_refused(tmp_path):
+    def edit(data):
+        for b in data["benchmarks"]:
+            for p in b["processes"]:
+                if p["arm"] == "retrace":
+                    p["record"]["mode"] = "plain"
+    assert_clean_error(edited_run(tmp_path, edit), "not Retrace numbers")
+
+
+def test_an_unknown_arm_or_a_repeated_benchmark_is_refused(tmp_path):
+    def unknown(data):
+        data["benchmarks"][0]["processes"][0]["arm"] = "retrace==9.9"
+    assert_clean_error(edited_run(tmp_path, unknown), "not one of the run's arms")
+
+    def repeated(data):
+        data["benchmarks"].append(data["benchmarks"][0])
+    assert_clean_error(edited_run(tmp_path, repeated), "appears twice")
+
+
+def test_a_summary_that_cannot_be_written_is_named(sample_dir):
+    (sample_dir / "summary.txt").mkdir()
+    result = analyze(sample_dir)
+    assert_clean_error(result, "summary.txt")
+    assert ".summary.txt." not in result.stderr            # the real file, not a temporary one
+
+
+def test_compare_a_file_is_said_to_be_a_file(tmp_path):
+    result = run([sys.executable, str(ROOT / "analyze_results.py"), "--compare", "/etc/passwd", str(tmp_path)])
+    assert_clean_error(result, "is a file")
+
+
+# --------------------------------------------------------------------------- the driver's options
+
+@pytest.mark.parametrize("argv, message", [
+    (["--apps", "wsgi,wsgi"], "twice"),
+    (["--target-ci", "nan%"], "finite"),
+    (["--program", "{python} ok.py > out.txt"], "not run by a shell"),
+    (["--program", "python3 ok.py"], "not the arm's interpreter"),
+    (["--no-instructions", "--instruction-rounds", "3"], "cannot be combined"),
+    (["--budget", "/nonexistent/b.toml"], "cannot read it"),
+    (["--fail-on-regression"], "--versions with two or more versions, or --budget"),
+])
+def test_driver_options_refused_with_one_line(tmp_path, argv, message):
+    (tmp_path / "ok.py").write_text("print('ok')\n")
+    result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), *argv, "--results", str(tmp_path / "r")],
+                 cwd=tmp_path, RETRACE_BENCH_CWD=str(tmp_path))
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "r").exists()
+
+
+def test_default_within_a_pyperformance_list_adds_to_the_subset():
+    from retrace_bench import facts, pyperformance
+    names = [p.name for p in pyperformance.select("default,nbody,pathlib")]
+    assert names == list(facts.PYPERFORMANCE_SUBSET)                 # nbody and pathlib are in it already
+    assert [p.name for p in pyperformance.select("default,tomli_loads")][-1] == "tomli_loads"
+
+
+def test_app_and_app_cmd_cannot_be_combined():
+    result = run([sys.executable, str(ROOT / "production_benchmark.py"), "--app", "asgi", "--app-cmd",
+                  "{python} x.py {port}", "--path", "/x"])
+    assert result.returncode == 2 and "cannot be combined" in result.stderr

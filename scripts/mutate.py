@@ -1,0 +1,99 @@
+"""Mutation check: each one-line mutation below, applied to a throwaway copy of the suite, must turn
+at least one of the fast tests red. Keeps the claim "the tests catch what they name" checkable.
+
+    .venv/bin/python scripts/mutate.py            # every mutation (a few minutes)
+    .venv/bin/python scripts/mutate.py --list     # just the list
+
+Exit status 1 when a mutation survives (no test failed). The working tree is never modified."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The fast tests: real sample data, no benchmark runs (a few seconds each under Valgrind at most).
+FAST_TESTS = ["tests/test_statistics.py", "tests/test_compare.py", "tests/test_instructions.py",
+              "tests/test_selfcheck_judge.py", "tests/test_parse.py", "tests/test_mutation_targets.py"]
+COPIED = ["retrace_bench", "benchlib.py", "analyze_results.py", "selfcheck", "tests", "examples", "requirements.txt",
+          "pytest.ini", "synthetic_benchmark.py", "external_boundary_benchmark.py", "run_all_benchmarks.sh", "scripts",
+          "production_benchmark.py", "apps"]
+
+#: (file, text, replacement, what it breaks). Each text must occur exactly once in its file.
+MUTATIONS = [
+    ("retrace_bench/facts.py", "MIN_EFFECT_US = 0.05", "MIN_EFFECT_US = 0.0",
+     "the 0.05 µs floor of the verdict rule"),
+    ("retrace_bench/facts.py", "if low <= 1 <= high or abs(estimate - 1) < MIN_EFFECT_FRACTION:",
+     "if low <= 1 <= high:", "the programs' 2% minimum effect"),
+    ("retrace_bench/service_analysis.py", "abs(estimate_percent) < facts.minimum_effect_percent()",
+     "abs(estimate_percent) < 0", "production's 2% minimum effect"),
+    ("retrace_bench/facts.py", "abs(estimate) < INSTRUCTION_MIN_EFFECT_FRACTION * abs(reference)",
+     "abs(estimate) < 0", "the instructions' 1% minimum effect"),
+    ("retrace_bench/analysis.py", "confidence = family_confidence(facts.CONFIDENCE, tests_compared)",
+     "confidence = facts.CONFIDENCE", "Bonferroni in the per-operation analysis"),
+    ("retrace_bench/service_analysis.py", "return family_confidence(facts.CONFIDENCE, 2 * len(paths) + 1)",
+     "return facts.CONFIDENCE", "Bonferroni in the production analysis"),
+    ("retrace_bench/selfcheck.py", "j.report(d.verdict == facts.SLOWER and contained, text)",
+     "j.report(d.verdict == facts.SLOWER, text)", "the sensitivity check's 'interval contains the work'"),
+    ("retrace_bench/selfcheck.py", "j.report(abs(error) <= facts.CALIBRATION_TOLERANCE,\n",
+     "j.report(True or abs(error) <= facts.CALIBRATION_TOLERANCE,\n", "the calibration judgement always ok"),
+    ("retrace_bench/selfcheck.py", "j.report(d.verdict == facts.WITHIN_NOISE,\n                                     f\"{b.name}",
+     "j.report(True,\n                                     f\"{b.name}", "the A/A judgement always ok"),
+    ("retrace_bench/selfcheck.py", "j.report(c.latency.estimate_us < limit,",
+     "j.report(True,", "the deferred-latency judgement always ok"),
+    ("retrace_bench/selfcheck.py", "j.report(abs(error) <= facts.INSTRUCTION_CALIBRATION_TOLERANCE,",
+     "j.report(True,", "the instruction calibration always ok"),
+    ("retrace_bench/engine.py", "return max(abs(reference_us) * (self.percent or 0) / 100, self.floor_us)",
+     "return max(abs(reference_us) * (self.percent or 0) / 1000, self.floor_us)", "the --target-ci scale"),
+]
+
+
+def survives(mutation, workdir: Path) -> tuple[bool, str]:
+    """Apply one mutation in a fresh copy; run the fast tests; True when none failed."""
+    path, text, replacement, _ = mutation
+    copy = workdir / "suite"
+    shutil.rmtree(copy, ignore_errors=True)
+    copy.mkdir()
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy2(source, copy / name)
+    target = copy / path
+    content = target.read_text()
+    if content.count(text) != 1:
+        return False, f"its text occurs {content.count(text)} times in {path}: update the mutation"
+    target.write_text(content.replace(text, replacement))
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-q", "-x", "-p",
+                             "no:cacheprovider", f"--basetemp={workdir / 'pytest'}", *FAST_TESTS],
+                            cwd=copy, capture_output=True, text=True)
+    last = (result.stdout.strip().splitlines() or [""])[-1]
+    return result.returncode == 0, last
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    args = parser.parse_args()
+    if args.list:
+        for _, _, _, what in MUTATIONS:
+            print(what)
+        return 0
+    survived = 0
+    with tempfile.TemporaryDirectory(prefix="retrace-mutate.") as tmp:
+        for number, mutation in enumerate(MUTATIONS, 1):
+            print(f"[{number}/{len(MUTATIONS)}] {mutation[3]}: ", end="", flush=True)
+            alive, said = survives(mutation, Path(tmp))
+            survived += alive
+            print(("SURVIVED (no test failed)" if alive else "caught") + f"  [{said}]", flush=True)
+    print(f"{len(MUTATIONS) - survived} of {len(MUTATIONS)} mutations caught")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""The verdict rules' constants where a test must see them (scripts/mutate.py breaks each one): the
+minimum effects, the Bonferroni adjustments, the --target-ci scale."""
+
+import json
+from pathlib import Path
+
+from retrace_bench import analysis, facts, service_analysis
+from retrace_bench.engine import RunData, Target
+from retrace_bench.stats import family_confidence
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_a_time_difference_under_the_floor_is_noise_however_tight():
+    """+0.04 µs on a 0.5 µs operation (8%), its interval far from zero: under the 0.05 µs floor."""
+    a = {1: 0.50, 2: 0.51, 3: 0.49}
+    b = {1: 0.54, 2: 0.55, 3: 0.53}
+    d = analysis.difference(analysis.LATENCY, a, b, 0.95, None)
+    assert d.low_us > 0 and d.verdict == facts.WITHIN_NOISE
+    bigger = analysis.difference(analysis.LATENCY, a, {r: v + 0.1 for r, v in a.items()}, 0.95, None)
+    assert bigger.verdict == facts.SLOWER
+
+
+def test_a_ratio_under_two_percent_is_noise_however_tight():
+    assert facts.ratio_verdict(1.015, 1.01, 1.02) == facts.WITHIN_NOISE
+    assert facts.ratio_verdict(1.05, 1.03, 1.07) == facts.SLOWER
+
+
+def test_a_production_change_under_two_percent_is_noise_however_tight():
+    assert service_analysis.ci_verdict([0.5, 1.5], 1.0) == facts.WITHIN_NOISE
+    assert service_analysis.ci_verdict([3.0, 7.0], 5.0) == facts.SLOWER
+
+
+def test_per_operation_verdicts_are_bonferroni_adjusted_over_the_tests():
+    run = RunData.from_json(json.loads((DATA / "run" / "run.json").read_text()))
+    result = analysis.analyse(run)
+    tests = sum(len(b.tests) for b in result.benchmarks)
+    assert tests > 1 and result.confidence == family_confidence(facts.CONFIDENCE, tests) > 0.95
+
+
+def test_production_verdicts_are_bonferroni_adjusted_over_their_figures():
+    assert service_analysis.verdict_confidence(["/a", "/b"]) == family_confidence(facts.CONFIDENCE, 5)
+
+
+def test_the_target_is_a_percent_of_the_figure():
+    assert Target.parse("10%").half_width_us(2.0) == 0.2
+    assert Target.parse("10%,0.5us").half_width_us(2.0) == 0.5
