@@ -144,6 +144,10 @@ def ensure_recording_if_requested() -> RecordingState:
     python_path = os.pathsep.join(filter(None, [script_dir, os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, PYTHONPATH=python_path, **{HOOK_DISABLE_VARIABLE: "1", REEXEC_MARK: "1"})
     sys.stdout.flush()
+    try:        # what this unrecorded process printed (a file's offset; a pipe or a terminal has none)
+        env[facts.PREEXEC_OUTPUT_VARIABLE] = str(os.lseek(sys.stdout.fileno(), 0, os.SEEK_CUR))
+    except (OSError, ValueError):
+        pass
     if is_private_dir(Path(wanted).parent):
         os.execve(sys.executable, recording_command(wanted), env)
     record_privately(wanted, env)
@@ -405,7 +409,7 @@ class Suite:
         meter = CpuMeter.measure()
         print(f"Idle CPU: {meter.idle_ms_per_s:.3f} ms/s", flush=True)
         record = ProcessRecord(Path(sys.argv[0]).name, header, state.mode, state.path, [],
-                               idle_cpu_ms_per_s=meter.idle_ms_per_s)
+                               idle_cpu_ms_per_s=meter.idle_ms_per_s, extra=preexec_output())
         for number, test in enumerate(self.tests, 1):
             if args.only and number not in args.only:
                 continue
@@ -484,6 +488,13 @@ class Callgrind:
                                              facts.INSTRUCTION_DRAIN_CAP_S) if self.trace else (0.0, False))
         self.cg.dump(name)
         return Window(name, calls, wait_s, capped)
+
+
+def preexec_output() -> dict:
+    """The record's note of how much of this process's output an unrecorded process wrote before it
+    re-executed under Retrace (the manager leaves it out of the replay comparison)."""
+    value = os.environ.get(facts.PREEXEC_OUTPUT_VARIABLE, "")
+    return {"preexec_stdout_bytes": int(value)} if value.isdigit() and int(value) else {}
 
 
 def trace_size(path: str) -> int:

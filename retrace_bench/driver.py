@@ -17,7 +17,7 @@ from pathlib import Path
 from . import arms as arms_mod
 from . import facts, procs
 from .options import positive_float, positive_int
-from .engine import (ROOT, BenchmarkData, EngineError, Plan, RunData, Runner, ResultsLock, Target, check_replay,
+from .engine import (REPLAY_TEXT, ROOT, BenchmarkData, EngineError, Plan, RunData, Runner, ResultsLock, Target, check_replay,
                      claim_results_dir, discover_scripts, new_run_dir, probe_trace_growth, profile_regimes, publish,
                      run_rounds, say, suite_commit, write_texts)
 
@@ -374,8 +374,7 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
                 probe_trace_growth(runner, arm, bench, [int(n) for n in tests])
                 if arm.label not in bench.failures:
                     profile_regimes(runner, arm, bench, bench_args)
-                recorded_texts = texts.get((bench.name, arm.file_label), [])
-                check_replay(runner, arm, bench, recorded_texts[0] if recorded_texts else "")
+                check_replay(runner, arm, bench, texts.get((REPLAY_TEXT, bench.name, arm.file_label), ""))
         if scripts and not args.no_instructions:
             count_instructions(args, runner, scripts, arms, data)
     write_texts(run_dir, texts)

@@ -93,6 +93,7 @@ class ProcessResult:
     text: str
     failure: str | None = None
     trace_bytes: int | None = None
+    own_text: str | None = None        # what the recorded process itself printed (for the replay check)
 
 
 def empty_recording_size(python: str, base: Path, timeout: float) -> int:
@@ -190,6 +191,9 @@ class Runner:
             self.discard(recording)
             return ProcessResult(None, text, f"bad JSON record: {error}")
         result = ProcessResult(record, text)
+        skipped = record.extra.get("preexec_stdout_bytes") or 0
+        result.own_text = (base.with_suffix(".out").read_bytes()[skipped:].decode("utf-8", errors="replace")
+                           if skipped else text)
         if recording is not None:
             result.failure, result.trace_bytes = self.verify_trace(arm, record, recording)
             if keep_as and not result.failure:
@@ -346,6 +350,8 @@ def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=
                 keep = f"replay.{bench.name}.{arm.file_label}.retrace" if arm.recorded and round_number == 1 else None
                 result = runner.run(arm, script, [*plan.bench_args, *only], keep_as=keep)
                 texts.setdefault((bench.name, arm.file_label), []).append(result.text)
+                if keep and result.own_text is not None:
+                    texts[REPLAY_TEXT, bench.name, arm.file_label] = result.own_text
                 if result.failure:
                     bench.failures[arm.label] = f"round {round_number} {arm.label} process: {result.failure}"
                     progress(f"FAILED ({result.failure})")
@@ -609,9 +615,16 @@ def publish(run_dir: Path, results: Path) -> Path:
     return final
 
 
+#: texts' key of the round-1 recorded process's own output, for the replay check.
+REPLAY_TEXT = "replay"
+
+
 def write_texts(run_dir: Path, texts: dict) -> None:
     """The processes' own text output, per benchmark and arm: <name>_baseline.txt etc."""
-    for (name, file_label), outputs in texts.items():
+    for key, outputs in texts.items():
+        if len(key) == 3:                    # (REPLAY_TEXT, name, label): not a file of its own
+            continue
+        name, file_label = key
         (run_dir / f"{name}_{file_label}.txt").write_text("".join(o if o.endswith("\n") else o + "\n"
                                                                   for o in outputs), encoding="utf-8")
 

@@ -17,6 +17,9 @@ REEXEC_MARK = "RETRACE_BENCH_REEXEC"
 #: Where a recording made in a private directory is moved when it is complete (benchlib's hand runs
 #: into a shared directory): what the recorded process says it records to.
 SHOWN_RECORDING_VARIABLE = "RETRACE_BENCH_RECORDING"
+#: Set by benchlib when it re-executes a script under Retrace: the bytes the script had written to its
+#: standard output before (import-time prints of the unrecorded process), which no replay prints.
+PREEXEC_OUTPUT_VARIABLE = "RETRACE_BENCH_PREEXEC_BYTES"
 #: The manager passes a benchmark process a file descriptor for its JSON record in this variable.
 RECORD_FD_VARIABLE = "RETRACE_BENCH_RECORD_FD"
 #: Set by the self-check in the arm whose recorded clock read is made dearer (sensitivity check).
@@ -32,7 +35,7 @@ CALLER_CWD_VARIABLE = "RETRACE_BENCH_CWD"
 CALLGRIND_EXTENSION_VARIABLE = "RETRACE_BENCH_CALLGRIND_EXT"
 #: Set by the self-check in the arm whose recorded call gets a known pure-Python piece of work.
 INSTRUCTION_WORK_VARIABLE = "RETRACE_BENCH_INSTRUCTION_WORK"
-SUITE_VARIABLES = (REEXEC_MARK, SHOWN_RECORDING_VARIABLE, RECORD_FD_VARIABLE, SENSITIVITY_VARIABLE,
+SUITE_VARIABLES = (REEXEC_MARK, PREEXEC_OUTPUT_VARIABLE, SHOWN_RECORDING_VARIABLE, RECORD_FD_VARIABLE, SENSITIVITY_VARIABLE,
                    PROGRAM_COST_VARIABLE, CALLER_CWD_VARIABLE, CALLGRIND_EXTENSION_VARIABLE,
                    INSTRUCTION_WORK_VARIABLE)
 

@@ -67,21 +67,31 @@ def stop(process: subprocess.Popen, grace: float = STOP_GRACE_S) -> None:
         _live.discard(process)
 
 
-def pin_group(pgid: int, cpus: frozenset) -> int:
-    """Pin every thread of every live process in a process group to `cpus` (threads they start later
-    inherit it). Returns how many threads were pinned."""
-    pinned = 0
+def process_stats():
+    """(pid, the fields of /proc/<pid>/stat after the name: state, ppid, pgrp, ...) of every live
+    process."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat", "rb") as f:
-                if int(f.read().rsplit(b")", 1)[1].split()[2]) != pgid:
-                    continue
-            for task in os.scandir(f"/proc/{entry.name}/task"):
+                yield int(entry.name), f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+
+
+def pin_group(pgid: int, cpus: frozenset) -> int:
+    """Pin every thread of every live process in a process group to `cpus` (threads they start later
+    inherit it). Returns how many threads were pinned."""
+    pinned = 0
+    for pid, fields in process_stats():
+        if int(fields[2]) != pgid:
+            continue
+        try:
+            for task in os.scandir(f"/proc/{pid}/task"):
                 os.sched_setaffinity(int(task.name), cpus)
                 pinned += 1
-        except (OSError, IndexError, ValueError):
+        except OSError:
             continue
     return pinned
 
@@ -183,17 +193,7 @@ def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, s
 
 def group_cpu_s(pgid: int) -> float:
     """CPU seconds (user + system) of the live processes of a process group."""
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:           # fields after the name: state, ppid, pgrp, ...
-            total += int(fields[11]) + int(fields[12])
+    total = sum(int(fields[11]) + int(fields[12]) for _, fields in process_stats() if int(fields[2]) == pgid)
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -238,16 +238,7 @@ def become_subreaper() -> bool:
 
 
 def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    if int(f.read().rsplit(b")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
+    return [child for child, fields in process_stats() if int(fields[1]) == pid]
 
 
 def stop_strays(progress=print) -> int:

@@ -184,3 +184,21 @@ def test_a_daemon_that_a_benchmark_leaves_behind_is_stopped(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert "[cleanup] stopped" in result.stdout
     assert processes_under(marker) == []
+
+
+def test_a_benchmark_that_prints_at_import_time_replays_identically(tmp_path):
+    """The template with a print before Suite(...): the unrecorded process prints it before it
+    re-executes under Retrace, the recorded one again. The replay check compares only what the
+    recorded process printed (it was 'differs' before)."""
+    from test_driver import copy_repo
+    repo = copy_repo(tmp_path / "repo")
+    for name in ("synthetic_benchmark.py", "external_boundary_benchmark.py"):
+        (repo / name).unlink()
+    template = (repo / "benchmark_template.py").read_text()
+    (repo / "zzprint_benchmark.py").write_text(template.replace("suite = Suite(", 'print("loading my config")\n'
+                                                                                  "suite = Suite(", 1))
+    result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1", "--no-production",
+                  "--pyperformance", "none", "--no-instructions"], cwd=repo, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    summary = (repo / "results" / "summary.txt").read_text()
+    assert "Replay check (retrace): identical" in summary, summary[-1500:]

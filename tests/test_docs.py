@@ -1,0 +1,48 @@
+"""The documentation stays true to the code: every option of the driver's and the production
+benchmark's --help is documented in docs/, every link resolves, and every file the README names exists."""
+
+import re
+import sys
+
+import pytest
+
+from conftest import ROOT, run
+
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+#: What a run writes (the README names them as outputs, not as files of the repository).
+OUTPUTS = {"summary.txt", "summary.json", "benchmark-action.json", "overhead.png", "instructions.png", "programs.png",
+           "run.json", "programs.json", "results/summary.txt"}
+
+
+def options(command) -> set[str]:
+    result = run([sys.executable, *command, "--help"])
+    assert result.returncode == 0, result.stderr
+    # the option lines of argparse's help (an option's first word on its line), not examples in texts
+    return set(re.findall(r"^\s{2}(?:-\w[ ,\w]*, )?(--[a-z][a-z-]+)", result.stdout, re.M)) - {"--help"}
+
+
+@pytest.mark.parametrize("command", [["-m", "retrace_bench.driver"], [str(ROOT / "production_benchmark.py")]])
+def test_every_option_is_documented(command):
+    text = "\n".join(p.read_text() for p in DOCS)
+    missing = sorted(o for o in options(command) if f"`{o}" not in text)
+    assert not missing, f"options in --help but not in docs/: {missing}"
+
+
+def test_every_link_resolves():
+    for page in [ROOT / "README.md", *DOCS]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if target.startswith("http"):
+                continue
+            assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
+
+
+def test_every_file_the_readme_names_exists():
+    text = (ROOT / "README.md").read_text()
+    named = {m for m in re.findall(r"`([\w./-]+\.(?:py|md|sh|toml|txt|json|png))`", text)} - OUTPUTS
+    named |= set(re.findall(r"`(results/archive/[\w.-]+)/?`", text))
+    missing = sorted(n for n in named if not (ROOT / n).exists() and not n.startswith(("something_", "myjob")))
+    assert not missing, f"the README names files that do not exist: {missing}"
+
+
+def test_the_readme_is_a_first_visit():
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 150
