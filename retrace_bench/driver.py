@@ -17,6 +17,7 @@ from pathlib import Path
 from . import arms as arms_mod
 from . import facts, procs
 from .options import positive_float, positive_int
+from .report import WILLIAMS
 from .engine import (REPLAY_TEXT, ROOT, BenchmarkData, EngineError, Plan, RunData, Runner, ResultsLock, Target, check_replay,
                      claim_results_dir, discover_scripts, new_run_dir, probe_trace_growth, profile_regimes, publish,
                      run_rounds, say, suite_commit, write_texts)
@@ -354,7 +355,7 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
                    {"rounds": args.rounds, "quick": args.quick, "target_ci": args.target_ci,
                     "max_minutes": args.max_minutes, "suite_commit": suite_commit(),
                     "python": platform.python_version(), "machine": f"{platform.system()} {platform.machine()}",
-                    "cpu_count": os.cpu_count(), "timeout_s": args.timeout,
+                    "cpu_count": os.cpu_count(), "timeout_s": args.timeout, "order": WILLIAMS,
                     **({"budget": args.budgets} if args.budget is not None else {})})
     texts: dict = {}
     with procs.private_dir("retrace-bench.") as scratch:

@@ -241,16 +241,24 @@ def children_of(pid: int) -> list[int]:
     return [child for child, fields in process_stats() if int(fields[1]) == pid]
 
 
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()[:240]
+    except OSError:
+        return ""
+
+
 def stop_strays(progress=print) -> int:
     """SIGKILL and reap every child this process still has after stop_all(): descendants that left
     their group and were re-parented here. Their own children come next (re-parented in turn).
     Returns how many were stopped."""
-    stopped = 0
+    stopped, names = 0, []
     for _ in range(50):
         strays = children_of(os.getpid())
         if not strays:
             break
         for pid in strays:
+            names.append(command_line(pid))
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -262,8 +270,9 @@ def stop_strays(progress=print) -> int:
                 pass
         stopped += len(strays)
     if stopped:
-        progress(f"[cleanup] stopped {stopped} process(es) that a benchmark or program left running "
-                 "(daemonised or double-forked)")
+        shown = "; ".join(dict.fromkeys(n for n in names if n))
+        progress(f"[cleanup] stopped {stopped} process(es) left running by a process of this run (a daemon, a "
+                 f"double fork, a child that outlived a stopped replay): {shown[:600] or '?'}")
     return stopped
 
 

@@ -1,6 +1,6 @@
 """The program workload: a whole command (a pyperformance benchmark in pyperf's worker mode, or the
 user's own --program) run once per arm per round, interleaved with the others by the engine's one
-rounds loop (engine.schedule).
+rounds loop (engine.Rounds).
 
 Per process: wall time, CPU of all its threads until it exited (Retrace's writer drains before a
 recorded process exits, so the recording's whole CPU is in it), peak RSS, exit status, a digest of

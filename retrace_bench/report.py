@@ -128,7 +128,7 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
     lines = [RULE, "RETRACE BENCHMARK SUMMARY", RULE,
              f"retracesoftware {system.get('retrace_version', '?')} | Python {system.get('python', '?')} | "
              f"{system.get('os', '?')} | {system.get('cpu_count', '?')} CPUs",
-             f"Arms: {', '.join(labels)}; {rounds_text(result.config)}, arm order from a Williams design",
+             f"Arms: {', '.join(labels)}; {rounds_text(result.config)}, {order_text(result.config)}",
              f"Measured {result.measured[0]} .. {result.measured[1]}" if result.measured else "",
              *([f"Target resolution (--target-ci): half-width at most {result.config['target_ci']}; "
                 f"{len(result.config.get('missed_target') or [])} difference(s) missed it (FLAG lines)"]
@@ -200,6 +200,16 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
     lines += ["", RULE, "Raw data: run.json (every process's record); text outputs *_<arm>.txt; "
               "machine-readable: summary.json", RULE, ""]
     return "\n".join(lines)
+
+
+def order_text(config: dict) -> str:
+    """How the arms' order was chosen: a Williams design for runs that say so; an archive made before
+    the suite recorded it (when arms were rotated cyclically) is not described as one."""
+    return "arm order from a Williams design" if config.get("order") == WILLIAMS else "arms in rotating order"
+
+
+#: config["order"] of runs whose arms' order came from a Williams design (arms.rotation).
+WILLIAMS = "williams"
 
 
 def runs_text(config: dict) -> str:

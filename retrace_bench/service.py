@@ -472,7 +472,7 @@ def main(argv=None) -> int:
     json_path, text_path = results / f"production_{args.name}.json", results / f"production_{args.name}.txt"
     sink = None
     try:
-        with procs.managed(), procs.private_dir("retrace-prod.") as scratch:
+        with procs.managed(reap=True), procs.private_dir("retrace-prod.") as scratch:
             arms, unavailable = arms_mod.make_named_arms(args.arm_names, progress=lambda t: print(t, flush=True))
             if any(a.agent for a in arms):
                 sink = Sink()

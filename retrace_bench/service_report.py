@@ -1,4 +1,4 @@
-"""Render the service workload's result: its text section, the APM table, production.png."""
+"""Render the service workload's result: its text section, the APM table, production_<app>.png."""
 
 from __future__ import annotations
 
@@ -187,7 +187,7 @@ def apm_table(summaries: list[dict]) -> list[str]:
 
 
 def render_chart(data: dict, path: Path) -> bool:
-    """production.png: per arm, throughput (range over rounds), p50/p99 latency per path, and CPU
+    """production_<app>.png: per arm, throughput (range over rounds), p50/p99 latency per path, and CPU
     per request. False when there is nothing to draw or matplotlib is missing."""
     if "failure" in data:
         return False

@@ -177,12 +177,12 @@ def test_a_daemon_that_a_benchmark_leaves_behind_is_stopped(tmp_path):
     marker = uuid.uuid4().hex
     template = (repo / "benchmark_template.py").read_text()
     (repo / "daemon_benchmark.py").write_text(template.replace(
-        "suite = Suite(", "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; "
-        f"time.sleep(600)', {marker!r}], start_new_session=True)\nsuite = Suite(", 1))
+        "suite = Suite(", "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', "
+        f"'m_{marker} = 1; import time; time.sleep(600)'], start_new_session=True)\nsuite = Suite(", 1))
     result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1", "--no-production",
                   "--pyperformance", "none", "--no-instructions"], cwd=repo, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
-    assert "[cleanup] stopped" in result.stdout
+    assert "[cleanup] stopped" in result.stdout and marker in result.stdout    # named
     assert processes_under(marker) == []
 
 
