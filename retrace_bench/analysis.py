@@ -377,3 +377,11 @@ def analyse_benchmark(bench: BenchmarkData, pairs, confidence: float, target: Ta
                                                                   "cap_s": facts.DRAIN_CAP_S}))
         result.tests.append(t)
     return result
+
+
+def target_misses(data: RunData, target: Target) -> list[tuple[str, int, str]]:
+    """(benchmark, test number, what missed) for each difference wider than --target-ci's target
+    (engine.run_rounds adds rounds of those tests)."""
+    results = analyse(data, target=target)
+    return [(r.name, t.number, f"{t.benchmark}: {t.name} ({c.b} vs {c.a})") for r in results.benchmarks
+            for t in r.tests for c in t.comparisons if not c.meets_target]

@@ -364,7 +364,9 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
             if arm.recorded:
                 data.empty_trace_bytes[arm.label] = runner.measure_empty_trace(arm)
         deadline = args.deadline
-        missing = run_rounds(runner, Plan(scripts, arms, args.rounds, bench_args, args.target, deadline),
+        from .analysis import target_misses
+        missing = run_rounds(runner, Plan(scripts, arms, args.rounds, bench_args, args.target, deadline,
+                                          misses=target_misses),
                              data, texts)
         data.config["missed_target"] = missing
         for bench in data.benchmarks:

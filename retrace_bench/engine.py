@@ -147,20 +147,6 @@ class Runner:
         return self.run_process(arm, script, lambda recording: [arm.python, str(ROOT / script), *args],
                                 keep_as=keep_as)
 
-    def run_counted(self, arm: Arm, script: str, args: list[str], extension: Path) -> ProcessResult:
-        """One process of `script` in `arm` under Callgrind (instructions.py), its windows' counts
-        filled in from its dump files, which are then removed (or kept with --keep-recordings)."""
-        from . import instructions
-        out_file = self.next_name(f"cg-{Path(script).stem}")
-        path = ROOT / script
-        result = self.run_process(
-            arm, script, lambda recording: instructions.counted_command(arm, path, args, recording, out_file),
-            lambda env: instructions.counted_env(env, extension, path))
-        if result.record is not None and not result.failure:
-            result.failure = instructions.fill_windows(result.record, out_file)
-        instructions.remove_dumps(out_file)
-        return result
-
     def run_process(self, arm: Arm, script: str, command, adjust_env=None, keep_as: str | None = None) -> ProcessResult:
         """One process: `command(recording path or None)` with the arm's environment (`adjust_env`
         may change it); its JSON record read and checked, a recorded arm's trace verified."""
@@ -256,6 +242,9 @@ class Plan:
     bench_args: list[str]
     target: "Target | None" = None
     deadline: float | None = None       # time.monotonic() after which no round starts
+    #: With a target: (data, target) -> [(benchmark, test number, what)] of the differences wider
+    #: than it (analysis.target_misses: the analysis judges, the rounds loop only acts on it).
+    misses: object = None
 
 
 @dataclass
@@ -361,7 +350,7 @@ def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=
                 progress(f"done in {time.monotonic() - started:.1f}s"
                          + (f", trace {result.trace_bytes // 1024} KB verified" if result.trace_bytes else ""))
         if round_number == rounds.planned and plan.target:
-            focus = tests_missing_target(data, plan.target)
+            focus = tests_missing_target(plan.misses(data, plan.target))
             if not focus:
                 progress(f"[rounds] every test meets the target after {round_number} rounds")
                 break
@@ -375,21 +364,13 @@ def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=
             named = ", ".join(f"{name} {','.join(map(str, numbers))}" for name, numbers in focus.items())
             progress(f"[rounds] {count} test(s) miss the target ({named}): {period} more rounds of those only")
     data.config["rounds_run"] = rounds.done
-    return [what for _, _, what in target_misses(data, plan.target)] if plan.target else []
+    return [what for _, _, what in plan.misses(data, plan.target)] if plan.target else []
 
 
-def target_misses(data: RunData, target: Target) -> list[tuple[str, int, str]]:
-    """(benchmark, test number, what missed) for each difference wider than the target."""
-    from . import analysis
-    results = analysis.analyse(data, target=target)
-    return [(r.name, t.number, f"{t.benchmark}: {t.name} ({c.b} vs {c.a})") for r in results.benchmarks
-            for t in r.tests for c in t.comparisons if not c.meets_target]
-
-
-def tests_missing_target(data: RunData, target: Target) -> dict[str, list[int]]:
+def tests_missing_target(misses: list[tuple[str, int, str]]) -> dict[str, list[int]]:
     """Benchmark name -> the numbers of its tests with a difference wider than the target."""
     focus: dict[str, list[int]] = {}
-    for name, number, _ in target_misses(data, target):
+    for name, number, _ in misses:
         if number not in focus.setdefault(name, []):
             focus[name].append(number)
     return focus
@@ -552,9 +533,8 @@ def claim_results_dir(results: Path) -> None:
     if (results / "archive").is_dir():
         # Written by a version of the suite without a manifest: its latest files are the ones it
         # writes (the patterns, the pyperf export), whatever else is there stays untouched.
-        from .export_pyperf import DIRECTORY as EXPORT_DIRECTORY
         ours = {p.name for pattern in LATEST_PATTERNS for p in results.glob(pattern) if p.is_file()}
-        write_manifest(results, ours | ({EXPORT_DIRECTORY} & entries))
+        write_manifest(results, ours | ({facts.PYPERF_EXPORT_DIRECTORY} & entries))
         return
     foreign = sorted(entries - OWN_ENTRIES)
     if foreign:
@@ -583,7 +563,7 @@ def publish(run_dir: Path, results: Path) -> Path:
     """The completed run becomes the archive and results/'s latest files, each replaced by a
     rename. The previous run's latest files that this one did not make are removed: only those the
     manifest lists, so a file the suite did not write is never touched."""
-    from .export_pyperf import DIRECTORY as EXPORT_DIRECTORY
+    EXPORT_DIRECTORY = facts.PYPERF_EXPORT_DIRECTORY
     previous = read_manifest(results)
     new = {p.name for pattern in LATEST_PATTERNS for p in run_dir.glob(pattern)}
     if (run_dir / EXPORT_DIRECTORY).is_dir():

@@ -13,9 +13,10 @@ import json
 import shutil
 from pathlib import Path
 
+from . import facts
 from .programs import ProgramData
 
-DIRECTORY = "pyperf"
+DIRECTORY = facts.PYPERF_EXPORT_DIRECTORY
 #: The version of pyperf's JSON format that a worker's output carries.
 FORMAT_VERSION = "1.0"
 

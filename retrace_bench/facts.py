@@ -263,6 +263,8 @@ def ratio_verdict(estimate: float, low: float | None, high: float | None) -> str
     return SLOWER if estimate > 1 else FASTER
 
 
+#: The pyperf-format export's directory in a run (retrace_bench/export_pyperf.py), one of its latest outputs.
+PYPERF_EXPORT_DIRECTORY = "pyperf"
 #: The disk guard: a recorded process whose trace passes this many bytes is stopped and reported
 #: (--max-trace), and so is one that would leave less than DISK_FREE_MARGIN_BYTES free on the
 #: scratch directory's file system (a recording can grow at 1 GB/s: RETRACE_FACTS, "Real programs").

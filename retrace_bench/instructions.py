@@ -159,6 +159,20 @@ def remove_dumps(out_file: Path, keep: Path | None = None) -> None:
             path.unlink(missing_ok=True)
 
 
+def run_counted(runner, arm: Arm, script: str, args: list[str], extension: Path):
+    """One process of `script` in `arm` under Callgrind (engine.Runner.run_process), its windows'
+    counts filled in from its dump files, which are then removed."""
+    from .engine import ROOT
+    out_file = runner.next_name(f"cg-{Path(script).stem}")
+    path = ROOT / script
+    result = runner.run_process(arm, script, lambda recording: counted_command(arm, path, args, recording, out_file),
+                                lambda env: counted_env(env, extension, path))
+    if result.record is not None and not result.failure:
+        result.failure = fill_windows(result.record, out_file)
+    remove_dumps(out_file)
+    return result
+
+
 def run_instructions(runner, scripts: list[str], arms: list[Arm], rounds: int, windows: int, data,
                      progress=print) -> None:
     """Every benchmark script in every arm under Callgrind, `rounds` processes per arm in the order
@@ -179,7 +193,7 @@ def run_instructions(runner, scripts: list[str], arms: list[Arm], rounds: int, w
     def one(job):
         round_number, position, script, arm = job
         t0 = time.monotonic()
-        return job, runner.run_counted(arm, script, ["--instructions", "--windows", str(windows)], extension), \
+        return job, run_counted(runner, arm, script, ["--instructions", "--windows", str(windows)], extension), \
             time.monotonic() - t0
     workers = max(1, min(facts.INSTRUCTION_WORKERS, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -238,8 +238,8 @@ with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
     for arm in arms.make_arms():
         if arm.recorded:
             runner.measure_empty_trace(arm)
-        result = runner.run_counted(arm, {str(script)!r}, ["--instructions", "--windows", "2"],
-                                    instructions.build_extension())
+        result = instructions.run_counted(runner, arm, {str(script)!r}, ["--instructions", "--windows", "2"],
+                                          instructions.build_extension())
         out[arm.label] = [result.failure, result.trace_bytes, result.record.to_json() if result.record else None]
 print(json.dumps(out))
 """

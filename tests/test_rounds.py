@@ -40,7 +40,8 @@ def test_extension_rounds_run_only_the_tests_that_miss_the_target():
     runner = KnownRunner()
     two = [arms.Arm("plain", "plain", "python"), arms.Arm("retrace", "retrace", "python", "0")]
     data = RunData([a.to_json() for a in two], {})
-    missed = engine.run_rounds(runner, Plan(["x_benchmark.py"], two, 2, [], Target(None, 0.3)), data, {},
+    missed = engine.run_rounds(runner, Plan(["x_benchmark.py"], two, 2, [], Target(None, 0.3),
+                                            misses=analysis.target_misses), data, {},
                                progress=lambda *a, **k: None)
     assert missed == []
     assert data.config["full_rounds"] == 2 and data.config["rounds_run"] > 2
