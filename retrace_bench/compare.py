@@ -11,7 +11,7 @@ from . import facts
 from .parse import InputError, read_text
 from .instruction_analysis import JUDGED
 from .report import fmt_us
-from .stats import t_quantile
+from .stats import welch
 
 DRIFT_WARNING = ("These archives come from different runs: every change below includes machine drift "
                  "between them. For a trustworthy verdict, compare in one run: "
@@ -66,18 +66,6 @@ def recorded_instructions(summary: dict, file: Path) -> dict[tuple[str, str, str
     except (KeyError, TypeError):
         raise InputError(f"{file}: incomplete instructions section") from None
     return out
-
-
-def welch(x: dict, y: dict) -> tuple[float, float | None, float | None]:
-    """B - A of two independent means given as estimates (value, low, high, n) with 95% Student-t
-    intervals: the difference and its Welch 95% interval (None without an interval on a side)."""
-    change = y["value"] - x["value"]
-    if x["low"] is None or y["low"] is None or x["n"] < 2 or y["n"] < 2:
-        return change, None, None
-    var = [((e["high"] - e["low"]) / 2 / t_quantile(0.975, e["n"] - 1)) ** 2 for e in (x, y)]   # se²
-    df = sum(var) ** 2 / sum(v ** 2 / (e["n"] - 1) for v, e in zip(var, (x, y))) if sum(var) else 1e9
-    half = t_quantile(0.975, df) * sum(var) ** 0.5
-    return change, change - half, change + half
 
 
 def compare(path_a: Path, path_b: Path, fail_on_regression: bool) -> int:

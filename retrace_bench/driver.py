@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -97,6 +98,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                              f"{facts.DISK_FREE_MARGIN_BYTES >> 30} GB free, and report it")
     parser.add_argument("--apps", default="wsgi,asgi", metavar="LIST",
                         help="the shipped apps the production benchmark runs (default wsgi,asgi)")
+    parser.add_argument("--history", metavar="RELEASES",
+                        help="instead of a run: instructions per call of every per-operation test across Retrace "
+                             "releases, e.g. 0.2.20..0.2.30, last10 or 0.2.25,0.2.30; each release measured once "
+                             "and cached under RESULTS/history-cache/ (delete it to measure again), with the steps "
+                             "between releases and the functions behind them (docs/versions.md)")
     parser.add_argument("--self-check", action="store_true",
                         help="check the suite instead: A/A, calibration and sensitivity checks of wall time, "
                              "CPU, instructions, programs and production, and the harness's timer")
@@ -105,6 +111,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "from the directory you are in. It must be new, empty, or one this suite "
                              "writes to: a run replaces or removes only the files it wrote there")
     args = parser.parse_args(argv)
+    if args.history is not None:
+        # A history runs only the instruction counts of the per-operation tests: every option that
+        # shapes anything else is refused, not ignored.
+        allowed = {"history", "quick", "instruction_rounds", "timeout", "results"}
+        given = [f"--{name.replace('_', '-')}" for name, value in vars(args).items()
+                 if name not in allowed and value != parser.get_default(name)]
+        if given:
+            parser.error(f"--history cannot be combined with {', '.join(given)} (it takes --quick, "
+                         "--instruction-rounds, --timeout and --results)")
+        if not args.history.strip():
+            parser.error("--history: name the releases, e.g. 0.2.20..0.2.30")
     if args.versions and args.retrace_version:
         parser.error("--versions and --retrace-version cannot be combined (use --versions X,Y)")
     if args.retrace_version:
@@ -229,7 +246,7 @@ def main(argv=None) -> int:
         say(f"[setup] removed {stale} scratch director{'y' if stale == 1 else 'ies'} of runs that were killed")
     try:
         with procs.managed(reap=True):
-            return (self_check if args.self_check else benchmark)(args)
+            return (self_check if args.self_check else history if args.history else benchmark)(args)
     except KeyboardInterrupt:
         print("\ninterrupted: every process the run started was stopped; the previous results "
               "are untouched", file=sys.stderr)
@@ -275,6 +292,43 @@ def benchmark(args) -> int:
         final = publish(run_dir, results)
         say(f"Results: {shown(results)}/summary.txt; archived to {shown(final)}/")
         return status
+
+
+def history(args) -> int:
+    """--history: the releases' instruction counts (history.py), from the cache where it has them."""
+    from . import history as history_mod
+    from . import history_report, instructions
+    results: Path = args.results
+    reason = instructions.missing()
+    if reason:
+        raise EngineError(f"--history counts instructions, which cannot be done here: {reason}")
+    published = history_mod.published_releases()         # a bad spec is refused before results/ is touched
+    releases = history_mod.select_releases(args.history, published)
+    claim_results_dir(results)
+    with ResultsLock(results):
+        tag = "history_" + re.sub(r"[^0-9A-Za-z.,-]+", "_", args.history.strip()).replace(",", "_")[:60]
+        run_dir = new_run_dir(results, tag)
+        try:
+            data = history_mod.run_history(args.history, releases, published, results, run_dir, args.quick,
+                                           args.instruction_rounds, args.timeout)
+            from .report import write_atomically
+            import json
+            write_atomically(run_dir / history_mod.HISTORY_FILE, json.dumps(data, indent=1, ensure_ascii=False))
+            result = history_mod.analyse(history_mod.parse(data))
+            say("")
+            history_report.write(result, run_dir, progress=say)
+        except BaseException:
+            say(f"The run did not complete; its partial output is in {run_dir}/ (until the next run)")
+            raise
+        final = publish(run_dir, results)
+        say(f"Results: {shown(results)}/summary.txt; archived to {shown(final)}/")
+    failed = [r.release for r in result.releases if r.status != "ok"]
+    if not result.measured:
+        print("error: no release was measured", file=sys.stderr)
+        return 1
+    if failed:
+        say(f"{len(failed)} release(s) have no figures: {', '.join(failed)} (their rows say why)")
+    return 0
 
 
 def select_programs(args) -> list:
@@ -379,7 +433,7 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
                     profile_regimes(runner, arm, bench, bench_args)
                 check_replay(runner, arm, bench, texts.get((REPLAY_TEXT, bench.name, arm.file_label), ""))
         if scripts and not args.no_instructions:
-            count_instructions(args, runner, scripts, arms, data)
+            count_instructions(args, runner, scripts, arms, data, run_dir / facts.CALLGRIND_DIRECTORY)
     write_texts(run_dir, texts)
     from .report import write_atomically
     import json
@@ -406,15 +460,17 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
     return status
 
 
-def count_instructions(args, runner: Runner, scripts: list[str], arms, data: RunData) -> None:
-    """The per-operation benchmarks under Callgrind (instructions.py), or a note saying why not."""
+def count_instructions(args, runner: Runner, scripts: list[str], arms, data: RunData, profile_dir: Path) -> None:
+    """The per-operation benchmarks under Callgrind (instructions.py), or a note saying why not;
+    the Callgrind files of each arm's first process kept in profile_dir."""
     from . import instructions
     reason = instructions.missing()
     if reason is None:
         rounds = args.instruction_rounds or (facts.QUICK_INSTRUCTION_ROUNDS if args.quick else facts.INSTRUCTION_ROUNDS)
         windows = facts.QUICK_INSTRUCTION_WINDOWS if args.quick else facts.INSTRUCTION_WINDOWS
         try:
-            instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say)
+            instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say,
+                                          profile_dir=profile_dir)
             return
         except instructions.InstructionError as error:
             reason = str(error)

@@ -63,6 +63,7 @@ class BenchmarkData:
     replay: dict[str, dict] = field(default_factory=dict)              # arm -> outcome
     instructions: list[ProcessEntry] = field(default_factory=list)    # processes under Callgrind
     instruction_failures: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, dict] = field(default_factory=dict)          # arm -> test -> profiles.test_profile
 
 
 @dataclass
@@ -514,7 +515,7 @@ LATEST_PATTERNS = ("*.txt", "*.json", "*.png")
 MANIFEST = ".retrace-bench-manifest.json"
 #: What a results directory the suite may use can hold besides its manifest's files: a fresh
 #: clone's results/ (archive/, .gitkeep) and the lock.
-OWN_ENTRIES = frozenset({"archive", ".gitkeep", ".lock", MANIFEST})
+OWN_ENTRIES = frozenset({"archive", ".gitkeep", ".lock", MANIFEST, facts.HISTORY_CACHE_DIRECTORY})
 
 
 def claim_results_dir(results: Path) -> None:

@@ -190,11 +190,28 @@ INSTRUCTION_DRAIN_CAP_S = 60.0
 #: zero AND it is at least this fraction of the reference figure (instruction counts repeat to a
 #: fraction of a percent; 1% is rustc-perf's order of a significant change).
 INSTRUCTION_MIN_EFFECT_FRACTION = 0.01
+#: A figure below this many instructions per call (another thread's, where nothing runs there) has
+#: its spread shown in instructions, not as a percent of it.
+INSTRUCTION_ABSOLUTE_BELOW = 100
 #: The self-check's instruction calibration must read a known piece of work back within this.
 INSTRUCTION_CALIBRATION_TOLERANCE = 0.03
 #: Hash randomisation moves plain instruction counts by up to 1%: fixed in every counted process.
 INSTRUCTION_HASH_SEED = "0"
 
+#: Profiles (profiles.py): per test and side, the PROFILE_KEPT_FUNCTIONS functions of most own
+#: cost per call are kept, and as many outside the interpreter by inclusive cost; the summary
+#: shows the PROFILE_TOP of those by inclusive cost, less the ones at PROFILE_SPINE_FRACTION of the
+#: whole or more (on the path to the operation: each is the whole); a test's profile is shown when its recorded
+#: total is at least PROFILE_MIN_RATIO times the plain one (Retrace does work of its own per call).
+PROFILE_KEPT_FUNCTIONS = 40
+PROFILE_TOP = 5
+PROFILE_SPINE_FRACTION = 0.9
+PROFILE_MIN_RATIO = 1.5
+#: The Callgrind files of one process per arm (round 1) are kept in the run's archive, here.
+CALLGRIND_DIRECTORY = "callgrind"
+#: --history's cache of each release's instruction counts, in the results directory (a user may
+#: delete it: the releases are measured again).
+HISTORY_CACHE_DIRECTORY = "history-cache"
 
 def instruction_verdict(estimate: float, low: float | None, high: float | None, reference: float) -> str:
     """slower / faster / within noise / cannot tell for B - A instructions per call."""

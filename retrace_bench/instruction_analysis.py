@@ -8,8 +8,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from . import facts
+from . import facts, profiles
 from .analysis import comparison_pairs
+from .arms import PLAIN
 from .record import ProcessRecord, TestRecord
 from .stats import paired_t_interval, t_quantile
 
@@ -89,6 +90,40 @@ class InstructionComparison:
 
 
 @dataclass
+class FunctionCost:
+    function: str
+    inclusive: float                    # instructions per call, with what it called
+    own: float                          # instructions per call in the function itself
+    object: str                         # the file it is in (a Retrace extension, libc, ...)
+
+
+@dataclass
+class SideProfile:
+    """The top functions of one side (caller or others) of one arm, below the spine."""
+    side: str
+    whole: float                        # the side's figure (instructions per call)
+    top: list[FunctionCost]             # outside the interpreter, below the path to the operation
+    interpreter: float                  # the interpreter's own cost per call
+
+
+@dataclass
+class FunctionChange:
+    function: str
+    own_a: float
+    own_b: float
+    inclusive_change: float
+    object: str
+
+
+@dataclass
+class ProfileChange:
+    a: str
+    b: str
+    side: str
+    functions: list[FunctionChange]
+
+
+@dataclass
 class TestInstructions:
     benchmark: str
     number: int
@@ -96,6 +131,17 @@ class TestInstructions:
     category: str
     arms: dict[str, ArmInstructions]
     comparisons: list[InstructionComparison] = field(default_factory=list)
+    profiles: dict[str, list[SideProfile]] = field(default_factory=dict)     # arm -> caller, others
+    profile_changes: list[ProfileChange] = field(default_factory=list)      # versions: B against A
+
+    def profiled(self) -> bool:
+        """Whether Retrace does work of its own per call here: a recorded arm's total is
+        facts.PROFILE_MIN_RATIO times plain's or more (its profile is worth showing)."""
+        plain = self.arms.get(PLAIN)
+        if plain is None:
+            return bool(self.profiles)
+        return any(a.figures[TOTAL].value >= facts.PROFILE_MIN_RATIO * max(plain.figures[TOTAL].value, 1.0)
+                   for label, a in self.arms.items() if label in self.profiles and label != plain.label)
 
 
 @dataclass
@@ -154,6 +200,9 @@ def analyse(run) -> InstructionResult | None:
                                                           for m in MEASURES}, len(values), test.iterations,
                                                   statistics.median(waits.get((label, number)) or [0.0]))
             result = TestInstructions(bench.name, number, test.name, test.category, arms)
+            found_profiles = {label: sides for label, by_test in bench.functions.items()
+                              if (sides := by_test.get(str(number))) and label in arms}
+            result.profiles = {label: side_profiles(sides, arms[label]) for label, sides in found_profiles.items()}
             for a, b, kind in pairs:
                 if a not in per or b not in per:
                     continue
@@ -162,9 +211,27 @@ def analyse(run) -> InstructionResult | None:
                 found = {m: d for m in JUDGED if (d := difference(m, fa, fb, confidence))}
                 if found:
                     result.comparisons.append(InstructionComparison(a, b, kind, found))
+                if kind == "versions" and a in found_profiles and b in found_profiles:
+                    result.profile_changes += profile_changes(a, b, found_profiles[a], found_profiles[b])
             tests.append(result)
     failures = {b.name: dict(b.instruction_failures) for b in run.benchmarks if b.instruction_failures}
     return InstructionResult(tests, failures, confidence, run.config.get("instructions", {}))
+
+
+def side_profiles(sides: dict, arm: ArmInstructions) -> list[SideProfile]:
+    """An arm's profile (profiles.test_profile) -> the top functions of each side."""
+    found = []
+    for side in (profiles.CALLER, profiles.OTHERS):
+        whole = arm.figures[CALLER if side == profiles.CALLER else OTHERS].value
+        top, interpreter = profiles.top(sides.get(side, {}), whole)
+        found.append(SideProfile(side, whole, [FunctionCost(*row) for row in top], interpreter))
+    return found
+
+
+def profile_changes(a: str, b: str, sides_a: dict, sides_b: dict) -> list[ProfileChange]:
+    return [ProfileChange(a, b, side, [FunctionChange(*row) for row in
+                                       profiles.changes(sides_a.get(side, {}), sides_b.get(side, {}))])
+            for side in (profiles.CALLER, profiles.OTHERS)]
 
 
 def regressions(result: InstructionResult | None) -> list[str]:

@@ -7,7 +7,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from . import facts
+from . import facts, profiles
+from .arms import PLAIN
 from .instruction_analysis import CALLER, OTHERS, TOTAL, Estimate, InstructionDifference, InstructionResult
 
 
@@ -16,7 +17,9 @@ def count_text(e: Estimate) -> str:
     if e.low is None:
         return f"{e.value:>10,.0f} (one process: no interval)"
     half = (e.high - e.low) / 2
-    return f"{e.value:>10,.0f} ±{half / abs(e.value) * 100 if e.value else 0:.1f}%"
+    if abs(e.value) < facts.INSTRUCTION_ABSOLUTE_BELOW:     # a percent of next to nothing says nothing
+        return f"{e.value:>10,.0f} ±{half:,.0f}"
+    return f"{e.value:>10,.0f} ±{half / abs(e.value) * 100:.1f}%"
 
 
 def change_text(d: InstructionDifference) -> str:
@@ -61,6 +64,42 @@ def text_lines(result: InstructionResult | None, config: dict, checks=()) -> lis
             what = "overhead" if c.kind == "overhead" else "A/A"
             for measure, d in c.differences.items():
                 lines.append(f"      {c.b} vs {c.a} {what}, {measure}: {change_text(d)}")
+    return lines
+
+
+def profile_lines(result: InstructionResult | None) -> list[str]:
+    """Where a recorded call's instructions go: per test where Retrace does work of its own, the top
+    functions of each recorded arm's caller and other threads, and between versions the functions
+    whose own cost changed most."""
+    tests = [t for t in (result.tests if result else []) if t.profiles and t.profiled()]
+    if not tests:
+        return []
+    lines = ["", "## Where the instructions go (Callgrind profile of each arm's first process)",
+             "  Per call: incl = the function with what it called, own = in the function itself. Top "
+             f"{facts.PROFILE_TOP} outside the",
+             "  interpreter by inclusive cost, below the path to the operation (at "
+             f"{facts.PROFILE_SPINE_FRACTION:.0%} of the whole or more); the",
+             "  interpreter's own cost beside them (its eval loop: the operation's Python code and "
+             "Retrace's). Shown where",
+             f"  a recorded arm costs {facts.PROFILE_MIN_RATIO:g}x plain or more. Raw files: "
+             f"{facts.CALLGRIND_DIRECTORY}/<script>/<arm>/ in the run's archive",
+             "  (callgrind_annotate --inclusive=yes FILE; docs/instructions.md)."]
+    for t in tests:
+        lines += ["", f"  {t.benchmark}: {t.name}"]
+        for label, sides in t.profiles.items():
+            if label == PLAIN:
+                continue
+            for side in sides:
+                lines.append(f"    {label} {side.side}: {side.whole:,.0f} per call, of which the interpreter's "
+                             f"own {side.interpreter:,.0f}")
+                lines += [f"      {f.inclusive:>9,.0f} incl {f.own:>8,.0f} own  {profiles.short(f.function, 50)}"
+                          f"  [{profiles.short_object(f.object)}]" for f in side.top]
+        for change in t.profile_changes:
+            if change.functions:
+                lines.append(f"    own cost changed most, {change.b} vs {change.a}, {change.side}:")
+                lines += [f"      {f.own_a:>9,.0f} -> {f.own_b:>9,.0f} own ({f.own_b - f.own_a:+,.0f}; incl "
+                          f"{f.inclusive_change:+,.0f})  {profiles.short(f.function, 50)}  [{profiles.short_object(f.object)}]"
+                          for f in change.functions]
     return lines
 
 

@@ -151,34 +151,46 @@ def fill_windows(record, out_file: Path) -> str | None:
 
 
 def remove_dumps(out_file: Path, keep: Path | None = None) -> None:
+    """The process's dump files removed, or moved into `keep` (made private: they name the
+    process's command line and paths)."""
     for path in out_file.parent.glob(f"{out_file.name}.*"):
         if keep is not None:
-            keep.mkdir(exist_ok=True)
+            keep.mkdir(mode=0o700, parents=True, exist_ok=True)
             shutil.move(path, keep / path.name)
         else:
             path.unlink(missing_ok=True)
 
 
-def run_counted(runner, arm: Arm, script: str, args: list[str], extension: Path):
+def run_counted(runner, arm: Arm, script: str, args: list[str], extension: Path, keep: Path | None = None):
     """One process of `script` in `arm` under Callgrind (engine.Runner.run_process), its windows'
-    counts filled in from its dump files, which are then removed."""
+    counts filled in from its dump files, which are then removed; with `keep`, its profile per test
+    (profiles.py: test number -> side -> function -> [inclusive, self] per call) is read from them
+    and they are moved there. Returns (result, profile or None)."""
+    from . import profiles
     from .engine import ROOT
     out_file = runner.next_name(f"cg-{Path(script).stem}")
     path = ROOT / script
     result = runner.run_process(arm, script, lambda recording: counted_command(arm, path, args, recording, out_file),
                                 lambda env: counted_env(env, extension, path))
+    profile = None
     if result.record is not None and not result.failure:
         result.failure = fill_windows(result.record, out_file)
-    remove_dumps(out_file)
-    return result
+        if keep is not None and not result.failure:
+            windows = profiles.window_functions(out_file, read_dump)
+            profile = {str(test.number): found for test in result.record.tests
+                       if (found := profiles.test_profile(test, windows)) is not None}
+    remove_dumps(out_file, keep if profile else None)
+    return result, profile
 
 
 def run_instructions(runner, scripts: list[str], arms: list[Arm], rounds: int, windows: int, data,
-                     progress=print) -> None:
+                     progress=print, profile_dir: Path | None = None) -> None:
     """Every benchmark script in every arm under Callgrind, `rounds` processes per arm in the order
     of the Williams design, facts.INSTRUCTION_WORKERS at a time (they time nothing: a count does not
     depend on what runs beside it); each process's record (with its windows' counts) goes to the
-    benchmark's `instructions` list. An arm whose process fails gets an `instruction_failures` entry."""
+    benchmark's `instructions` list. An arm whose process fails gets an `instruction_failures` entry.
+    With `profile_dir`, each arm's round-1 process also gives the benchmark's `functions` (its
+    profile per test), and its dump files are kept in profile_dir/<script>/<arm>/."""
     from concurrent.futures import ThreadPoolExecutor
     from .arms import rotation
     from .engine import ProcessEntry
@@ -193,23 +205,28 @@ def run_instructions(runner, scripts: list[str], arms: list[Arm], rounds: int, w
     def one(job):
         round_number, position, script, arm = job
         t0 = time.monotonic()
-        return job, run_counted(runner, arm, script, ["--instructions", "--windows", str(windows)], extension), \
-            time.monotonic() - t0
+        keep = (profile_dir / Path(script).stem / arm.file_label) if profile_dir and round_number == 1 else None
+        result, profile = run_counted(runner, arm, script, ["--instructions", "--windows", str(windows)], extension,
+                                      keep)
+        return job, result, profile, time.monotonic() - t0
     workers = max(1, min(facts.INSTRUCTION_WORKERS, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for (round_number, position, script, arm), result, seconds in pool.map(one, jobs):
+        for (round_number, position, script, arm), result, profile, seconds in pool.map(one, jobs):
             bench = by_name[facts.result_name(script)]
             head = f"[instructions {round_number}/{rounds}] {script:<30} {arm.label:<18} "
             if result.failure:
                 bench.instruction_failures.setdefault(arm.label, f"round {round_number}: {result.failure}")
                 progress(f"{head}FAILED ({result.failure})")
                 continue
+            if profile:
+                bench.functions[arm.label] = profile
             bench.instructions.append(ProcessEntry(arm.label, round_number, position, result.record.to_json(),
                                                    result.trace_bytes))
             progress(f"{head}done in {seconds:.1f}s" + (f", trace {result.trace_bytes // 1024} KB verified"
                                                         if result.trace_bytes else ""))
     for bench in data.benchmarks:                 # a failed arm's other processes are no figure
         bench.instructions = [p for p in bench.instructions if p.arm not in bench.instruction_failures]
+        bench.functions = {a: f for a, f in bench.functions.items() if a not in bench.instruction_failures}
     data.config["instructions"] = {"rounds": rounds, "windows": windows, "seconds": time.monotonic() - started,
                                    "calls_divisor": facts.INSTRUCTION_CALLS_DIVISOR,
                                    "quiet_s": facts.INSTRUCTION_QUIET_S, "workers": workers,

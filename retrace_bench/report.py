@@ -192,6 +192,7 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
     if versions:
         lines += ["", "## Versions compared in this run", *instruction_report.versions_lines(instructions),
                   "  Wall time and CPU (what a user feels; noisy on a shared machine):", *versions]
+    lines += instruction_report.profile_lines(instructions)
     lines += resolution_summary(result)
     if programs_text:
         lines += ["", programs_text.rstrip()]

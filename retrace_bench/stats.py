@@ -118,3 +118,15 @@ def paired_t_interval(differences: list[float], confidence: float) -> Interval |
 def family_confidence(confidence: float, comparisons: int) -> float:
     """Bonferroni: the per-comparison confidence that keeps the family at `confidence`."""
     return 1 - (1 - confidence) / max(comparisons, 1)
+
+
+def welch(x: dict, y: dict) -> tuple[float, float | None, float | None]:
+    """B - A of two independent means given as estimates (value, low, high, n) with 95% Student-t
+    intervals: the difference and its Welch 95% interval (None without an interval on a side)."""
+    change = y["value"] - x["value"]
+    if x["low"] is None or y["low"] is None or x["n"] < 2 or y["n"] < 2:
+        return change, None, None
+    var = [((e["high"] - e["low"]) / 2 / t_quantile(0.975, e["n"] - 1)) ** 2 for e in (x, y)]   # se²
+    df = sum(var) ** 2 / sum(v ** 2 / (e["n"] - 1) for v, e in zip(var, (x, y))) if sum(var) else 1e9
+    half = t_quantile(0.975, df) * sum(var) ** 0.5
+    return change, change - half, change + half

@@ -102,10 +102,24 @@ def program_run_failed(result) -> bool:
             or all(s in UNMEASURED for s in statuses))
 
 
+def summarise_history(result, directory: Path, quiet: bool, fail_on_regression: bool) -> int:
+    """A --history run's summary (history_report); 1 when no release was measured."""
+    from . import history_report
+    if fail_on_regression:
+        print("error: --fail-on-regression gates a --versions or --budget run; a history has no baseline to gate on")
+        return 2
+    history_report.write(result, directory, progress=(lambda _: None) if quiet else print)
+    return 0 if result.measured else 1
+
+
 def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = False,
               in_progress: bool = False) -> int:
     """Summarise a results directory. `in_progress`: the driver's own run directory, not yet
     published (else a .partial directory is an interrupted run's, and said so)."""
+    from . import history
+    past = history.load(directory)
+    if past is not None:
+        return summarise_history(past, directory, quiet, fail_on_regression)
     production = load_production(directory)
     programs = load_programs(directory)
     run = parse.load(directory, allow_empty=bool(production) or programs is not None)

@@ -230,6 +230,7 @@ def test_a_recorded_call_counted_under_valgrind(tmp_path):
                       "if __name__ == '__main__':\n    suite.main()\n")
     code = f"""
 import json, sys
+from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
 from retrace_bench import arms, engine, instructions, procs
 with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
@@ -238,9 +239,11 @@ with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
     for arm in arms.make_arms():
         if arm.recorded:
             runner.measure_empty_trace(arm)
-        result = instructions.run_counted(runner, arm, {str(script)!r}, ["--instructions", "--windows", "2"],
-                                          instructions.build_extension())
-        out[arm.label] = [result.failure, result.trace_bytes, result.record.to_json() if result.record else None]
+        keep = Path({str(tmp_path)!r}) / "callgrind" / arm.label
+        result, profile = instructions.run_counted(runner, arm, {str(script)!r}, ["--instructions", "--windows", "2"],
+                                                   instructions.build_extension(), keep)
+        out[arm.label] = [result.failure, result.trace_bytes, result.record.to_json() if result.record else None,
+                          profile]
 print(json.dumps(out))
 """
     done = subprocess.run([sys.executable, "-c", code], env=clean_env(), capture_output=True, text=True,
@@ -250,7 +253,7 @@ print(json.dumps(out))
     assert out["plain"][0] is None and out["retrace"][0] is None, out
     assert out["retrace"][1] > 0                           # the trace was verified
     figures = {}
-    for label, (_, _, record) in out.items():
+    for label, (_, _, record, _) in out.items():
         windows = record["tests"][0]["windows"]
         assert len(windows) == 5 and all(w["caller"] > 0 for w in windows)
         test = TestRecord(**{**record["tests"][0], "runs": [], "windows": [Window(**w) for w in windows]})
@@ -258,3 +261,13 @@ print(json.dumps(out))
     assert figures["retrace"][ia.CALLER] > 5 * figures["plain"][ia.CALLER]
     assert figures["retrace"][ia.OTHERS] > 1000 > abs(figures["plain"][ia.OTHERS])
     assert not list(Path(tmp_path).glob("*.retrace"))
+    # Where it goes: the kept dump files (private) and the profile read from them: Retrace's own
+    # functions are in the recorded arm's caller profile, not in plain's.
+    for label in out:
+        kept = tmp_path / "callgrind" / label
+        assert kept.stat().st_mode & 0o777 == 0o700 and len(list(kept.iterdir())) >= 5
+    recorded, plain = out["retrace"][3]["1"], out["plain"][3]["1"]
+    assert any("retracesoftware" in obj and inclusive > 100 for inclusive, _, obj in recorded["caller"].values())
+    assert not any("retracesoftware" in obj for _, _, obj in plain["caller"].values())
+    whole = figures["retrace"][ia.CALLER]        # the kept functions' own costs are most of the whole
+    assert 0.7 * whole < sum(own for _, own, _ in recorded["caller"].values()) < 1.05 * whole
