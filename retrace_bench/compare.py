@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import facts
 from .parse import InputError, read_text
-from .instruction_analysis import JUDGED
+from .instruction_analysis import JUDGED, measure_confidence
 from .report import fmt_us
 from .stats import welch
 
@@ -81,10 +81,12 @@ def compare(path_a: Path, path_b: Path, fail_on_regression: bool) -> int:
         lines += ["Instructions per call of the recorded arm (exact: no machine drift; the gate's measure):"]
         for key in [k for k in ia if k in ib]:
             x, y = ia[key], ib[key]
-            change, low, high = welch(x, y)
+            confidence = measure_confidence(key[2], len({k[:2] for k in ia if k in ib}))
+            change, low, high = welch(x, y, confidence)
             verdict = facts.instruction_verdict(change, low, high, x["value"])
             verdicts.append(verdict)
-            interval = f"[95% CI {low:+,.0f} .. {high:+,.0f}]" if low is not None else "(no interval on a side)"
+            interval = (f"[{confidence * 100:.3g}% CI {low:+,.0f} .. {high:+,.0f}]" if low is not None
+                        else "(no interval on a side)")
             lines.append(f"  {key[0]}: {key[1]} {key[2]}: A {x['value']:,.0f} ({x['arm']}), B {y['value']:,.0f} "
                          f"({y['arm']}): {change:+,.0f} ({change / x['value'] * 100 if x['value'] else 0:+.1f}%) "
                          f"{interval}: {verdict}")

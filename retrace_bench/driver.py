@@ -87,6 +87,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "`default` (a subset of one program per kind of work, "
                              f"{', '.join(facts.PYPERFORMANCE_SUBSET)}; with --quick "
                              f"{', '.join(facts.PYPERFORMANCE_QUICK)}), `all`, `none`, or comma-separated names")
+    parser.add_argument("--program-instructions", action="store_true",
+                        help="also count the programs' instructions under Callgrind: per loop for pyperformance "
+                             "(--loops L and 2L), beyond start-up for a {python} command, "
+                             f"{facts.PROGRAM_INSTRUCTION_ROUNDS} rounds per arm; slow (each process runs ~50x "
+                             "slower), so not in the default run")
     parser.add_argument("--program", action="append", default=[], metavar="COMMAND",
                         help="also measure your own command as a whole program in every arm (repeatable), "
                              "e.g. \"{python} myjob.py --input data.csv\": {python} is the arm's interpreter; "
@@ -158,8 +163,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.max_trace_bytes = parse_size(args.max_trace)
     except ValueError as error:
         parser.error(f"--max-trace: {error}")
-    if args.self_check and (args.program or args.pyperformance not in ("default", "none")):
-        parser.error("--self-check cannot be combined with --program or --pyperformance")
+    if args.self_check and (args.program or args.pyperformance not in ("default", "none") or args.program_instructions):
+        parser.error("--self-check cannot be combined with --program, --pyperformance or --program-instructions")
+    if args.program_instructions and (args.no_instructions or (args.pyperformance == "none" and not args.program)):
+        parser.error("--program-instructions counts the programs' instructions: it cannot be combined with "
+                     "--no-instructions, and needs programs (--pyperformance or --program)")
     if args.no_instructions and args.instruction_rounds:
         parser.error("--no-instructions cannot be combined with --instruction-rounds")
     if args.no_synthetic and args.instruction_rounds:
@@ -385,7 +393,8 @@ def run_programs(args, arms, programs, run_dir: Path) -> None:
         try:
             data = programs_mod.run_programs(programs, arms, rounds, scratch, args.timeout, args.max_trace_bytes,
                                              args.quick, deadline=getattr(args, "deadline", None),
-                                             python_for=python_for, progress=say)
+                                             python_for=python_for, progress=say,
+                                             instruction_rounds=program_instruction_rounds(args))
         except programs_mod.ProgramError as error:
             raise EngineError(str(error)) from None
     write_atomically(run_dir / "programs.json", json.dumps(
@@ -395,6 +404,19 @@ def run_programs(args, arms, programs, run_dir: Path) -> None:
          "programs": [d.to_json() for d in data]}, indent=1, ensure_ascii=False))
     export_pyperf.export(data, [a.label for a in arms], run_dir)
     say(f"[programs] done in {time.monotonic() - started:.0f}s")
+
+
+def program_instruction_rounds(args) -> int:
+    """Rounds of the programs' instruction counts: none without --program-instructions, or where
+    instructions cannot be counted (said once)."""
+    from . import instructions
+    if not getattr(args, "program_instructions", False):
+        return 0
+    reason = instructions.missing()
+    if reason:
+        say(f"[program instructions] not counted: {reason}")
+        return 0
+    return facts.QUICK_PROGRAM_INSTRUCTION_ROUNDS if args.quick else facts.PROGRAM_INSTRUCTION_ROUNDS
 
 
 def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:

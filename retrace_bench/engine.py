@@ -168,6 +168,7 @@ class Runner:
         if not outcome.ok:
             self.discard(recording)
             return ProcessResult(None, text, outcome.describe(read(base.with_suffix(".err")))
+                                 + procs.full_disk_note(self.scratch)
                                  + self.kept_stderr(base.with_suffix(".err"), f"{Path(script).stem}.{arm.file_label}"))
         try:
             raw = record_path.read_text(encoding="utf-8")

@@ -10,7 +10,6 @@ requirements.txt), the format's reference implementation.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from . import facts
@@ -51,7 +50,3 @@ def export(programs: list[ProgramData], labels: list[str], run_dir: Path) -> lis
         pyperf.BenchmarkSuite(list(benchmarks.values())).dump(str(path), replace=True)
         written.append(path)
     return written
-
-
-def remove(run_dir: Path) -> None:
-    shutil.rmtree(run_dir / DIRECTORY, ignore_errors=True)

@@ -205,6 +205,9 @@ INSTRUCTION_HASH_SEED = "0"
 #: total is at least PROFILE_MIN_RATIO times the plain one (Retrace does work of its own per call).
 PROFILE_KEPT_FUNCTIONS = 40
 PROFILE_TOP = 5
+#: A --history summary's last section: per operation, this many functions of each side whose own
+#: cost changed most in the newest release.
+PROFILE_NEWEST_TOP = 3
 PROFILE_SPINE_FRACTION = 0.9
 PROFILE_MIN_RATIO = 1.5
 #: The Callgrind files of one process per arm (round 1) are kept in the run's archive, here.
@@ -287,6 +290,9 @@ PYPERF_EXPORT_DIRECTORY = "pyperf"
 #: scratch directory's file system (a recording can grow at 1 GB/s: RETRACE_FACTS, "Real programs").
 DEFAULT_MAX_TRACE_BYTES = 1 << 30
 DISK_FREE_MARGIN_BYTES = 2 << 30
+#: A process that failed on a scratch file system with less than this free is said to have run out
+#: of disk (its error message may not have been written either).
+FULL_DISK_BYTES = 1 << 20
 #: How often the guard looks at the trace (at 1 GB/s, 50 MB between looks).
 TRACE_POLL_S = 0.05
 
@@ -317,5 +323,8 @@ PYPERFORMANCE_QUICK = ("richards", "json_loads")
 #: Rounds of the program workload when --rounds is not given (each round is one process per
 #: program and arm: a recorded process costs ~0.3 s of start-up).
 DEFAULT_PROGRAM_ROUNDS, QUICK_PROGRAM_ROUNDS = 4, 2
+#: --program-instructions: rounds per arm (each two processes under Callgrind: pyperf's --loops L
+#: and 2L, or the command and an empty script).
+PROGRAM_INSTRUCTION_ROUNDS, QUICK_PROGRAM_INSTRUCTION_ROUNDS = 3, 2
 #: Replay of a program's round-1 recording: at most this many seconds, or 5x the recorded run.
 PROGRAM_REPLAY_MIN_TIMEOUT_S = 30

@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -92,8 +93,10 @@ def select_releases(spec: str, published: list[str]) -> list[str]:
 
 
 def benchmark_files(scripts: list[str]) -> list[Path]:
-    from .instructions import NATIVE
-    return [ROOT / s for s in scripts] + [ROOT / "benchlib.py", NATIVE]
+    """What a count depends on in this suite: the scripts, their runner, the Callgrind extension, and
+    how the processes are launched and their windows read."""
+    from . import instructions
+    return [ROOT / s for s in scripts] + [ROOT / "benchlib.py", instructions.NATIVE, Path(instructions.__file__)]
 
 
 def cache_key(release: str, scripts: list[str], method: dict) -> str:
@@ -148,9 +151,10 @@ def store(path: Path, release: Release) -> None:
     os.replace(tmp, path)
 
 
-def measure(release: str, scripts: list[str], rounds: int, windows: int, scratch: Path, timeout: float,
+def measure(release: str, python, scripts: list[str], rounds: int, windows: int, scratch: Path, timeout: float,
             profile_dir: Path) -> Release:
-    """One release's (or plain's) instruction processes, or a failed row with the reason."""
+    """One release's (or plain's) instruction processes, or a failed row with the reason. `python`:
+    a callable giving the release's interpreter (its virtualenv, perhaps still being built)."""
     from . import instructions
     started = time.monotonic()
     row = Release(release, measured_at=datetime.datetime.now().isoformat(timespec="seconds"))
@@ -158,7 +162,7 @@ def measure(release: str, scripts: list[str], rounds: int, windows: int, scratch
         if release == PLAIN:
             arm = Arm(PLAIN, PLAIN, sys.executable)
         else:
-            arm = Arm(row.label, RETRACE, version_python(release, progress=say, own_venv=True), release)
+            arm = Arm(row.label, RETRACE, python(), release)
         runner = Runner(scratch, timeout)
         if arm.recorded:
             runner.measure_empty_trace(arm)
@@ -175,6 +179,27 @@ def measure(release: str, scripts: list[str], rounds: int, windows: int, scratch
     if failures:
         row.status, row.error = "failed", "; ".join(failures)
     row.benchmarks = [asdict(b) for b in data.benchmarks]
+    return row
+
+
+def release_row(release: str, head: str, published: list[str], path: Path, built, measure_one) -> Release:
+    """One release's row: not on the index, from the cache, or measured now (and cached when it
+    measured). `built`: the future of its virtualenv, when it is being built beside the counting."""
+    if release != PLAIN and release not in published:
+        say(f"{head}: not on the package index")
+        return Release(release, "failed", f"{PACKAGE} {release} is not on the package index")
+    cached = load_cached(path)
+    if cached is not None:
+        cached.from_cache = True
+        say(f"{head}: from the cache (measured {cached.measured_at})")
+        return cached
+    say(f"{head}: measuring")
+    row = measure_one((release, built.result if built else (lambda: version_python(release, say, True))))
+    if row.status == "ok":
+        store(path, row)
+        say(f"{head}: measured in {row.seconds:.0f}s, cached")
+    else:
+        say(f"{head}: FAILED: {row.error}")
     return row
 
 
@@ -196,28 +221,21 @@ def run_history(spec: str, releases: list[str], published: list[str], results: P
     started = time.monotonic()
     names = [PLAIN, *releases]
     say(f"[history] {len(releases)} release(s): {', '.join(releases)}; cache {cache}/")
-    with procs.private_dir("retrace-bench.") as scratch:
-        for number, release in enumerate(names, 1):
-            head = f"[history {number}/{len(names)}] {release}"
-            if release != PLAIN and release not in published:
-                rows.append(Release(release, "failed", f"{PACKAGE} {release} is not on the package index"))
-                say(f"{head}: not on the package index")
-                continue
-            path = cache_path(cache, release, cache_key(release, scripts, method))
-            cached = load_cached(path)
-            if cached is not None:
-                cached.from_cache = True
-                rows.append(cached)
-                say(f"{head}: from the cache (measured {cached.measured_at})")
-                continue
-            say(f"{head}: measuring")
-            row = measure(release, scripts, rounds, windows, scratch, timeout, run_dir / facts.CALLGRIND_DIRECTORY)
-            rows.append(row)
-            if row.status == "ok":
-                store(path, row)
-                say(f"{head}: measured in {row.seconds:.0f}s, cached")
-            else:
-                say(f"{head}: FAILED: {row.error}")
+    keys = {release: cache_key(release, scripts, method) for release in names}
+    # The virtualenvs of the releases to measure are built one after another beside the counting
+    # (a count does not depend on what runs beside it), so that the next one is ready when needed.
+    to_build = [r for r in releases if r in published and load_cached(cache_path(cache, r, keys[r])) is None]
+    builder = ThreadPoolExecutor(max_workers=1)
+    venvs = {r: builder.submit(version_python, r, say, True) for r in to_build}
+    try:
+        with procs.private_dir("retrace-bench.") as scratch:
+            for number, release in enumerate(names, 1):
+                rows.append(release_row(release, f"[history {number}/{len(names)}] {release}", published,
+                                        cache_path(cache, release, keys[release]), venvs.get(release),
+                                        lambda r: measure(r[0], r[1], scripts, rounds, windows, scratch, timeout,
+                                                          run_dir / facts.CALLGRIND_DIRECTORY)))
+    finally:
+        builder.shutdown(wait=True, cancel_futures=True)      # an interrupted run builds no more
     return {"format": FORMAT, "spec": spec, "releases": [asdict(r) for r in rows],
             "config": {"python": python_build(), "suite_commit": suite_commit(), "scripts": scripts,
                        "method": method, "cache": str(cache), "seconds": time.monotonic() - started,
@@ -237,6 +255,7 @@ class Step:
     high: float
     reference: float
     verdict: str
+    confidence: float
     functions: dict[str, list[instruction_analysis.FunctionChange]] = field(default_factory=dict)
 
     @property
@@ -252,6 +271,15 @@ class TestHistory:
     plain: instruction_analysis.ArmInstructions | None
     points: dict[str, instruction_analysis.ArmInstructions]      # release -> figures
     steps: list[Step] = field(default_factory=list)
+    # the newest measured release against the one before it, whatever the verdicts: side -> changes
+    newest: dict[str, list[instruction_analysis.FunctionChange]] = field(default_factory=dict)
+
+    def profiled(self) -> bool:
+        """Whether Retrace does work of its own per call here (as instruction_analysis)."""
+        if self.plain is None:
+            return True
+        whole = max(self.plain.figures["total"].value, 1.0)
+        return any(a.figures["total"].value >= facts.PROFILE_MIN_RATIO * whole for a in self.points.values())
 
 
 @dataclass
@@ -307,16 +335,22 @@ def analyse(history: HistoryResult) -> HistoryResult:
         for a, b in zip(present, present[1:]):
             for measure in JUDGED:
                 x, y = asdict(points[a].figures[measure]), asdict(points[b].figures[measure])
-                change, low, high = welch(x, y)
+                confidence = instruction_analysis.measure_confidence(measure, len(counted))
+                change, low, high = welch(x, y, confidence)
                 verdict = facts.instruction_verdict(change, low, high, x["value"])
                 if verdict in (facts.SLOWER, facts.FASTER):
-                    step = Step(a, b, measure, change, low, high, x["value"], verdict)
+                    step = Step(a, b, measure, change, low, high, x["value"], verdict, confidence)
                     sides_a = benchmarks[t.benchmark].functions.get(f"{RETRACE}=={a}", {}).get(str(t.number))
                     sides_b = benchmarks[t.benchmark].functions.get(f"{RETRACE}=={b}", {}).get(str(t.number))
                     if sides_a and sides_b:
                         step.functions = {c.side: c.functions for c in
                                           instruction_analysis.profile_changes(a, b, sides_a, sides_b)}
                     test.steps.append(step)
+        if len(present) >= 2:
+            a, b = present[-2:]
+            sides = [benchmarks[t.benchmark].functions.get(f"{RETRACE}=={r}", {}).get(str(t.number)) for r in (a, b)]
+            if all(sides):
+                test.newest = {c.side: c.functions for c in instruction_analysis.profile_changes(a, b, *sides)}
         history.tests.append(test)
     return history
 

@@ -17,7 +17,11 @@ RULE = "=" * 100
 
 def step_text(s: Step) -> str:
     return (f"{s.a} -> {s.b}, {s.measure}: {s.estimate:+,.0f} ({s.percent:+.1f}%) "
-            f"[95% CI {s.low:+,.0f} .. {s.high:+,.0f}]: {s.verdict}")
+            f"[{s.confidence * 100:.3g}% CI {s.low:+,.0f} .. {s.high:+,.0f}]: {s.verdict}")
+
+
+def duration_text(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def render(result: HistoryResult) -> str:
@@ -31,10 +35,11 @@ def render(result: HistoryResult) -> str:
              f"{len(measured) - len(ok)} failed. Python {config.get('python', '?')}; suite {config.get('suite_commit', '?')}.",
              f"Counted by Callgrind ({method.get('valgrind', 'valgrind')}): {method.get('rounds', '?')} processes per "
              f"release, {method.get('windows', '?')} windows each; ± is the 95% half-width over processes.",
-             "A step: adjacent measured releases whose Welch 95% interval excludes 0 and whose change is at least "
-             f"{facts.INSTRUCTION_MIN_EFFECT_FRACTION:.0%}.",
+             "A step: adjacent measured releases whose Welch interval excludes 0 and whose change is at least "
+             f"{facts.INSTRUCTION_MIN_EFFECT_FRACTION:.0%} (95% on the",
+             "caller; on the total Bonferroni over the tests, as in a run's instruction verdicts).",
              f"Cache: {config.get('cache', '?')}/ (delete it to measure again). This run took "
-             f"{config.get('seconds', 0) / 60:.1f} min.", ""]
+             f"{duration_text(config.get('seconds', 0))}.", ""]
     steps = result.steps()
     lines.append(f"## Steps ({len(steps)})")
     if not steps:
@@ -63,13 +68,29 @@ def render(result: HistoryResult) -> str:
             mark = " <- step" if any(s.b == release for s in t.steps) else ""
             lines.append(f"    {release:<10} {count_text(a.figures[CALLER]):>22}   {count_text(a.figures[OTHERS]):>22}   "
                          f"{count_text(a.figures[TOTAL]):>22}{mark}")
-    with_functions = [(t, s) for t, s in steps if s.functions]
+    with_functions: dict[tuple, list[Step]] = {}           # one list per test and pair of releases
+    for t, s in steps:
+        if s.functions:
+            with_functions.setdefault((t.benchmark, t.name, s.a, s.b), []).append(s)
     if with_functions:
         lines += ["", "## The functions behind each step (own cost per call, from each release's profile)"]
-        for t, s in with_functions:
-            lines.append(f"  {t.benchmark}: {t.name}: {s.a} -> {s.b}, {s.measure} {s.estimate:+,.0f}")
-            for side, changes in s.functions.items():
+        for (benchmark, name, a, b), found in with_functions.items():
+            lines.append(f"  {benchmark}: {name}: {a} -> {b}, "
+                         + ", ".join(f"{s.measure} {s.estimate:+,.0f}" for s in found))
+            for side, changes in found[0].functions.items():
                 for f in changes:
+                    lines.append(f"    {side:<7} {f.own_a:>9,.0f} -> {f.own_b:>9,.0f} ({f.own_b - f.own_a:+,.0f}; incl "
+                                 f"{f.inclusive_change:+,.0f})  {profiles.short(f.function, 50)}  "
+                                 f"[{profiles.short_object(f.object)}]")
+    newest = [t for t in result.tests if t.newest and t.profiled()]
+    if newest:
+        a, b = result.measured[-2:]
+        lines += ["", f"## What changed in the newest release, {b} against {a}, per operation (own cost per call; "
+                      "whatever the verdicts)"]
+        for t in newest:
+            lines.append(f"  {t.benchmark}: {t.name}")
+            for side, changes in t.newest.items():
+                for f in changes[:facts.PROFILE_NEWEST_TOP]:
                     lines.append(f"    {side:<7} {f.own_a:>9,.0f} -> {f.own_b:>9,.0f} ({f.own_b - f.own_a:+,.0f}; incl "
                                  f"{f.inclusive_change:+,.0f})  {profiles.short(f.function, 50)}  "
                                  f"[{profiles.short_object(f.object)}]")
@@ -80,6 +101,8 @@ def render(result: HistoryResult) -> str:
 
 def to_json(result: HistoryResult) -> dict:
     data = asdict(result)
+    for release in data["releases"]:
+        del release["benchmarks"]                # every process's record: in history.json
     for t, test in zip(data["tests"], result.tests):
         for s, step in zip(t["steps"], test.steps):
             s["percent"] = step.percent

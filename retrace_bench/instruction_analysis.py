@@ -12,7 +12,7 @@ from . import facts, profiles
 from .analysis import comparison_pairs
 from .arms import PLAIN
 from .record import ProcessRecord, TestRecord
-from .stats import paired_t_interval, t_quantile
+from .stats import family_confidence, paired_t_interval, t_quantile
 
 CALLER, OTHERS, TOTAL = "caller", "others", "total"
 MEASURES = (CALLER, OTHERS, TOTAL)
@@ -69,6 +69,7 @@ class InstructionDifference:
     rounds: int
     reference: float                    # A's figure
     verdict: str
+    confidence: float = facts.CONFIDENCE    # of the interval (measure_confidence)
 
     @property
     def percent(self) -> float | None:
@@ -148,8 +149,9 @@ class TestInstructions:
 class InstructionResult:
     tests: list[TestInstructions]
     failures: dict[str, dict[str, str]]     # benchmark -> arm -> reason
-    confidence: float
+    confidence: float                       # of each figure's ± and of a caller's comparison
     config: dict
+    total_confidence: float = facts.CONFIDENCE   # of a total's comparison (measure_confidence)
 
     def comparison(self, kind: str):
         """(test, comparison) of every comparison of that kind."""
@@ -164,9 +166,24 @@ def difference(measure: str, a: dict[int, dict], b: dict[int, dict], confidence:
     interval = paired_t_interval([b[r][measure] - a[r][measure] for r in rounds], confidence)
     if interval is None:
         change = b[rounds[0]][measure] - a[rounds[0]][measure]
-        return InstructionDifference(measure, change, None, None, 1, reference, facts.CANNOT_TELL)
+        return InstructionDifference(measure, change, None, None, 1, reference, facts.CANNOT_TELL, confidence)
     return InstructionDifference(measure, interval.estimate, interval.low, interval.high, len(rounds), reference,
-                                 facts.instruction_verdict(interval.estimate, interval.low, interval.high, reference))
+                                 facts.instruction_verdict(interval.estimate, interval.low, interval.high, reference),
+                                 confidence)
+
+
+def measure_confidence(measure: str, tests: int) -> float:
+    """The confidence of one comparison: 95% on the caller (its counts repeat to a fraction of a
+    percent, and the 1% floor keeps an A/A quiet); on the total, 95% over the run's `tests`
+    comparisons (Bonferroni): the other threads' share moves with how Retrace's writer batches, and
+    at 95% each, one A/A of 14 tests made a false call on a total (docs/instructions.md)."""
+    return family_confidence(facts.CONFIDENCE, tests) if measure == TOTAL else facts.CONFIDENCE
+
+
+def counted_tests(run) -> int:
+    """How many tests have instruction counts (the family of the totals' comparisons)."""
+    return len({(b.name, t["number"]) for b in run.benchmarks for p in b.instructions
+                for t in p.record.get("tests", []) if isinstance(t, dict) and "number" in t})
 
 
 def analyse(run) -> InstructionResult | None:
@@ -175,6 +192,7 @@ def analyse(run) -> InstructionResult | None:
         return None
     pairs = comparison_pairs(run.arms)
     confidence = facts.CONFIDENCE
+    tests_counted = counted_tests(run)
     tests = []
     for bench in run.benchmarks:
         # arm -> round -> test number -> figures
@@ -208,14 +226,16 @@ def analyse(run) -> InstructionResult | None:
                     continue
                 fa = {r: t[number] for r, t in per[a].items() if number in t}
                 fb = {r: t[number] for r, t in per[b].items() if number in t}
-                found = {m: d for m in JUDGED if (d := difference(m, fa, fb, confidence))}
+                found = {m: d for m in JUDGED
+                         if (d := difference(m, fa, fb, measure_confidence(m, tests_counted)))}
                 if found:
                     result.comparisons.append(InstructionComparison(a, b, kind, found))
                 if kind == "versions" and a in found_profiles and b in found_profiles:
                     result.profile_changes += profile_changes(a, b, found_profiles[a], found_profiles[b])
             tests.append(result)
     failures = {b.name: dict(b.instruction_failures) for b in run.benchmarks if b.instruction_failures}
-    return InstructionResult(tests, failures, confidence, run.config.get("instructions", {}))
+    return InstructionResult(tests, failures, confidence, run.config.get("instructions", {}),
+                             measure_confidence(TOTAL, tests_counted))
 
 
 def side_profiles(sides: dict, arm: ArmInstructions) -> list[SideProfile]:

@@ -26,7 +26,7 @@ def change_text(d: InstructionDifference) -> str:
     percent = f" ({d.percent:+.1f}%)" if d.percent is not None else ""
     if d.low is None:
         return f"{d.estimate:+,.0f}{percent}, no interval (one round): {d.verdict}"
-    return f"{d.estimate:+,.0f}{percent} [95% CI {d.low:+,.0f} .. {d.high:+,.0f}]: {d.verdict}"
+    return f"{d.estimate:+,.0f}{percent} [{d.confidence * 100:.3g}% CI {d.low:+,.0f} .. {d.high:+,.0f}]: {d.verdict}"
 
 
 def method_lines(result: InstructionResult) -> list[str]:
@@ -37,8 +37,10 @@ def method_lines(result: InstructionResult) -> list[str]:
             "  thread that made the calls; others = every other thread (Retrace's writer and flusher; a test's",
             "  own threads); total = both. A recorded window closes once the trace stopped growing, so the",
             "  writer's deferred work is in it. ±: 95% Student-t half-width over processes. A difference is",
-            "  called when its paired 95% interval excludes 0 and it is at least "
-            f"{facts.INSTRUCTION_MIN_EFFECT_FRACTION:.0%} of A.",
+            "  called when its paired interval excludes 0 and it is at least "
+            f"{facts.INSTRUCTION_MIN_EFFECT_FRACTION:.0%} of A: a 95% interval on the caller, "
+            f"{result.total_confidence:.1%} on the total",
+            "  (Bonferroni over the tests: the writer's share moves with how it batches).",
             "  Instructions do not see waiting, kernel time or cache misses: wall time above is what a user feels."]
 
 

@@ -80,9 +80,25 @@ def build_extension(python: str = sys.executable, progress=print) -> Path:
     return directory
 
 
-def valgrind_prefix(out_file: Path) -> list[str]:
-    return ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--separate-threads=yes", "--dump-line=no",
-            "--trace-children=no", f"--callgrind-out-file={out_file}.%p", "--log-file=/dev/null"]
+def valgrind_prefix(out_file: Path, whole: bool = False) -> list[str]:
+    """Callgrind's command line: counting only in the windows the extension opens, or (`whole`)
+    the whole process, each thread in its own dump file."""
+    return ["valgrind", "--tool=callgrind", f"--instr-atstart={'yes' if whole else 'no'}", "--separate-threads=yes",
+            "--dump-line=no", "--trace-children=no", f"--callgrind-out-file={out_file}.%p", "--log-file=/dev/null"]
+
+
+def process_counts(out_file: Path) -> tuple[int, int] | str:
+    """(caller's instructions, every other thread's) of a whole process's dump files, or why none."""
+    caller = others = 0
+    found = False
+    for path in out_file.parent.glob(f"{out_file.name}.*"):
+        _, thread, ir = read_dump(path)
+        found = True
+        if thread == 1 or thread is None:
+            caller += ir
+        else:
+            others += ir
+    return (caller, others) if found else "Callgrind wrote no dump (the process did not run under it)"
 
 
 def counted_command(arm: Arm, script: Path, args: list[str], recording: Path | None, out_file: Path) -> list[str]:

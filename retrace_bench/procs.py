@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import facts
+
 _live: set[subprocess.Popen] = set()
 STOP_GRACE_S = 5.0
 
@@ -125,6 +127,20 @@ class Outcome:
             return f"timed out after {self.timeout:g} s"
         last = [line.strip() for line in stderr_text.splitlines() if line.strip()]
         return f"exit status {self.returncode}" + (f": {last[-1][:300]}" if last else "")
+
+
+def full_disk_note(path: Path) -> str:
+    """Why a process may have failed without a word: the file system of `path` (the scratch
+    directory, where its recording, temporary files and even its stderr go) is full. Empty when it
+    is not."""
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return ""
+    if free >= facts.FULL_DISK_BYTES:
+        return ""
+    return (f"; the file system of {path} is full ({free // 1024} KB free), so the process could not write its "
+            "recording, temporary files or error message: free space there, or set TMPDIR to a larger disk")
 
 
 def run(argv: list[str], env: dict, timeout: float, stdout_path: Path, stderr_path: Path,

@@ -179,4 +179,4 @@ def changes(a: dict[str, list], b: dict[str, list], count: int = facts.PROFILE_T
     rows = [(fn, a.get(fn, none)[1], b.get(fn, none)[1], b.get(fn, none)[0] - a.get(fn, none)[0],
              (b.get(fn) or a.get(fn))[2]) for fn in a.keys() | b.keys()]
     rows.sort(key=lambda row: -abs(row[2] - row[1]))
-    return [row for row in rows if row[2] != row[1]][:count]
+    return [row for row in rows if abs(row[2] - row[1]) >= 0.5][:count]      # a change of a whole instruction

@@ -14,6 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from . import facts
+from .instruction_analysis import Estimate
 from .programs import COMMAND, ProgramData, ProgramRun
 from .stats import family_confidence, median_or_none, paired_t_interval
 
@@ -65,6 +66,12 @@ class ProgramRow:
     output: str | None = None              # commands: is the output the same in every arm
     replay: dict = field(default_factory=dict)
     settings: dict | None = None
+    # --program-instructions: arm -> caller / others / total (per loop, or beyond start-up), each a
+    # mean over rounds with its interval; total ratios recorded/plain and against the baseline
+    instructions: dict[str, dict[str, Estimate]] = field(default_factory=dict)
+    instruction_ratio: dict[str, Ratio] = field(default_factory=dict)
+    instruction_version_ratio: dict[str, Ratio] = field(default_factory=dict)
+    instructions_note: str | None = None
 
 
 @dataclass
@@ -105,6 +112,49 @@ def by_round(runs: list[ProgramRun], arm: str, figure) -> dict[int, float]:
 def paired(runs: list[ProgramRun], a: str, b: str, figure) -> list[tuple[float, float]]:
     fa, fb = by_round(runs, a, figure), by_round(runs, b, figure)
     return [(fa[n], fb[n]) for n in sorted(fa.keys() & fb.keys())]
+
+
+def instruction_ratio(pairs: list[tuple[float, float]], confidence: float) -> Ratio | None:
+    """B/A of instruction counts, as ratio_of, judged by the instruction rule (an interval that
+    excludes 1x, and at least facts.INSTRUCTION_MIN_EFFECT_FRACTION)."""
+    found = ratio_of(pairs, confidence)
+    if found is None:
+        return None
+    found.verdict = facts.instruction_verdict(found.estimate - 1, None if found.low is None else found.low - 1,
+                                              None if found.high is None else found.high - 1, 1.0)
+    return found
+
+
+def fill_instructions(row: ProgramRow, item: ProgramData, labels: list[str], recorded: list[str],
+                      confidence: float) -> None:
+    """The program's instruction counts (programs.count_program's rounds) into its row."""
+    from .instruction_analysis import CALLER, OTHERS, TOTAL, estimate
+    if item.instructions_skipped:
+        row.instructions_note = item.instructions_skipped
+    counted = [c for c in item.instructions if c.get("failure") is None]
+    failed = next((c for c in item.instructions if c.get("failure")), None)
+    if failed:
+        row.instructions_note = f"{failed['arm']}: {failed['failure']}"
+    totals: dict[str, dict[int, float]] = {}
+    for label in labels:
+        mine = [c for c in counted if c["arm"] == label]
+        if not mine:
+            continue
+        row.instructions[label] = {CALLER: estimate([c["caller"] for c in mine]),
+                                   OTHERS: estimate([c["others"] for c in mine]),
+                                   TOTAL: estimate([c["caller"] + c["others"] for c in mine])}
+        totals[label] = {c["round"]: c["caller"] + c["others"] for c in mine}
+
+    def pairs(a: str, b: str) -> list[tuple[float, float]]:
+        return [(totals[a][n], totals[b][n]) for n in sorted(totals.get(a, {}).keys() & totals.get(b, {}).keys())]
+    for label in recorded:
+        found = instruction_ratio(pairs(labels[0], label), confidence)
+        if found:
+            row.instruction_ratio[label] = found
+    for label in recorded[1:]:
+        found = instruction_ratio(pairs(recorded[0], label), confidence)
+        if found:
+            row.instruction_version_ratio[label] = found
 
 
 def arm_figures(item: ProgramData, label: str) -> ArmFigures:
@@ -173,6 +223,7 @@ def row_of(item: ProgramData, labels: list[str], recorded: list[str], confidence
         if found:
             row.version_ratio[label] = found
     row.output = output_check(item, labels)
+    fill_instructions(row, item, labels, recorded, confidence)
     return row
 
 

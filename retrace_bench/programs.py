@@ -11,6 +11,7 @@ own values (seconds per iteration). A recorded process is watched by the disk gu
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import json
 import os
@@ -157,6 +158,8 @@ class ProgramData:
     replay: dict = field(default_factory=dict)            # arm -> {verdict, detail, seconds, recorded_s}
     plain_failure: str | None = None
     setup_failure: str | None = None                      # its environment did not install: why
+    instructions: list[dict] = field(default_factory=list)   # CountedRun per arm and round (--program-instructions)
+    instructions_skipped: str | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -202,7 +205,7 @@ class ProgramRunner:
     def __init__(self, scratch: Path, timeout: float, max_trace: int, empty_trace):
         self.scratch, self.timeout, self.max_trace = scratch, timeout, max_trace
         self.empty_trace = empty_trace        # python -> bytes of an empty script's recording
-        self.counter = 0
+        self.numbers = itertools.count(1)     # next() is atomic: two counting workers share the runner
 
     def argv(self, program: Program, settings: Settings | None, python: str, output: Path) -> list[str]:
         if program.kind == PYPERFORMANCE:
@@ -212,10 +215,11 @@ class ProgramRunner:
         return split_command(program.template, python)
 
     def run(self, arm: Arm, program: Program, python: str, round_: int, position: int,
-            settings: Settings | None = None, keep_as: Path | None = None) -> tuple[ProgramRun, list | None]:
-        """One process; its figures, and pyperf's benchmarks (JSON) for a pyperformance benchmark."""
-        self.counter += 1
-        base = self.scratch / f"p{self.counter:05d}"
+            settings: Settings | None = None, keep_as: Path | None = None, prefix: list[str] | None = None,
+            extra_env: dict | None = None) -> tuple[ProgramRun, list | None]:
+        """One process; its figures, and pyperf's benchmarks (JSON) for a pyperformance benchmark.
+        `prefix`: a command the process runs under (Callgrind), with `extra_env` in its environment."""
+        base = self.scratch / f"p{next(self.numbers):05d}"
         recording = base.with_suffix(".retrace") if arm.recorded else None
         output = base.with_suffix(".pyperf.json")
         # A kept recording is replayed with the same TMPDIR, recreated empty.
@@ -224,6 +228,7 @@ class ProgramRunner:
         env = Arm(arm.label, "plain", python, extra_env=arm.extra_env).env(os.environ)
         env["TMPDIR"] = str(tmp)           # what the program makes in temp stays in scratch
         argv, env, _ = recorded_command(self.argv(program, settings, python, output), python, env, recording)
+        argv, env = [*(prefix or []), *argv], {**env, **(extra_env or {})}
         cwd = program.cwd or str(self.scratch)
         run = ProgramRun(arm.label, round_, position)
         guard = TraceGuard(recording, self.max_trace) if recording else None
@@ -244,7 +249,7 @@ class ProgramRunner:
             if stopped:
                 return run, None
             if not outcome.ok:
-                run.failure = outcome.describe(stderr)
+                run.failure = outcome.describe(stderr) + procs.full_disk_note(self.scratch)
                 return run, None
             if recording is not None:
                 run.not_recorded, run.trace_note = self.trace_problem(recording, python, program)
@@ -345,9 +350,10 @@ def calibrate(runner: ProgramRunner, plain: Arm, program: Program, python: str, 
 
 def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch: Path, timeout: float,
                  max_trace: int, quick: bool, deadline: float | None = None, python_for=None,
-                 progress=print) -> list[ProgramData]:
-    """Every program in every arm over interleaved rounds (engine.Rounds), then a replay of round
-    1's recording of each. `python_for(program, arm)`: the interpreter (default: the arm's)."""
+                 progress=print, instruction_rounds: int = 0) -> list[ProgramData]:
+    """Every program in every arm over interleaved rounds (engine.Rounds), then (with
+    `instruction_rounds`) their instruction counts, then a replay of round 1's recording of each.
+    `python_for(program, arm)`: the interpreter (default: the arm's)."""
     from .engine import Rounds
     python_for = python_for or (lambda program, arm: arm.python)
     runner = ProgramRunner(scratch, timeout, max_trace, empty_trace_sizes(scratch, timeout))
@@ -400,6 +406,9 @@ def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch:
                     continue
                 progress(f"done in {run.wall_s:.1f}s"
                          + (f", trace {run.trace_bytes / 1e6:.1f} MB verified" if run.trace_bytes else ""))
+    if instruction_rounds:
+        count_programs(runner, [r for r in ready if not any(failed.get((r[0].name, a.label)) for a in arms)], arms,
+                       instruction_rounds, progress)
     for program, item, pythons, settings in ready:
         for arm in (a for a in arms if a.recorded):
             recording = scratch / f"replay.{program.name}.{arm.file_label}.retrace"
@@ -407,6 +416,81 @@ def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch:
                 item.replay[arm.label] = replay_program(pythons[arm.label], recording, item, arm, scratch,
                                                         timeout, progress)
     return data
+
+
+@dataclass
+class CountedRun:
+    """One round's instruction count of a program in an arm (Callgrind, the whole process): per
+    loop for a pyperformance benchmark (pyperf's --loops L and 2L: the difference / L), beyond
+    start-up for a command (the command less an empty script run the same way)."""
+    arm: str
+    round: int
+    caller: float | None = None
+    others: float | None = None
+    failure: str | None = None
+
+
+def count_program(runner: ProgramRunner, arm: Arm, program: Program, python: str, settings: Settings | None,
+                  round_: int) -> CountedRun:
+    """One round of a program's instruction count in an arm (two processes under Callgrind)."""
+    from . import instructions
+    counted = CountedRun(arm.label, round_)
+
+    def whole(prog: Program, s: Settings | None) -> tuple[int, int] | str:
+        out_file = runner.scratch / f"cg-program-{next(runner.numbers):05d}"
+        try:
+            run, _ = runner.run(arm, prog, python, round_, 0, s, prefix=instructions.valgrind_prefix(out_file, True),
+                                extra_env={"PYTHONHASHSEED": facts.INSTRUCTION_HASH_SEED})
+            problem = run.stopped or run.failure or run.not_recorded
+            return problem if problem else instructions.process_counts(out_file)
+        finally:
+            instructions.remove_dumps(out_file)
+    if program.kind == PYPERFORMANCE:
+        loops = (settings or Settings()).loops
+        first, second = whole(program, Settings(loops, 0, 1)), whole(program, Settings(2 * loops, 0, 1))
+        divisor = loops
+    else:
+        empty = runner.scratch / "empty_program.py"
+        empty.touch()
+        first = whole(Program("start-up", COMMAND, template="{python} " + shlex.quote(str(empty))), None)
+        second = whole(program, None)
+        divisor = 1
+    problem = next((x for x in (first, second) if isinstance(x, str)), None)
+    if problem:
+        counted.failure = problem
+    else:
+        counted.caller = (second[0] - first[0]) / divisor
+        counted.others = (second[1] - first[1]) / divisor
+    return counted
+
+
+def count_programs(runner: ProgramRunner, ready: list, arms: list[Arm], rounds: int, progress=print) -> None:
+    """--program-instructions: every measured program in every arm, `rounds` times, under Callgrind,
+    facts.INSTRUCTION_WORKERS processes at a time; each item's `instructions` list gets the rounds,
+    or `instructions_skipped` says why it has none (a command not run by the arm's Python)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from .arms import rotation
+    jobs = []
+    for program, item, pythons, settings in ready:
+        if program.kind == COMMAND and not is_python(split_command(program.template, pythons[arms[0].label]),
+                                                      pythons[arms[0].label]):
+            item.instructions_skipped = "not run by {python}: Callgrind would count the command, not the Python it starts"
+            continue
+        jobs += [(program, item, pythons, settings, arm, n) for n in range(1, rounds + 1)
+                 for arm in rotation(arms, n)]
+    progress(f"[program instructions] {len(jobs)} rounds under Callgrind (2 processes each), "
+             f"{facts.INSTRUCTION_WORKERS} at a time")
+
+    def one(job):
+        program, item, pythons, settings, arm, n = job
+        t0 = time.monotonic()
+        return job, count_program(runner, arm, program, pythons[arm.label], settings, n), time.monotonic() - t0
+    with ThreadPoolExecutor(max_workers=max(1, min(facts.INSTRUCTION_WORKERS, os.cpu_count() or 1))) as pool:
+        for (program, item, _, _, arm, n), counted, seconds in pool.map(one, jobs):
+            item.instructions.append(asdict(counted))
+            progress(f"[program instructions {n}/{rounds}] {program.name:<24} {arm.label:<18} "
+                     + (f"FAILED ({counted.failure})" if counted.failure else
+                        f"{counted.caller + counted.others:,.0f} in {seconds:.0f}s"))
 
 
 def replay_program(python: str, recording: Path, item: ProgramData, arm: Arm, scratch: Path, timeout: float,

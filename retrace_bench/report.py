@@ -116,8 +116,63 @@ def rounds_text(config: dict) -> str:
     return f"{done} rounds"
 
 
+def answer_lines(result: RunResult, instructions=None, programs=None, production=()) -> list[str]:
+    """The first screen: what recording cost, per operation, per program and per request, for the
+    first recorded arm against plain; each figure with its interval and verdict; the details below."""
+    labels = [a["label"] for a in result.arms]
+    recorded = recorded_labels(labels)
+    if not recorded:
+        return []
+    arm = recorded[0]
+    counted = {(t.benchmark, t.number): t for t in (instructions.tests if instructions else [])}
+    lines = ["", f"## The answer: what recording with {arm} cost here, against plain (details below)",
+             f"  {'per operation (µs/op)':<42} {'plain':>7} {'recorded':>8}  {'change [95% CI]':<34} "
+             "instructions/call, total"]
+    for b in result.benchmarks:
+        for t in b.tests:
+            c = next((c for c in t.comparisons if c.kind == "overhead" and c.b == arm), None)
+            if c is None or arm not in t.arms:
+                continue
+            d = c.latency
+            interval = (f"[{fmt_us(d.low_us, True)} .. {fmt_us(d.high_us, True)}]" if d.low_us is not None
+                        else "[one round]")
+            change = f"{fmt_us(d.estimate_us, True)} {interval} {VERDICT_WORD.get(d.verdict, d.verdict)}"
+            count = counted.get((b.name, t.number))
+            total = ""
+            if count and arm in count.arms and labels[0] in count.arms:
+                total = (f"{count.arms[labels[0]].figures['total'].value:,.0f} -> "
+                         f"{count.arms[arm].figures['total'].value:,.0f}")
+                verdict = next((c.differences["total"].verdict for c in count.comparisons
+                                if c.kind == "overhead" and c.b == arm and "total" in c.differences), None)
+                total += f" {VERDICT_WORD.get(verdict, verdict)}" if verdict else ""
+            lines.append(f"  {(b.name + ': ' + t.name)[:42]:<42} {fmt_us(t.arms[labels[0]].wall_us):>7} "
+                         f"{fmt_us(t.arms[arm].wall_us):>8}  {change:<34} {total}")
+    if programs is not None:
+        for g in (g for g in programs.geomeans if g.arm == arm and g.against == labels[0]):
+            lines.append(f"  programs, {g.figure} (geometric mean of {len(g.programs)}): {ratio_text(g.ratio)}")
+    for summary in production:
+        if "failure" in summary:
+            lines.append(f"  production ({summary.get('app', 'app')}): FAILED: {summary['failure']}")
+            continue
+        for path, figures in summary["paths"].items():
+            against = figures["against_plain"].get(arm)
+            if not against:
+                continue
+            ci = against.get("requests_per_s_change_ci_percent")
+            interval = f"[{ci[0]:+.0f}% .. {ci[1]:+.0f}%]" if ci else "[no interval]"
+            lines.append(f"  per request ({summary.get('app', 'app')} {path}): throughput "
+                         f"{-against['throughput_drop_percent']:+.0f}% {interval} {against['throughput_verdict']}")
+    lines.append("  µs/op: the caller's wall time per call (means over processes); instructions: caller and "
+                 "Retrace's writer, per call.")
+    return lines
+
+
+#: How a verdict reads in the answer's narrow column.
+VERDICT_WORD = {facts.CANNOT_TELL: "cannot tell"}
+
+
 def render_text(result: RunResult, production_text: str | None = None, programs_text: str | None = None,
-                instructions=None, budget_checks=()) -> str:
+                instructions=None, budget_checks=(), programs=None, production=()) -> str:
     if not result.benchmarks:           # no per-operation benchmark (--no-synthetic)
         return "\n".join([RULE, "RETRACE BENCHMARK SUMMARY (no per-operation benchmarks: --no-synthetic)", RULE, "",
                           *([programs_text.rstrip(), ""] if programs_text else []),
@@ -133,6 +188,7 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
              *([f"Target resolution (--target-ci): half-width at most {result.config['target_ci']}; "
                 f"{len(result.config.get('missed_target') or [])} difference(s) missed it (FLAG lines)"]
                if result.config.get("target_ci") else []),
+             *answer_lines(result, instructions, programs, production),
              "",
              *([f"Design: {result.config['rounds_run']} rounds for {len(labels)} arms is NOT balanced "
                 f"(a whole Williams design is {design_period(len(labels))} rounds: each arm does not take each "
@@ -423,6 +479,27 @@ def program_row_lines(row, labels: list[str]) -> list[str]:
                          + f", {replay['seconds']:.1f} s against {replay['recorded_s'] or 0:.1f} s recorded")
     if row.output:
         lines.append(f"    output: {row.output}")
+    return lines + program_instruction_lines(row, labels)
+
+
+def program_instruction_lines(row, labels: list[str]) -> list[str]:
+    """--program-instructions: each arm's count (per loop, or beyond start-up), the ratios."""
+    from .instruction_analysis import CALLER, OTHERS, TOTAL
+    from .instruction_report import count_text
+    if not row.instructions and not row.instructions_note:
+        return []
+    what = "per loop (pyperf --loops L and 2L)" if row.kind == "pyperformance" else "beyond start-up (less an empty script)"
+    lines = [f"    instructions {what}:"]
+    for label, figures in row.instructions.items():
+        ratio = row.instruction_ratio.get(label)
+        lines.append(f"    {label:<16} total {count_text(figures[TOTAL]).strip()} = caller "
+                     f"{figures[CALLER].value:,.0f} + others {figures[OTHERS].value:,.0f}"
+                     + (f"; {ratio_text(ratio)}" if ratio else ""))
+        if label in row.instruction_version_ratio:
+            lines.append(f"    {'':<16} against the baseline {recorded_labels(labels)[0]}: "
+                         f"{ratio_text(row.instruction_version_ratio[label])}")
+    if row.instructions_note:
+        lines.append(f"    instructions: not counted in every arm: {row.instructions_note}")
     return lines
 
 

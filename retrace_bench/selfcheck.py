@@ -9,7 +9,6 @@ import statistics
 from . import analysis, facts
 from .report import fmt_us
 
-TIMEIT_UNITS_US = {"nsec": 1e-3, "usec": 1.0, "msec": 1e3, "sec": 1e6}
 #: The calibration tests' names say what they inject (selfcheck/calibration_benchmark.py).
 INJECTED_RE = re.compile(r"injected ([\d.]+) µs per op when recorded")
 DEFERRED_RE = re.compile(r"deferred ([\d.]+) µs CPU per op when recorded")
@@ -236,13 +235,3 @@ def judge_programs(j: Judge, programs) -> None:
                  f"[{interval.low:+.3f} .. {interval.high:+.3f}], error {error:+.1%}"
                  + ("" if interval.contains(facts.PROGRAM_COST_S) else " (the interval leaves out 0.2 s)"))
 
-
-def parse_timeit_median_us(text: str) -> float:
-    """Median µs per loop from ``python -m timeit -v`` (its raw times, not its best)."""
-    raw = re.search(r"^raw times: (.+)$", text, re.M)
-    loops = re.search(r"^(\d+) loops?, best of", text, re.M)
-    if not (raw and loops):
-        raise ValueError("no 'raw times' and loop count from python -m timeit -v")
-    times = [float(value) * TIMEIT_UNITS_US[unit]
-             for value, unit in re.findall(r"([\d.]+) (nsec|usec|msec|sec)", raw.group(1))]
-    return statistics.median(times) / int(loops.group(1))

@@ -97,10 +97,6 @@ class Interval:
     high: float
     n: int
 
-    @property
-    def half_width(self) -> float:
-        return (self.high - self.low) / 2
-
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
 
@@ -120,13 +116,14 @@ def family_confidence(confidence: float, comparisons: int) -> float:
     return 1 - (1 - confidence) / max(comparisons, 1)
 
 
-def welch(x: dict, y: dict) -> tuple[float, float | None, float | None]:
+def welch(x: dict, y: dict, confidence: float = 0.95) -> tuple[float, float | None, float | None]:
     """B - A of two independent means given as estimates (value, low, high, n) with 95% Student-t
-    intervals: the difference and its Welch 95% interval (None without an interval on a side)."""
+    intervals: the difference and its Welch interval at `confidence` (None without an interval on a
+    side)."""
     change = y["value"] - x["value"]
     if x["low"] is None or y["low"] is None or x["n"] < 2 or y["n"] < 2:
         return change, None, None
     var = [((e["high"] - e["low"]) / 2 / t_quantile(0.975, e["n"] - 1)) ** 2 for e in (x, y)]   # se²
     df = sum(var) ** 2 / sum(v ** 2 / (e["n"] - 1) for v, e in zip(var, (x, y))) if sum(var) else 1e9
-    half = t_quantile(0.975, df) * sum(var) ** 0.5
+    half = t_quantile(1 - (1 - confidence) / 2, df) * sum(var) ** 0.5
     return change, change - half, change + half

@@ -145,7 +145,8 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     if programs is not None:
         programs_text = "\n".join(report.programs_lines(programs[1], programs[0].get("config", {}).get("rounds")))
     try:
-        text = report.render_text(result, production_text or None, programs_text, counted, checks)
+        text = report.render_text(result, production_text or None, programs_text, counted, checks,
+                                  programs[1] if programs is not None else None, summaries)
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
         raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
                                f"({type(error).__name__}: {error})") from None

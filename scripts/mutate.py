@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 #: The fast tests: real sample data, no benchmark runs (a few seconds each under Valgrind at most).
 FAST_TESTS = ["tests/test_statistics.py", "tests/test_compare.py", "tests/test_instructions.py",
-              "tests/test_selfcheck_judge.py", "tests/test_parse.py", "tests/test_mutation_targets.py"]
+              "tests/test_selfcheck_judge.py", "tests/test_parse.py", "tests/test_mutation_targets.py",
+              "tests/test_history.py"]
 COPIED = ["retrace_bench", "benchlib.py", "analyze_results.py", "selfcheck", "tests", "examples", "requirements.txt",
           "pytest.ini", "synthetic_benchmark.py", "external_boundary_benchmark.py", "run_all_benchmarks.sh", "scripts",
           "production_benchmark.py", "apps"]
@@ -47,6 +48,13 @@ MUTATIONS = [
      "j.report(True,", "the deferred-latency judgement always ok"),
     ("retrace_bench/selfcheck.py", "j.report(abs(error) <= facts.INSTRUCTION_CALIBRATION_TOLERANCE,",
      "j.report(True,", "the instruction calibration always ok"),
+    ("retrace_bench/instruction_analysis.py",
+     "return family_confidence(facts.CONFIDENCE, tests) if measure == TOTAL else facts.CONFIDENCE",
+     "return facts.CONFIDENCE", "Bonferroni on the instruction totals"),
+    ("retrace_bench/history.py", "if verdict in (facts.SLOWER, facts.FASTER):", "if True:",
+     "the history's step rule"),
+    ("retrace_bench/profiles.py", "rows.sort(key=lambda row: -abs(row[2] - row[1]))",
+     "rows.sort(key=lambda row: -abs(row[3]))", "function changes ranked by own cost"),
     ("retrace_bench/engine.py", "return max(abs(reference_us) * (self.percent or 0) / 100, self.floor_us)",
      "return max(abs(reference_us) * (self.percent or 0) / 1000, self.floor_us)", "the --target-ci scale"),
 ]

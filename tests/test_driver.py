@@ -262,11 +262,18 @@ def test_the_self_check_runs_end_to_end(tmp_path):
     result = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--self-check", "--quick", "--no-production"],
                  cwd=tmp_path, timeout=900)
     out = result.stdout
-    for section in ("A/A, two plain arms", "A/A, two identical recorded arms", "Calibration: injected costs",
-                    "Sensitivity:", "Programs A/A", "Programs calibration", "Timer fidelity"):
+    sections = ("A/A, two plain arms", "A/A, two identical recorded arms", "Calibration: injected costs",
+                "Sensitivity:", "Programs A/A", "Programs calibration", "Timer fidelity")
+    starts = []
+    for section in sections:
         assert section in out, (section, out[-2000:], result.stderr[-2000:])
+        starts.append(out.index(section))
+    # Each check judged something: its heading is followed by [ok] or [MISS] lines before the next one.
+    ordered = sorted(zip(starts, sections))
+    for (start, section), end in zip(ordered, [*(s for s, _ in ordered[1:]), len(out)]):
+        assert "[ok]" in out[start:end] or "[MISS]" in out[start:end], (section, out[start:end][:1500])
     misses = out.count("[MISS]")
-    assert out.count("[ok]") > 20
+    assert out.count("[ok]") > 20 and misses < out.count("[ok]") / 4
     if misses:
         assert result.returncode == 1 and f"Self-check FAILED: {misses} figure(s) missed" in out
     else:

@@ -89,6 +89,16 @@ def test_a_real_run_gives_every_test_both_arms_and_a_recorded_call_costs_more():
     assert next(c for c in arithmetic.comparisons).differences[ia.CALLER].verdict == facts.WITHIN_NOISE
 
 
+def test_a_total_is_judged_over_the_family_of_tests_and_a_caller_at_95():
+    """The totals' comparisons are Bonferroni-adjusted over the run's 14 tests (the writer's share
+    moves with its batching: at 95% each, an A/A made a false call); the callers' stay at 95%."""
+    result = ia.analyse(real_run())
+    differences = [d for t in result.tests for c in t.comparisons for d in c.differences.values()]
+    assert {d.confidence for d in differences if d.measure == ia.TOTAL} == {1 - 0.05 / 14}
+    assert {d.confidence for d in differences if d.measure == ia.CALLER} == {0.95}
+    assert result.total_confidence == 1 - 0.05 / 14
+
+
 def test_the_summary_shows_instructions_and_the_gate_counts_them(sample_dir, tmp_path):
     results = tmp_path / "counted"
     results.mkdir()

@@ -76,6 +76,16 @@ def test_summary_and_machine_readable_outputs(run_dir):
     action = json.loads((run_dir / "benchmark-action.json").read_text())
     assert action and all(e["unit"] == "us/op" for e in action)
     assert (run_dir / "overhead.png").stat().st_size > 10_000
+    # The first screen answers the question: every test of the recorded arm against plain, then the
+    # production paths, before the details.
+    answer = text.index("## The answer: what recording with retrace cost here")
+    assert answer < text.index("How to read") < text.index("## External boundaries")
+    block = text[answer:text.index("How to read")]
+    assert len(text[:text.index("How to read")].splitlines()) < 45
+    for bench in data["benchmarks"]:
+        for test in bench["tests"]:
+            assert f"{bench['name']}: {test['name']}"[:42] in block
+    assert "per request (wsgi /api/" in block and "throughput" in block
 
 
 def test_findings_are_data_and_every_kind_has_words():

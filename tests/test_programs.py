@@ -395,3 +395,32 @@ def test_a_child_that_hangs_after_its_error_is_stopped_and_one_that_works_on_is_
     assert stopped == "hung" and not outcome.ok and not outcome.timed_out
     outcome, stopped, _ = results["work"]
     assert stopped is None and outcome.ok
+
+
+@pytest.mark.skipif(__import__("retrace_bench.instructions").instructions.missing() is not None,
+                    reason="instructions cannot be counted here")
+def test_program_instructions_beyond_start_up(tmp_path):
+    """--program-instructions for real: a command's count beyond start-up (the command less an empty
+    script) grows with its work (twice the clock reads, about twice the count), recording makes a
+    clock-reading program several times dearer, and a command not run by {python} says why it has
+    no count."""
+    (tmp_path / "clock.py").write_text("import sys, time\nfor _ in range(int(sys.argv[1])):\n    time.time()\n")
+    results = tmp_path / "results"
+    done = run_suite(["--quick", "--no-synthetic", "--no-production", "--pyperformance", "none",
+                      "--program-instructions", "--program", "{python} clock.py 2000",
+                      "--program", "{python} clock.py 4000", "--program", "bash -c 'echo hi'",
+                      "--results", str(results)], tmp_path)
+    data = json.loads((results / "programs.json").read_text())
+    counted = {p["name"]: p for p in data["programs"]}
+    small, large = counted["clock.py"], counted["clock.py#2"]
+
+    def total(item, arm):
+        runs = [c["caller"] + c["others"] for c in item["instructions"] if c["arm"] == arm and not c["failure"]]
+        assert len(runs) == 2, item["instructions"]
+        return sum(runs) / len(runs)
+    assert 1.8 < total(large, "plain") / total(small, "plain") < 2.2
+    assert total(small, "retrace") > 4 * total(small, "plain")
+    assert "not run by {python}" in counted["bash"]["instructions_skipped"]
+    summary = (results / "summary.txt").read_text()
+    assert "instructions beyond start-up (less an empty script):" in summary
+    assert done.returncode == 1                    # bash did not record (no env hook): that row fails the run

@@ -202,3 +202,36 @@ def test_a_benchmark_that_prints_at_import_time_replays_identically(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     summary = (repo / "results" / "summary.txt").read_text()
     assert "Replay check (retrace): identical" in summary, summary[-1500:]
+
+
+def small_disk(path: Path, size: str = "256k"):
+    """A tmpfs of `size` at `path`, or None where this machine cannot mount one (not root, a
+    container without the right)."""
+    path.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return None
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    return path if done.returncode == 0 else None
+
+
+def test_a_process_that_fails_on_a_full_scratch_disk_says_so(tmp_path, monkeypatch):
+    """A recorded process on a full TMPDIR fails with no word (its stderr is on the full disk too):
+    its failure names the full file system and what to do."""
+    from retrace_bench import procs
+    disk = small_disk(tmp_path / "small")
+    if disk is None:
+        monkeypatch.setattr(procs.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(1 << 20, 1 << 20, 12_288))
+        note = procs.full_disk_note(tmp_path)
+        assert "is full (12 KB free)" in note and "TMPDIR" in note
+        return
+    try:
+        with open(disk / "filler", "wb") as f:        # fill it: what is left is below the limit
+            f.write(b"x" * (250 * 1024))
+        runner = engine.Runner(disk, 120)
+        runner.empty_trace_bytes["retrace"] = 1
+        arm = arms.make_arms()[1]
+        result = runner.run(arm, "synthetic_benchmark.py", ["--quick", "--only", "1"])
+        assert result.failure and "is full" in result.failure and str(disk) in result.failure, result.failure
+        assert procs.full_disk_note(tmp_path) == ""    # a disk with room says nothing
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)

@@ -180,11 +180,6 @@ def test_regimes_find_the_knee_and_compare_with_cpu():
     assert analysis.regimes_of([1.0] * 20, 500, 0.1, None).knee_calls is None
 
 
-def test_timeit_median_is_taken_from_the_raw_times():
-    text = "raw times: 10 msec, 12 msec, 11 msec\n\n200000 loops, best of 3: 50 nsec per loop\n"
-    assert selfcheck.parse_timeit_median_us(text) == pytest.approx(11e3 / 200000)
-
-
 def test_self_check_judges_aa_calibration_and_timer(capsys):
     rng = random.Random(6)
     aa = run_data([PLAIN, {**PLAIN, "label": "plain#2"}],

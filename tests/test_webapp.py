@@ -1,5 +1,6 @@
 """The shipped web app's endpoints return correct data (Flask's test client, a seeded database)."""
 
+import math
 import os
 import sqlite3
 
@@ -29,12 +30,28 @@ def test_seed_is_deterministic(tmp_path, db_path):
     assert sqlite3.connect(db_path).execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 20_000
 
 
+def expected_risk_score(amounts):
+    """The report's risk score as its specification states it, written out here apart from the
+    app's code: 100 passes over the orders, each folding in amount mod (97 + pass) times the
+    order's position mod 7, with a 1.000001 growth, modulo 1,000,003; rounded to 3 places."""
+    score = 0.0
+    for offset in range(97, 197):
+        for position, amount in zip(range(len(amounts)), amounts):
+            score = math.fmod(score * 1.000001 + (amount % offset) * (position % 7), 1_000_003)
+    return round(score, 3)
+
+
+def test_risk_score_on_a_small_case():
+    assert risk_score([]) == 0.0 == expected_risk_score([])
+    assert risk_score([1000, 250, 7]) == expected_risk_score([1000, 250, 7]) > 0
+
+
 def test_report(client, db_path):
     body = client.get("/api/report/7").get_json()
     amounts = [r[0] for r in sqlite3.connect(db_path).execute(
         "SELECT amount_cents FROM orders WHERE customer = 7 ORDER BY id")]
     assert body["customer"] == 7 and body["orders"] == len(amounts) > 0
-    assert body["risk_score"] == risk_score(amounts)
+    assert body["risk_score"] == expected_risk_score(amounts)
     assert body["tier"] == ("gold" if sum(amounts) > 5_000_000 else "standard")
 
 
