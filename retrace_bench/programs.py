@@ -407,8 +407,10 @@ def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch:
                 progress(f"done in {run.wall_s:.1f}s"
                          + (f", trace {run.trace_bytes / 1e6:.1f} MB verified" if run.trace_bytes else ""))
     if instruction_rounds:
-        count_programs(runner, [r for r in ready if not any(failed.get((r[0].name, a.label)) for a in arms)], arms,
-                       instruction_rounds, progress)
+        for program, item, _, _ in ready:
+            if any(failed.get((program.name, a.label)) for a in arms):
+                item.instructions_skipped = "it failed in the timed rounds"
+        count_programs(runner, [r for r in ready if not r[1].instructions_skipped], arms, instruction_rounds, progress)
     for program, item, pythons, settings in ready:
         for arm in (a for a in arms if a.recorded):
             recording = scratch / f"replay.{program.name}.{arm.file_label}.retrace"
