@@ -11,7 +11,7 @@ from conftest import ROOT, run
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 #: What a run writes (the README names them as outputs, not as files of the repository).
 OUTPUTS = {"summary.txt", "summary.json", "benchmark-action.json", "overhead.png", "instructions.png", "programs.png",
-           "run.json", "programs.json", "results/summary.txt"}
+           "run.json", "programs.json", "results/summary.txt", "history.png", "history.json"}
 
 
 def options(command) -> set[str]:

@@ -220,3 +220,21 @@ def test_versions_show_the_functions_whose_own_cost_changed():
     text = "\n".join(instruction_report.profile_lines(result))
     assert "own cost changed most, retrace==0.2.30 vs retrace==0.2.29, caller" in text
     assert "of which the interpreter's own" in text and "[_retracesoftware_stream" in text
+
+
+def test_a_release_that_does_not_install_is_a_row_and_is_not_cached(tmp_path):
+    """A release whose virtualenv does not build: a failed row with pip's error; nothing cached, so
+    the next run tries it again; the run goes on."""
+    from retrace_bench.arms import ArmError
+
+    def does_not_install():
+        raise ArmError("retracesoftware==0.1.2 did not install: ERROR: No matching distribution found")
+    cache = tmp_path / "cache" / "0.1.2-key.json"
+    row = history.release_row("0.1.2", "[history 2/2] 0.1.2", ["0.1.2"], cache, None,
+                              lambda job: history.measure(job[0], does_not_install, [], 1, 1, tmp_path, 10, tmp_path))
+    assert row.status == "failed" and "No matching distribution" in row.error
+    assert not cache.exists()
+    cached = history.Release("0.2.30", measured_at="2026-12-02T12:34:33")
+    history.store(cache, cached)
+    again = history.release_row("0.1.2", "[history 2/2] 0.1.2", ["0.1.2"], cache, None, lambda job: 1 / 0)
+    assert again.from_cache and again.measured_at == "2026-12-02T12:34:33"     # a cached one is not measured
