@@ -68,6 +68,11 @@ def test_driver_succeeds_and_reports_progress(driver_run):
     assert "[round 1/2] mine_benchmark.py" in result.stdout
     assert "[round 2/2] synthetic_benchmark.py" in result.stdout
     assert "Arms: plain, retrace" in result.stdout and "[replay]" in result.stdout
+    # The instruction counts, with the profile of each arm's first process and its raw files kept.
+    summary = (repo / "results" / "summary.txt").read_text()
+    assert "## Instructions per call" in summary and "## Where the instructions go" in summary
+    archive = next((repo / "results" / "archive").iterdir())
+    assert any((archive / "callgrind" / "external_boundary_benchmark" / "retrace").iterdir())
 
 
 def test_arms_are_interleaved_with_the_order_rotated(driver_run):
@@ -134,7 +139,7 @@ def test_a_crashing_and_a_hanging_benchmark_fail_and_the_others_still_run(tmp_pa
         '    sum(range(10))', '    print("## Test 1: x\\n  Run 1: 5 ms")'))
     (repo / "typo_benchmark.py").write_text(template.replace('    sum(range(10))', '    sum(range(10)'))
     result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1", "--no-production",
-                  "--pyperformance", "none", "--timeout", "20"], cwd=repo, timeout=600)
+                  "--pyperformance", "none", "--timeout", "20", "--no-instructions"], cwd=repo, timeout=600)
     assert result.returncode == 1
     summary = (repo / "results" / "summary.txt").read_text()
     assert "FAILED (retrace): round 1 retrace process: exit status 1: boom" in summary

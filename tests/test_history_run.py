@@ -17,13 +17,13 @@ def test_a_real_history_is_measured_once_then_read_from_its_cache(tmp_path):
     """--history with one release for real (and one the index does not have): measured, cached,
     then read back from the cache by a second run; the row of the missing release says why."""
     results = tmp_path / "results"
-    first = run([str(ROOT / "run_all_benchmarks.sh"), "--history", "0.2.30,0.2.99", "--quick",
+    first = run([str(ROOT / "run_all_benchmarks.sh"), "--history", "0.2.30,0.2.99", "--quick", "--instruction-rounds", "1",
                  "--results", str(results)], timeout=900)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     assert "0.2.30: measured in" in first.stdout and "0.2.99: not on the package index" in first.stdout
     cached = sorted(p.name.split("-")[0] for p in (results / facts.HISTORY_CACHE_DIRECTORY).iterdir())
     assert cached == ["0.2.30", "plain"]
-    second = run([str(ROOT / "run_all_benchmarks.sh"), "--history", "0.2.30,0.2.99", "--quick",
+    second = run([str(ROOT / "run_all_benchmarks.sh"), "--history", "0.2.30,0.2.99", "--quick", "--instruction-rounds", "1",
                   "--results", str(results)], timeout=900)
     assert second.returncode == 0, second.stderr[-2000:]
     assert "0.2.30: from the cache" in second.stdout and "plain: from the cache" in second.stdout

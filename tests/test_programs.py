@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from retrace_bench import arms, driver, engine, facts, procs, program_analysis, programs, pyperformance
+from retrace_bench import arms, driver, engine, facts, procs, program_analysis, programs, pyperformance, report
 from retrace_bench.programs import COMMAND, Program, ProgramData, ProgramRun
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -401,28 +401,44 @@ def test_a_child_that_hangs_after_its_error_is_stopped_and_one_that_works_on_is_
                     reason="instructions cannot be counted here")
 def test_program_instructions_beyond_start_up(tmp_path):
     """--program-instructions for real: a command's count beyond start-up (the command less an empty
-    script) grows with its work (twice the clock reads, about twice the count), recording makes a
-    clock-reading program several times dearer, and a command not run by {python} (recorded through
-    the env hook) says why it has no count."""
+    script) grows with its work (twice the clock reads, about twice the count), and through the
+    driver, recording makes a clock-reading program several times dearer."""
     (tmp_path / "clock.py").write_text("import sys, time\nfor _ in range(int(sys.argv[1])):\n    time.time()\n")
-    hooked = hook_python(tmp_path)
+    plain = arms.Arm("plain", "plain", sys.executable)
+    with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
+        runner = programs.ProgramRunner(scratch, 300, 1 << 30, programs.empty_trace_sizes(scratch, 300))
+        counts = {n: programs.count_program(runner, plain, Program(f"clock{n}", COMMAND, template=f"{{python}} clock.py {n}",
+                                                                 cwd=str(tmp_path)), sys.executable, None, 1)
+                  for n in (2000, 4000)}
+    assert not any(c.failure for c in counts.values()), counts
+    assert 1.8 < counts[4000].caller / counts[2000].caller < 2.2
     results = tmp_path / "results"
     done = run_suite(["--quick", "--no-synthetic", "--no-production", "--pyperformance", "none",
-                      "--program-instructions", "--program", "{python} clock.py 2000",
-                      "--program", "{python} clock.py 4000", "--program", f"bash -c '{hooked} clock.py 10'",
-                      "--results", str(results)], tmp_path)
+                      "--program-instructions", "--program", "{python} clock.py 2000", "--results", str(results)],
+                     tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    data = json.loads((results / "programs.json").read_text())
-    counted = {p["name"]: p for p in data["programs"]}
-    small, large = counted["clock.py"], counted["clock.py#2"]
+    item = json.loads((results / "programs.json").read_text())["programs"][0]
 
-    def total(item, arm):
+    def total(arm):
         runs = [c["caller"] + c["others"] for c in item["instructions"] if c["arm"] == arm and not c["failure"]]
         assert len(runs) == 2, item["instructions"]
         return sum(runs) / len(runs)
-    assert 1.8 < total(large, "plain") / total(small, "plain") < 2.2
-    assert total(small, "retrace") > 4 * total(small, "plain")
-    assert "not run by {python}" in counted["bash"]["instructions_skipped"]
+    assert total("retrace") > 4 * total("plain")
+    assert total("plain") == pytest.approx(counts[2000].caller + counts[2000].others, rel=0.05)
     summary = (results / "summary.txt").read_text()
     assert "instructions beyond start-up (less an empty script):" in summary
-    assert "not counted in every arm: not run by {python}" in summary
+
+
+def test_a_command_not_run_by_python_or_that_failed_has_no_count_and_says_why():
+    """A command recorded through the env hook would be counted as the shell, not the Python it
+    starts; a program that failed in the timed rounds is not counted: each row says why."""
+    arms_ = [arms.Arm("plain", "plain", sys.executable), arms.Arm("retrace", "retrace", sys.executable, "0.2.30")]
+    hooked = programs.Program("bash", programs.COMMAND, template="bash -c 'python3 job.py'")
+    item = programs.ProgramData("bash", programs.COMMAND)
+    said = []
+    programs.count_programs(None, [(hooked, item, {"plain": sys.executable, "retrace": sys.executable}, None)],
+                            arms_, 2, progress=said.append)
+    assert "not run by {python}" in item.instructions_skipped and not item.instructions
+    row = program_analysis.row_of(item, ["plain", "retrace"], ["retrace"], 0.95)
+    assert "not run by {python}" in row.instructions_note
+    assert "not counted in every arm: not run by {python}" in "\n".join(report.program_instruction_lines(row, ["plain", "retrace"]))

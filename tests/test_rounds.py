@@ -59,7 +59,7 @@ def test_target_ci_with_max_minutes_extends_then_stops_and_says_so(tmp_path):
     repo = copy_repo(tmp_path / "repo")
     (repo / "external_boundary_benchmark.py").unlink()       # one short benchmark script
     result = run(["bash", "run_all_benchmarks.sh", "--quick", "--no-production", "--pyperformance", "none",
-                  "--target-ci", "0.0001us", "--max-minutes", "1.2"], cwd=repo, timeout=600)
+                  "--target-ci", "0.0001us", "--max-minutes", "1.2", "--no-instructions"], cwd=repo, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     assert "more rounds of those only" in result.stdout
     assert "(--max-minutes)" in result.stdout
