@@ -68,8 +68,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="skip the instruction counts (Callgrind) of the per-operation benchmarks")
     parser.add_argument("--instruction-rounds", type=positive_int, metavar="N",
                         help="processes per arm under Callgrind (default "
-                             f"{facts.INSTRUCTION_ROUNDS}, {facts.VERSIONS_INSTRUCTION_ROUNDS} with --versions of two or "
-                             f"more releases, {facts.QUICK_INSTRUCTION_ROUNDS} with --quick; 1 gives no interval)")
+                             f"{facts.INSTRUCTION_ROUNDS}, {facts.QUICK_INSTRUCTION_ROUNDS} with --quick; 1 gives "
+                             "no interval)")
     parser.add_argument("--budget", type=Path, metavar="FILE",
                         help="instruction budgets per recorded operation (TOML, caller and/or total per call; "
                              "example: examples/instruction-budgets.toml); with --fail-on-regression a run that "
@@ -488,9 +488,7 @@ def count_instructions(args, runner: Runner, scripts: list[str], arms, data: Run
     from . import instructions
     reason = instructions.missing()
     if reason is None:
-        versions = sum(a.recorded for a in arms) > 1
-        rounds = args.instruction_rounds or (facts.QUICK_INSTRUCTION_ROUNDS if args.quick else
-                                             facts.VERSIONS_INSTRUCTION_ROUNDS if versions else facts.INSTRUCTION_ROUNDS)
+        rounds = args.instruction_rounds or (facts.QUICK_INSTRUCTION_ROUNDS if args.quick else facts.INSTRUCTION_ROUNDS)
         windows = facts.QUICK_INSTRUCTION_WINDOWS if args.quick else facts.INSTRUCTION_WINDOWS
         try:
             instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say,

@@ -173,10 +173,6 @@ def result_name(script: str) -> str:
 INSTRUCTION_WINDOWS = 2
 QUICK_INSTRUCTION_WINDOWS = 1
 INSTRUCTION_ROUNDS, QUICK_INSTRUCTION_ROUNDS = 6, 2
-#: A run comparing two or more releases (--versions) counts more processes per arm: a version
-#: difference is judged on the caller to about ±2% of it (6 processes gave up to ±2.3% on sqlite and
-#: time.time(); half-widths shrink as t(n-1)/sqrt(n): 8 gives ~20% narrower).
-VERSIONS_INSTRUCTION_ROUNDS = 8
 #: Processes under Callgrind at a time (they time nothing; the self-check's instruction A/A shows
 #: that two side by side leave the counts alone).
 INSTRUCTION_WORKERS = 2
