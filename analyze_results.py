@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from retrace_bench.compare import compare  # noqa: E402
-from retrace_bench.parse import InputError  # noqa: E402
-from retrace_bench.summarize import summarise  # noqa: E402
+from retrace_bench.ops.parse import InputError  # noqa: E402
+from retrace_bench.summary import write_summary  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     try:
         if args.compare:
             return compare(*args.compare, args.fail_on_regression)
-        return summarise(args.results_dir or Path("results"), fail_on_regression=args.fail_on_regression)
+        return write_summary(args.results_dir or Path("results"), fail_on_regression=args.fail_on_regression)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

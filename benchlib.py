@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from retrace_bench import facts  # noqa: E402
 from retrace_bench.facts import BOUNDARY, HOOK_DISABLE_VARIABLE, INTERNAL, PATH_VARIABLES, REEXEC_MARK, TRUTHY  # noqa: E402,F401
 from retrace_bench.options import non_negative_int, positive_int  # noqa: E402,F401
-from retrace_bench.record import ProcessRecord, Run, TestRecord, Window  # noqa: E402
+from retrace_bench.handover import ProcessRecord, Run, TestRecord, Window  # noqa: E402
 
 DEFAULT_WARMUP = 1
 QUICK_DIVISOR = 10

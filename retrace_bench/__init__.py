@@ -1,14 +1,15 @@
-"""The Retrace benchmark suite's library: one module per job.
+"""The Retrace benchmark suite's library: a folder per workload, of the same shape, and the shared
+core beside them (docs/development.md has the whole layout).
 
-    facts      every rule and constant the suite relies on, in one place
-    record     the JSON record a benchmark process hands to the manager
-    stats      statistics (intervals valid at the process counts the suite runs)
-    procs      child processes in groups the suite owns, time limits, private scratch directories
-    arms       the ways of running a process: plain, Retrace (pinned or another version)
-    engine     the manager: rounds, rotation, trace checks, probes, replay, results, archive
-    parse      reading results (the manager's run.json, or the spec's text format)
-    analysis   comparisons, intervals and verdicts (data, not words)
-    report     rendering: text, JSON, benchmark-action JSON, chart
-    compare    comparing two archived runs
-    selfcheck  judging a --self-check run
+    ops/       operations: per-operation scripts        run, parse, analysis, report (+ instructions, history)
+    programs/  whole programs: pyperformance, --program run, analysis, report (+ pyperformance, export_pyperf)
+    service/   an app under load (production_*)          run, analysis, report (+ load, agents, sink)
+
+    driver     the command line and the flow of a run    rounds    the rounds loop every workload shares
+    arms       plain, Retrace, other versions, agents     procs     child processes, time limits, scratch
+    results    the results directory, its manifest        handover  the JSON record a process hands over
+    facts      every rule and constant, once               stats     intervals valid at the sample sizes run
+    replay     replaying a recording; the verdict words   render    what every report shares
+    instructions, profiles   counting under Callgrind, per-function costs
+    summary, compare, selfcheck, budget   the analyzer's flow, archive comparison, the self-check's judge, budgets
 """

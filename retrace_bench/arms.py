@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import facts
+from retrace_bench import facts
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements.txt"
@@ -146,13 +146,13 @@ def version_python(version: str, progress=print, own_venv: bool = False) -> str:
 
 def app_pins(requirements: Path = REQUIREMENTS) -> list[str]:
     """requirements.txt's pins of the shipped apps' packages."""
-    from .agents import APP_PACKAGES
+    from retrace_bench.service.agents import APP_PACKAGES
     return [line.strip() for line in requirements.read_text().splitlines()
             if line.split("==")[0].strip().lower() in APP_PACKAGES]
 
 
 def agent_arm(name: str, progress=print) -> Arm:
-    from .agents import AGENTS
+    from retrace_bench.service.agents import AGENTS
     agent = AGENTS[name]
     if agent.unavailable:
         raise ArmError(f"{name}: {agent.unavailable}")
@@ -164,7 +164,7 @@ def agent_arm(name: str, progress=print) -> Arm:
 def parse_arm_list(text: str) -> list[str]:
     """--arms: comma-separated labels (plain, retrace, retrace==X.Y.Z, an agent) or `all`;
     plain first; a repeated label is an A/A copy."""
-    from .agents import ALL_ARMS, AGENTS
+    from retrace_bench.service.agents import ALL_ARMS, AGENTS
     names = [n.strip() for n in text.split(",") if n.strip()]
     if names == ["all"]:
         names = list(ALL_ARMS)
@@ -180,7 +180,7 @@ def parse_arm_list(text: str) -> list[str]:
 
 def make_named_arms(names: list[str], progress=print) -> tuple[list[Arm], dict[str, str]]:
     """Arms for the labels of parse_arm_list, and the agents that cannot run here with why."""
-    from .agents import AGENTS
+    from retrace_bench.service.agents import AGENTS
     arms, unavailable, seen = [], {}, {}
     for name in names:
         if name in AGENTS and AGENTS[name].unavailable:

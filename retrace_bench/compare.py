@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import facts
-from .parse import InputError, read_text
-from .instruction_analysis import JUDGED, measure_confidence
-from .report import fmt_us
-from .stats import welch
+from retrace_bench import facts
+from retrace_bench.ops.parse import InputError, read_text
+from retrace_bench.ops.instruction_analysis import JUDGED, measure_confidence
+from retrace_bench.ops.report import fmt_us
+from retrace_bench.stats import welch
 
 DRIFT_WARNING = ("These archives come from different runs: every change below includes machine drift "
                  "between them. For a trustworthy verdict, compare in one run: "

@@ -15,13 +15,13 @@ import sys
 import time
 from pathlib import Path
 
-from . import arms as arms_mod
-from . import facts, procs
-from .options import positive_float, positive_int
-from .report import WILLIAMS
-from .engine import (REPLAY_TEXT, ROOT, BenchmarkData, EngineError, Plan, RunData, Runner, ResultsLock, Target, check_replay,
-                     claim_results_dir, discover_scripts, new_run_dir, probe_trace_growth, profile_regimes, publish,
-                     run_rounds, say, suite_commit, write_texts)
+from retrace_bench import arms as arms_mod
+from retrace_bench import facts, procs
+from retrace_bench.options import positive_float, positive_int
+from retrace_bench.ops.report import WILLIAMS
+from retrace_bench.ops.run import (REPLAY_TEXT, BenchmarkData, Plan, RunData, Runner, check_replay, discover_scripts, probe_trace_growth, profile_regimes, run_rounds, write_texts)
+from retrace_bench.results import ROOT, ResultsLock, claim_results_dir, new_run_dir, publish, suite_commit
+from retrace_bench.rounds import RunError, Target, say
 
 DEFAULT_ROUNDS, QUICK_ROUNDS = 8, 2
 DEFAULT_TARGET_MINUTES = 10.0
@@ -135,7 +135,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.version_list is not None and (not all(args.version_list)):
         parser.error("--versions: an empty version in the list")
     if args.budget is not None:
-        from .budget import BudgetError, load
+        from retrace_bench.budget import BudgetError, load
         if args.no_instructions or args.no_synthetic:
             parser.error("--budget judges instruction counts, which --no-instructions and --no-synthetic skip")
         try:
@@ -177,7 +177,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.app_list = [a.strip() for a in args.apps.split(",") if a.strip()]
     if len(set(args.app_list)) < len(args.app_list):
         parser.error(f"--apps: {args.apps!r} names an app twice")
-    from .service import SHIPPED_APPS
+    from retrace_bench.service.run import SHIPPED_APPS
     if not args.app_list or any(a not in SHIPPED_APPS for a in args.app_list):
         parser.error(f"--apps: choose from {', '.join(SHIPPED_APPS)}")
     try:
@@ -254,12 +254,12 @@ def main(argv=None) -> int:
         say(f"[setup] removed {stale} scratch director{'y' if stale == 1 else 'ies'} of runs that were killed")
     try:
         with procs.managed(reap=True):
-            return (self_check if args.self_check else history if args.history else benchmark)(args)
+            return (self_check if args.self_check else run_history if args.history else run_suite)(args)
     except KeyboardInterrupt:
         print("\ninterrupted: every process the run started was stopped; the previous results "
               "are untouched", file=sys.stderr)
         return 130
-    except (EngineError, arms_mod.ArmError) as error:
+    except (RunError, arms_mod.ArmError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:                    # a full disk, a file the run cannot write
@@ -268,19 +268,20 @@ def main(argv=None) -> int:
         return 2
 
 
-def benchmark(args) -> int:
+def run_suite(args) -> int:
+    """The whole run: check the options, claim the results directory, run every workload, publish."""
     results: Path = args.results
     if results.exists() and not results.is_dir():
-        raise EngineError(f"{shown(results)}: is a file, not a results directory")
+        raise RunError(f"{shown(results)}: is a file, not a results directory")
     # Everything that can be refused is checked before the results directory is touched.
     programs = select_programs(args)
     if args.no_synthetic and not programs and missing_load_tools():
-        raise EngineError(f"--no-synthetic with no program runs only the production benchmark, which needs "
+        raise RunError(f"--no-synthetic with no program runs only the production benchmark, which needs "
                           f"{' and '.join(missing_load_tools())}; nothing was run")
     arms = arms_mod.make_arms(args.version_list, progress=say)
     scripts = [] if args.no_synthetic else discover_scripts()
     if not scripts and not args.no_synthetic:
-        raise EngineError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")
+        raise RunError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")
     claim_results_dir(results)
     with ResultsLock(results):
         say(f"Python: {platform.python_version()} {sys.executable}")
@@ -293,7 +294,7 @@ def benchmark(args) -> int:
         tag = "v" + "_v".join(a.version for a in arms if a.version)
         run_dir = new_run_dir(results, tag)
         try:
-            status = run_benchmarks(args, arms, scripts, run_dir, programs)
+            status = run_workloads(args, arms, scripts, run_dir, programs)
         except BaseException:
             say(f"The run did not complete; its partial output is in {run_dir}/ (until the next run)")
             raise
@@ -302,14 +303,15 @@ def benchmark(args) -> int:
         return status
 
 
-def history(args) -> int:
+def run_history(args) -> int:
     """--history: the releases' instruction counts (history.py), from the cache where it has them."""
-    from . import history as history_mod
-    from . import history_report, instructions
+    from retrace_bench.ops import history as history_mod
+    from retrace_bench import instructions
+    from retrace_bench.ops import history_report
     results: Path = args.results
     reason = instructions.missing()
     if reason:
-        raise EngineError(f"--history counts instructions, which cannot be done here: {reason}")
+        raise RunError(f"--history counts instructions, which cannot be done here: {reason}")
     published = history_mod.published_releases()         # a bad spec is refused before results/ is touched
     releases = history_mod.select_releases(args.history, published)
     claim_results_dir(results)
@@ -319,7 +321,7 @@ def history(args) -> int:
         try:
             data = history_mod.run_history(args.history, releases, published, results, run_dir, args.quick,
                                            args.instruction_rounds, args.timeout)
-            from .report import write_atomically
+            from retrace_bench.results import write_atomically
             import json
             write_atomically(run_dir / history_mod.HISTORY_FILE, json.dumps(data, indent=1, ensure_ascii=False))
             result = history_mod.analyse(history_mod.parse(data))
@@ -342,8 +344,8 @@ def history(args) -> int:
 def select_programs(args) -> list:
     """The pyperformance benchmarks and --program commands of this run; refused up front when a
     name is unknown, a command cannot be split, or pyperformance is missing."""
-    from . import programs as programs_mod
-    from . import pyperformance
+    from retrace_bench.programs import run as programs_mod
+    from retrace_bench.programs import pyperformance
     chosen = []
     if args.pyperformance != "none":
         spec = args.pyperformance
@@ -352,21 +354,21 @@ def select_programs(args) -> list:
         try:
             chosen = pyperformance.select(spec)
         except pyperformance.CatalogError as error:
-            raise EngineError(str(error)) from None
+            raise RunError(str(error)) from None
     cwd = os.environ.get(facts.CALLER_CWD_VARIABLE) or os.getcwd()
     names = set(p.name for p in chosen)
     for number, command in enumerate(args.program, 1):
         try:
             argv = programs_mod.split_command(command, sys.executable)
         except programs_mod.ProgramError as error:
-            raise EngineError(f"--program: {error}") from None
+            raise RunError(f"--program: {error}") from None
         if programs_mod.is_python(argv, sys.executable) and "{python}" not in command.split()[0]:
-            raise EngineError(f"--program {command!r} runs {argv[0]}, not the arm's interpreter: the recorded arm "
+            raise RunError(f"--program {command!r} runs {argv[0]}, not the arm's interpreter: the recorded arm "
                               "needs the Python that has retracesoftware (and --versions one per release); write "
                               f"{{python}} {shlex.join(argv[1:])}")
         found = Path(cwd, argv[0]).is_file() if "/" in argv[0] else shutil.which(argv[0])
         if not found:
-            raise EngineError(f"--program {command!r}: {argv[0]} is not a program here")
+            raise RunError(f"--program {command!r}: {argv[0]} is not a program here")
         name = programs_mod.command_name(argv, sys.executable)
         name = name if name not in names else f"{name}#{number}"
         names.add(name)
@@ -377,9 +379,10 @@ def select_programs(args) -> list:
 def run_programs(args, arms, programs, run_dir: Path) -> None:
     """The program workload in the same arms: programs.json and the pyperf export."""
     import json
-    from . import export_pyperf, pyperformance
-    from . import programs as programs_mod
-    from .report import write_atomically
+    from retrace_bench.programs import export_pyperf
+    from retrace_bench.programs import pyperformance
+    from retrace_bench.programs import run as programs_mod
+    from retrace_bench.results import write_atomically
     rounds = args.rounds if args.rounds_given else arms_mod.balanced_rounds(
         facts.QUICK_PROGRAM_ROUNDS if args.quick else facts.DEFAULT_PROGRAM_ROUNDS, len(arms))
 
@@ -396,7 +399,7 @@ def run_programs(args, arms, programs, run_dir: Path) -> None:
                                              python_for=python_for, progress=say,
                                              instruction_rounds=program_instruction_rounds(args))
         except programs_mod.ProgramError as error:
-            raise EngineError(str(error)) from None
+            raise RunError(str(error)) from None
     write_atomically(run_dir / "programs.json", json.dumps(
         {"format": 1, "arms": [a.to_json() for a in arms],
          "config": {"rounds": rounds, "quick": args.quick, "max_trace_bytes": args.max_trace_bytes,
@@ -409,7 +412,7 @@ def run_programs(args, arms, programs, run_dir: Path) -> None:
 def program_instruction_rounds(args) -> int:
     """Rounds of the programs' instruction counts: none without --program-instructions, or where
     instructions cannot be counted (said once)."""
-    from . import instructions
+    from retrace_bench import instructions
     if not getattr(args, "program_instructions", False):
         return 0
     reason = instructions.missing()
@@ -419,7 +422,8 @@ def program_instruction_rounds(args) -> int:
     return facts.QUICK_PROGRAM_INSTRUCTION_ROUNDS if args.quick else facts.PROGRAM_INSTRUCTION_ROUNDS
 
 
-def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
+def run_workloads(args, arms, scripts, run_dir: Path, programs=()) -> int:
+    """Every workload of a run into run_dir: operations, programs, the service, then the summary."""
     # --max-minutes: one deadline for the rounds of the per-operation benchmarks and the programs.
     args.deadline = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
     keep = None
@@ -440,7 +444,7 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
             if arm.recorded:
                 data.empty_trace_bytes[arm.label] = runner.measure_empty_trace(arm)
         deadline = args.deadline
-        from .analysis import target_misses
+        from retrace_bench.ops.analysis import target_misses
         missing = run_rounds(runner, Plan(scripts, arms, args.rounds, bench_args, args.target, deadline,
                                           misses=target_misses),
                              data, texts)
@@ -457,7 +461,7 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
         if scripts and not args.no_instructions:
             count_instructions(args, runner, scripts, arms, data, run_dir / facts.CALLGRIND_DIRECTORY)
     write_texts(run_dir, texts)
-    from .report import write_atomically
+    from retrace_bench.results import write_atomically
     import json
     write_atomically(run_dir / "run.json", json.dumps(data.to_json(), indent=1, ensure_ascii=False))
     if programs:
@@ -466,12 +470,12 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
     if not args.no_production:
         production_failed = run_production(args, arms, run_dir)
     say("")
-    from .summarize import summarise
-    from .parse import InputError
+    from retrace_bench.summary import write_summary
+    from retrace_bench.ops.parse import InputError
     try:
-        status = summarise(run_dir, fail_on_regression=args.fail_on_regression, in_progress=True)
+        status = write_summary(run_dir, fail_on_regression=args.fail_on_regression, in_progress=True)
     except InputError as error:
-        raise EngineError(f"analysis failed: {error}") from None
+        raise RunError(f"analysis failed: {error}") from None
     if missing:
         say(f"{len(missing)} difference(s) missed the target resolution; see the summary")
     failed = [f"{b.name} ({arm})" for b in data.benchmarks for arm in b.failures]
@@ -485,7 +489,7 @@ def run_benchmarks(args, arms, scripts, run_dir: Path, programs=()) -> int:
 def count_instructions(args, runner: Runner, scripts: list[str], arms, data: RunData, profile_dir: Path) -> None:
     """The per-operation benchmarks under Callgrind (instructions.py), or a note saying why not;
     the Callgrind files of each arm's first process kept in profile_dir."""
-    from . import instructions
+    from retrace_bench import instructions
     reason = instructions.missing()
     if reason is None:
         rounds = args.instruction_rounds or (facts.QUICK_INSTRUCTION_ROUNDS if args.quick else facts.INSTRUCTION_ROUNDS)
@@ -508,7 +512,7 @@ def missing_load_tools() -> list[str]:
 
 
 def agent_names() -> list[str]:
-    from .agents import AGENTS
+    from retrace_bench.service.agents import AGENTS
     return list(AGENTS)
 
 
@@ -567,7 +571,7 @@ def run_production_app(args, app: str, names: list[str], plain, run_dir: Path) -
 def self_check(args, keep=None) -> int:
     """A/A (plain and recorded), calibration (latency and CPU), timer fidelity; nothing kept.
     `keep`: a function given the raw data before it is judged (the tests' data is made that way)."""
-    from . import selfcheck
+    from retrace_bench import selfcheck
     bench_args = ["--quick"] if args.quick else []
     pinned = arms_mod.pinned_version()
     plain_aa = arms_mod.make_arms(plain_copies=2)[:2]
@@ -592,7 +596,7 @@ def self_check(args, keep=None) -> int:
             run_rounds(runner, Plan(scripts, arms, rounds, bench_args), data, {})
             for bench in data.benchmarks:
                 if bench.failures:
-                    raise EngineError(f"self-check {name}: {next(iter(bench.failures.values()))}")
+                    raise RunError(f"self-check {name}: {next(iter(bench.failures.values()))}")
             runs[name] = data
         production = None
         if not args.no_production:
@@ -611,7 +615,7 @@ def instruction_check(args, runner: Runner) -> dict:
     """The instruction A/A (the pinned release as two recorded arms, on the per-operation benchmarks)
     and calibration/sensitivity (selfcheck/instruction_benchmark.py), or nothing when instructions
     cannot be counted here (said)."""
-    from . import instructions
+    from retrace_bench import instructions
     reason = instructions.missing()
     if reason:
         say(f"[self-check] instructions not checked: {reason}")
@@ -639,7 +643,7 @@ def instruction_check(args, runner: Runner) -> dict:
         try:
             instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say)
         except instructions.InstructionError as error:
-            raise EngineError(f"self-check instructions: {error}") from None
+            raise RunError(f"self-check instructions: {error}") from None
         runs[name] = data
     return runs
 
@@ -648,8 +652,8 @@ def program_check(args):
     """The program workload's A/A and calibration: a pyperformance benchmark and a small program
     (selfcheck/program_calibration.py) in plain, plain#2, retrace, retrace#2 and retrace+cost, whose
     program sleeps facts.PROGRAM_COST_S more when recorded."""
-    from . import programs as programs_mod
-    from . import pyperformance
+    from retrace_bench.programs import run as programs_mod
+    from retrace_bench.programs import pyperformance
     pinned = arms_mod.pinned_version()
     arms = arms_mod.make_arms(plain_copies=2) + [
         arms_mod.Arm("retrace#2", arms_mod.RETRACE, sys.executable, pinned),
@@ -666,7 +670,7 @@ def program_check(args):
     for item in data:
         failed = next((r for r in item.runs if r.figure_s is None), None)
         if item.plain_failure or failed:
-            raise EngineError(f"self-check programs: {item.name}: {item.plain_failure or failed.failure or failed.not_recorded}")
+            raise RunError(f"self-check programs: {item.name}: {item.plain_failure or failed.failure or failed.not_recorded}")
     return data
 
 
@@ -680,11 +684,11 @@ def timer_pairs(runner: Runner, args) -> list[tuple[float, float]]:
     outcome = procs.run([plain.python, str(ROOT / "selfcheck" / "timer_fidelity.py")], plain.env(os.environ),
                         args.timeout, base.with_suffix(".out"), base.with_suffix(".err"))
     if not outcome.ok:
-        raise EngineError(f"self-check timer: {outcome.describe(base.with_suffix('.err').read_text())}")
+        raise RunError(f"self-check timer: {outcome.describe(base.with_suffix('.err').read_text())}")
     try:
         return [tuple(p) for p in json.loads(base.with_suffix(".out").read_text())["pairs"]]
     except (ValueError, KeyError, TypeError) as error:
-        raise EngineError(f"self-check timer: unreadable output ({error})") from None
+        raise RunError(f"self-check timer: unreadable output ({error})") from None
 
 
 def production_aa(args, scratch: Path) -> dict | None:
@@ -702,7 +706,7 @@ def production_aa(args, scratch: Path) -> dict | None:
     outcome = procs.run(command, arms_mod.make_arms()[0].env(os.environ), args.timeout * 10,
                         scratch / "production-aa.out", scratch / "production-aa.err")
     if not outcome.ok:
-        raise EngineError(f"self-check production A/A: {outcome.describe((scratch / 'production-aa.err').read_text())}")
+        raise RunError(f"self-check production A/A: {outcome.describe((scratch / 'production-aa.err').read_text())}")
     return json.loads((directory / "production_wsgi.json").read_text())
 
 

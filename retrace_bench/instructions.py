@@ -21,12 +21,11 @@ import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 import time
 from pathlib import Path
 
-from . import facts
-from .arms import Arm, cache_dir
+from retrace_bench import facts
+from retrace_bench.arms import Arm, cache_dir
 
 NATIVE = Path(__file__).resolve().parent / "native" / "callgrind_windows.c"
 MODULE = "_retrace_bench_callgrind"
@@ -178,12 +177,12 @@ def remove_dumps(out_file: Path, keep: Path | None = None) -> None:
 
 
 def run_counted(runner, arm: Arm, script: str, args: list[str], extension: Path, keep: Path | None = None):
-    """One process of `script` in `arm` under Callgrind (engine.Runner.run_process), its windows'
+    """One process of `script` in `arm` under Callgrind (ops.run.Runner.run_process), its windows'
     counts filled in from its dump files, which are then removed; with `keep`, its profile per test
     (profiles.py: test number -> side -> function -> [inclusive, self] per call) is read from them
     and they are moved there. Returns (result, profile or None)."""
-    from . import profiles
-    from .engine import ROOT
+    from retrace_bench import profiles
+    from retrace_bench.results import ROOT
     out_file = runner.next_name(f"cg-{Path(script).stem}")
     path = ROOT / script
     result = runner.run_process(arm, script, lambda recording: counted_command(arm, path, args, recording, out_file),
@@ -208,8 +207,8 @@ def run_instructions(runner, scripts: list[str], arms: list[Arm], rounds: int, w
     With `profile_dir`, each arm's round-1 process also gives the benchmark's `functions` (its
     profile per test), and its dump files are kept in profile_dir/<script>/<arm>/."""
     from concurrent.futures import ThreadPoolExecutor
-    from .arms import rotation
-    from .engine import ProcessEntry
+    from retrace_bench.arms import rotation
+    from retrace_bench.ops.run import ProcessEntry
     extension = build_extension(progress=progress)
     by_name = {b.name: b for b in data.benchmarks}
     jobs = [(round_number, position, script, arm) for round_number in range(1, rounds + 1) for script in scripts

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import facts
+from retrace_bench import facts
 
 _live: set[subprocess.Popen] = set()
 STOP_GRACE_S = 5.0
@@ -176,7 +176,7 @@ def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, s
     the child does, not at the next look. Returns the outcome, the usage (None when the child was
     stopped), and the watch's reason when it stopped the child."""
     import threading
-    from .facts import TRACE_POLL_S
+    from retrace_bench.facts import TRACE_POLL_S
     reasons: list = []
     done = threading.Event()
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:

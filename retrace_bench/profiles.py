@@ -15,7 +15,7 @@ import re
 import statistics
 from pathlib import Path
 
-from . import facts
+from retrace_bench import facts
 
 CALLER, OTHERS = "caller", "others"
 NAME_RE = re.compile(r"^\((\d+)\)(?: (.*))?$")

@@ -13,9 +13,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import procs
-from .procs import read_output as read
-from .arms import Arm
+from retrace_bench import procs
+from retrace_bench.procs import read_output as read
+from retrace_bench.arms import Arm
+
+#: The replay verdicts, the same words for every workload: the replayed output is the recorded
+#: output, it is not, the replay failed (its first error line is the detail), it ran to the end (a
+#: server: no output to compare), or there was no recording to replay.
+IDENTICAL, DIFFERS, FAILS, RAN, NOT_RUN = "identical", "differs", "fails", "ran to the end", "not run"
 
 ERROR_SUFFIXES = ("Error", "Exception")
 #: A replay that printed an error and then used no CPU for this long has hung: it is stopped.

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 import statistics
 
-from . import analysis, facts
-from .report import fmt_us
+from retrace_bench import facts
+from retrace_bench.ops import analysis
+from retrace_bench.ops.report import fmt_us
 
 #: The calibration tests' names say what they inject (selfcheck/calibration_benchmark.py).
 INJECTED_RE = re.compile(r"injected ([\d.]+) µs per op when recorded")
@@ -66,9 +67,10 @@ def judge(runs: dict, timer: list[tuple[float, float]], production: dict | None 
                 j.report(abs(error) <= facts.CALIBRATION_TOLERANCE,
                          f"{t.name}: {figure} measured {diff_text(d)}, error {error:+.1%}")
     if production is not None:
-        from . import service_analysis, service_report
+        from retrace_bench.service import analysis as service_analysis
+        from retrace_bench.service import report as service_report
         print("Production A/A, two plain arms: throughput and fixed-rate p50 must come out within noise")
-        summary = service_analysis.summarise(production)
+        summary = service_analysis.app_summary(production)
         for path, p in summary["paths"].items():
             for arm, o in p["against_plain"].items():
                 j.report(o["throughput_verdict"] == facts.WITHIN_NOISE,
@@ -156,8 +158,8 @@ def judge_instructions(j: Judge, calibration_run, aa_run=None) -> None:
     facts.INSTRUCTION_CALIBRATION_TOLERANCE; a work of ~5% of a recorded call's caller cost is
     called slower (selfcheck/instruction_benchmark.py; the A/A also on every per-operation test
     when `aa_run` is given)."""
-    from . import instruction_analysis as ia
-    from .instruction_report import change_text
+    from retrace_bench.ops import instruction_analysis as ia
+    from retrace_bench.ops.instruction_report import change_text
     for run, label in ((calibration_run, "retrace#2"), (aa_run, None)):
         if run is None:
             continue
@@ -205,8 +207,8 @@ def judge_instructions(j: Judge, calibration_run, aa_run=None) -> None:
 def judge_programs(j: Judge, programs) -> None:
     """Program A/A (time and CPU ratios of identical arms within noise) and calibration (the known
     cost read back from the paired wall-time difference, within 10%)."""
-    from .program_analysis import paired, ratio_of
-    from .stats import family_confidence, paired_t_interval
+    from retrace_bench.programs.analysis import paired, ratio_of
+    from retrace_bench.stats import family_confidence, paired_t_interval
     confidence = family_confidence(facts.CONFIDENCE, 2 * len(programs))
     print("Programs A/A: identical arms, time and CPU ratios must come out within noise")
     for item in programs:

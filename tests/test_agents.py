@@ -11,11 +11,12 @@ import pytest
 
 import shutil
 
-from retrace_bench import service_analysis as sa
-from retrace_bench import service_report as sr
+from retrace_bench.service import analysis as sa
+from retrace_bench.service import report as sr
 from conftest import ROOT, run
-from retrace_bench import agents, arms, facts
-from retrace_bench.sink import Sink, msgpack_span_count, otlp_span_count
+from retrace_bench import arms, facts
+from retrace_bench.service import agents
+from retrace_bench.service.sink import Sink, msgpack_span_count, otlp_span_count
 
 DATA = ROOT / "tests" / "data"
 needs_tools = pytest.mark.skipif(shutil.which("ab") is None or shutil.which("hey") is None,
@@ -85,7 +86,7 @@ def test_arm_lists():
 
 def test_the_apm_table_has_a_row_per_tool_from_a_real_run():
     data = json.loads((DATA / "apm" / "production_wsgi.json").read_text())
-    summary = sa.summarise(data)
+    summary = sa.app_summary(data)
     for label in ("ddtrace", "newrelic", "otel", "sentry", "elastic"):
         assert summary["per_arm"][label]["sink_bytes_per_request"] > 0
     table = "\n".join(sr.apm_table([summary]))
@@ -105,7 +106,7 @@ def test_a_real_agent_arm_end_to_end_through_the_driver(tmp_path):
                   "--results", str(results)], cwd=tmp_path, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "APM agents in the production benchmark: sentry" in result.stdout
-    summary = sa.summarise(json.loads((results / "production_wsgi.json").read_text()))
+    summary = sa.app_summary(json.loads((results / "production_wsgi.json").read_text()))
     assert list(summary["per_arm"]) == ["plain", "retrace", "sentry"]
     sentry = summary["per_arm"]["sentry"]
     assert sentry["events_per_request"] > 0.1 and sentry["sink_bytes_per_request"] > 0
@@ -136,7 +137,7 @@ def test_an_app_that_breaks_under_recording_shows_its_errors(tmp_path):
     assert "ERRORS:" in text and "not comparable" in text
     assert "RuntimeError: object is already bound (simulated failure under recording)" in text
     assert "is it a Python command" not in text           # no guessed cause
-    summary = sa.summarise(json.loads((tmp_path / "production_app.json").read_text()))
+    summary = sa.app_summary(json.loads((tmp_path / "production_app.json").read_text()))
     assert summary["per_arm"]["retrace"]["failed_requests"] > 0 and not summary["per_arm"]["retrace"]["comparable"]
     assert summary["per_arm"]["plain"]["failed_requests"] == 0
     assert result.returncode == 0, result.stderr          # some requests failed: not comparable, not FAILED
@@ -160,7 +161,7 @@ def test_first_error_line_of_a_replay():
 def test_the_apm_table_has_a_row_per_retrace_version_from_a_real_run():
     """A --versions run's table: one Retrace row per version (none was shown before), in the ranking."""
     data = json.loads((DATA / "versions" / "production_wsgi.json").read_text())
-    table = sr.apm_table([sa.summarise(data)])
+    table = sr.apm_table([sa.app_summary(data)])
     rows = [line.split()[0] for line in table[2:] if line.startswith("  ") and not line.startswith("  (")]
     assert rows[:3] == ["plain", "Retrace==0.2.29", "Retrace==0.2.30"]
     assert any("Retrace==0.2.30" in line and "ranked" in line for line in table)

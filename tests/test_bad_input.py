@@ -262,7 +262,8 @@ def test_driver_options_refused_with_one_line(tmp_path, argv, message):
 
 
 def test_default_within_a_pyperformance_list_adds_to_the_subset():
-    from retrace_bench import facts, pyperformance
+    from retrace_bench import facts
+    from retrace_bench.programs import pyperformance
     names = [p.name for p in pyperformance.select("default,nbody,pathlib")]
     assert names == list(facts.PYPERFORMANCE_SUBSET)                 # nbody and pathlib are in it already
     assert [p.name for p in pyperformance.select("default,tomli_loads")][-1] == "tomli_loads"

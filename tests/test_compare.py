@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from conftest import ROOT, run
-from retrace_bench.summarize import summarise
+from retrace_bench.summary import write_summary
 
 RUN = ROOT / "tests" / "data" / "run"
 
@@ -16,7 +16,7 @@ def archive(tmp_path, name, scale=1.0):
     """A real archive (the sample run summarised), its overheads scaled by `scale`."""
     path = tmp_path / name
     shutil.copytree(RUN, path)
-    assert summarise(path, quiet=True) == 0
+    assert write_summary(path, quiet=True) == 0
     data = json.loads((path / "summary.json").read_text())
     for b in data["benchmarks"]:
         for t in b["tests"]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, clean_env, run
-from retrace_bench import parse
+from retrace_bench.ops import parse
 
 FILES = ["run_all_benchmarks.sh", "benchlib.py", "analyze_results.py", "synthetic_benchmark.py",
          "external_boundary_benchmark.py", "benchmark_template.py", "production_benchmark.py",
@@ -298,7 +298,8 @@ def test_apps_choose_the_shipped_apps_through_the_driver(tmp_path):
 
 
 def test_apm_alone_means_every_agent_and_a_list_means_those():
-    from retrace_bench import agents, driver
+    from retrace_bench import driver
+    from retrace_bench.service import agents
     assert driver.parse_args(["--apm", "--no-synthetic"]).agents == list(agents.AGENTS)
     assert driver.parse_args(["--apm", "all"]).agents == list(agents.AGENTS)
     assert driver.parse_args(["--apm", "otel, sentry,otel"]).agents == ["otel", "sentry"]

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, clean_env, run
-from retrace_bench import budget, compare, facts, instruction_analysis as ia, instructions, selfcheck
-from retrace_bench.engine import RunData
-from retrace_bench.record import TestRecord, Window
+from retrace_bench import budget, compare, facts, instructions, selfcheck
+from retrace_bench.ops import instruction_analysis as ia
+from retrace_bench.ops.run import RunData
+from retrace_bench.handover import TestRecord, Window
 
 DATA = Path(__file__).resolve().parent / "data"
 needs_valgrind = pytest.mark.skipif(instructions.missing() is not None,
@@ -242,9 +243,10 @@ def test_a_recorded_call_counted_under_valgrind(tmp_path):
 import json, sys
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
-from retrace_bench import arms, engine, instructions, procs
+from retrace_bench import arms, instructions, procs
+from retrace_bench.ops import run as ops_run
 with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
-    runner = engine.Runner(scratch, 300)
+    runner = ops_run.Runner(scratch, 300)
     out = {{}}
     for arm in arms.make_arms():
         if arm.recorded:

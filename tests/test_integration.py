@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import analyze_results as ar
-from retrace_bench import parse
+from retrace_bench.ops import parse
 from conftest import ROOT, run
 
 SCRIPTS = {"synthetic_benchmark.py": "internal", "external_boundary_benchmark.py": "external"}

@@ -4,8 +4,11 @@ minimum effects, the Bonferroni adjustments, the --target-ci scale."""
 import json
 from pathlib import Path
 
-from retrace_bench import analysis, facts, service_analysis
-from retrace_bench.engine import RunData, Target
+from retrace_bench import facts
+from retrace_bench.ops import analysis
+from retrace_bench.service import analysis as service_analysis
+from retrace_bench.ops.run import RunData
+from retrace_bench.rounds import Target
 from retrace_bench.stats import family_confidence
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -1,4 +1,4 @@
-"""Parsing and analysing real outputs: a quick run of the engine (tests/data/run: run.json with
+"""Parsing and analysing real outputs: a quick run of the suite (tests/data/run: run.json with
 every process's JSON record, the production benchmark's production.json) and hand runs in the
 spec's text format (tests/data/sample)."""
 
@@ -8,8 +8,11 @@ import shutil
 import pytest
 
 from conftest import ROOT
-from retrace_bench import analysis, facts, parse, report
-from retrace_bench.summarize import summarise
+from retrace_bench import facts
+from retrace_bench.ops import analysis
+from retrace_bench.ops import parse
+from retrace_bench.ops import report
+from retrace_bench.summary import write_summary
 
 RUN = ROOT / "tests" / "data" / "run"
 
@@ -56,7 +59,7 @@ def test_recorded_clock_reads_cost_more_cpu_than_latency():
 
 
 def test_summary_and_machine_readable_outputs(run_dir):
-    assert summarise(run_dir, quiet=True) == 0
+    assert write_summary(run_dir, quiet=True) == 0
     text = (run_dir / "summary.txt").read_text()
     data = json.loads((run_dir / "summary.json").read_text())
     for bench in data["benchmarks"]:
@@ -99,7 +102,7 @@ def test_hand_runs_in_the_spec_text_format(sample_dir):
     assert {b.name for b in run.benchmarks} == {"internal", "external"}
     for bench in run.benchmarks:
         assert {p.arm for p in bench.processes} == {"plain", "retrace"}
-    assert summarise(sample_dir, quiet=True) == 0
+    assert write_summary(sample_dir, quiet=True) == 0
     assert "Test 7: control flow" in (sample_dir / "summary.txt").read_text()
 
 

@@ -14,11 +14,12 @@ import pytest
 
 import shutil
 
-from retrace_bench import programs
-from retrace_bench import service as pb
-from retrace_bench import service_analysis as sa
-from retrace_bench import service_report as sr
-from retrace_bench import facts, load
+from retrace_bench.programs import run as programs
+from retrace_bench.service import run as pb
+from retrace_bench.service import analysis as sa
+from retrace_bench.service import report as sr
+from retrace_bench import facts
+from retrace_bench.service import load
 from conftest import ROOT, clean_env, run
 
 AB = Path(__file__).resolve().parent / "data" / "ab"
@@ -100,7 +101,7 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
     assert [r["arm"] for r in data["runs"]] == ["plain", "retrace", "retrace", "plain"]      # rotated
     recorded = data["runs"][1]
     assert recorded["trace_bytes"] > data["idle_trace_bytes"]["retrace"] and data["runs"][0]["trace_bytes"] is None
-    summary = sa.summarise(data)
+    summary = sa.app_summary(data)
     assert summary["per_arm"]["retrace"]["requests_recorded"] is True
     for arm in ("plain", "retrace"):
         figures = summary["per_arm"][arm]
@@ -115,7 +116,7 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
     assert data["config"]["pinned"] == {"app_cpus": [0], "load_cpus": [1]} and "pinned: the app on CPU 0" in text
     assert "Replay of a recorded server run (retrace, round 1" in text
     # What the README reports for 0.2.30: a recorded waitress server does not replay to the end.
-    assert data["server_replay"]["verdict"] == "error" and "Error" in data["server_replay"]["detail"]
+    assert data["server_replay"]["verdict"] == "fails" and "Error" in data["server_replay"]["detail"]
     assert processes_with(marker) == []
     assert scratch() - before == set()
 
@@ -266,7 +267,7 @@ def test_versions_are_compared_with_the_baseline_and_gated_on_production_figures
     """A real --versions 0.2.29,0.2.30 production result: identical enough to pass the gate; the
     same result with 0.2.30's throughput halved and its CPU per request doubled must fail it."""
     data = json.loads((ROOT / "tests" / "data" / "versions" / "production_wsgi.json").read_text())
-    summary = sa.summarise(data)
+    summary = sa.app_summary(data)
     for p in summary["paths"].values():
         assert p["baseline"] == "retrace==0.2.29" and list(p["against_baseline"]) == ["retrace==0.2.30"]
     assert summary["per_arm"]["retrace==0.2.30"]["cpu_vs_baseline_verdict"] == facts.WITHIN_NOISE
@@ -276,7 +277,7 @@ def test_versions_are_compared_with_the_baseline_and_gated_on_production_figures
             run_["cpu_ms_per_request"] *= 2
             for result in run_["results"].values():
                 result["requests_per_s"] /= 2
-    found = sa.regressions(sa.summarise(data))
+    found = sa.regressions(sa.app_summary(data))
     assert any("throughput (retrace==0.2.30 vs baseline retrace==0.2.29)" in f for f in found)
     assert any("CPU per request (retrace==0.2.30 vs baseline)" in f for f in found)
     assert "vs retrace==0.2.29 (baseline): throughput" in sr.render(data)

@@ -1,4 +1,4 @@
-"""The program workload: pyperformance benchmarks and the user's own commands, run by the engine's
+"""The program workload: pyperformance benchmarks and the user's own commands, run by the suite's
 rounds loop in every arm, with the disk guard, replay, the pyperf export and the summary sections."""
 
 import json
@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from retrace_bench import arms, driver, engine, facts, procs, program_analysis, programs, pyperformance, report
-from retrace_bench.programs import COMMAND, Program, ProgramData, ProgramRun
+from retrace_bench import arms, driver, facts, procs
+from retrace_bench import rounds
+from retrace_bench.ops import run as ops_run
+from retrace_bench.programs import analysis as program_analysis
+from retrace_bench.programs import run as programs
+from retrace_bench.programs import pyperformance
+from retrace_bench.programs import report as programs_report
+from retrace_bench.programs.run import COMMAND, Program, ProgramData, ProgramRun
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -76,8 +82,7 @@ def test_analysis_rows_geometric_mean_and_breakage():
     assert geo.programs == ["a", "b"]
     assert geo.ratio.estimate == pytest.approx((2.0 * 1.25) ** 0.5, rel=0.02)
     assert result.broke and "c (retrace" in result.broke[0]
-    from retrace_bench import report
-    text = "\n".join(report.programs_lines(result, 4))
+    text = "\n".join(programs_report.programs_lines(result, 4))
     assert "FAILS UNDER RECORDING: exit status 1: AssertionError: boom" in text
     assert "Broke under recording: 1 of 3" in text
 
@@ -122,14 +127,14 @@ def test_recorded_command_wraps_python_and_uses_the_hook_otherwise(tmp_path):
 
 def test_rounds_rotate_extend_and_stop_at_the_deadline():
     seen = []
-    rounds = engine.Rounds(["a", "b"], 2, progress=lambda *a, **k: None)
-    for number, order in rounds:
+    loop = rounds.Rounds(["a", "b"], 2, progress=lambda *a, **k: None)
+    for number, order in loop:
         seen.append((number, order))
         if number == 2:
-            rounds.extend(2)
+            loop.extend(2)
     assert seen == [(1, ["a", "b"]), (2, ["b", "a"]), (3, ["a", "b"]), (4, ["b", "a"])]
     said = []
-    late = engine.Rounds(["a"], 10, deadline=time.monotonic() - 1, progress=said.append)
+    late = rounds.Rounds(["a"], 10, deadline=time.monotonic() - 1, progress=said.append)
     assert [n for n, _ in late] == [1, 2] and "time is up after 2 rounds" in said[0]
 
 
@@ -318,10 +323,10 @@ def test_versions_each_ratio_the_difference_and_the_gate(tmp_path):
     assert row.version_ratio["retrace==0.2.30"].verdict == facts.SLOWER
     versus_baseline = [g for g in result.geomeans if g.against == "retrace==0.2.29"]
     assert versus_baseline and versus_baseline[0].ratio.estimate == pytest.approx(1.3)
-    from retrace_bench import report, summarize
-    assert "against the baseline retrace==0.2.29: 1.30x" in "\n".join(report.programs_lines(result, 4))
+    from retrace_bench import summary
+    assert "against the baseline retrace==0.2.29: 1.30x" in "\n".join(programs_report.programs_lines(result, 4))
     (tmp_path / "programs.json").write_text(json.dumps(data))
-    found = summarize.program_regressions(summarize.load_programs(tmp_path))
+    found = summary.program_regressions(summary.load_programs(tmp_path))
     assert "program a: time (retrace==0.2.30 vs baseline)" in found
     assert any("geometric mean" in f for f in found)
 
@@ -357,10 +362,10 @@ def test_sigterm_and_sighup_stop_the_run_and_everything_it_started(tmp_path, sig
 
 
 def test_a_recorded_process_that_did_not_record_fails_verification(tmp_path):
-    """The engine's evidence rule, failing path: a process that reports a plain run, or a path that is
+    """The runner's evidence rule, failing path: a process that reports a plain run, or a path that is
     not the one it was given, or a trace no bigger than an empty recording, is not a Retrace figure."""
-    from retrace_bench.record import ProcessRecord
-    runner = engine.Runner(tmp_path, 60)
+    from retrace_bench.handover import ProcessRecord
+    runner = ops_run.Runner(tmp_path, 60)
     arm = arms.make_arms()[1]
     runner.empty_trace_bytes[arm.label] = 1000
     trace = tmp_path / "x.retrace"
@@ -441,4 +446,4 @@ def test_a_command_not_run_by_python_or_that_failed_has_no_count_and_says_why():
     assert "not run by {python}" in item.instructions_skipped and not item.instructions
     row = program_analysis.row_of(item, ["plain", "retrace"], ["retrace"], 0.95)
     assert "not run by {python}" in row.instructions_note
-    assert "not counted in every arm: not run by {python}" in "\n".join(report.program_instruction_lines(row, ["plain", "retrace"]))
+    assert "not counted in every arm: not run by {python}" in "\n".join(programs_report.program_instruction_lines(row, ["plain", "retrace"]))

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, clean_env, run
-from retrace_bench import arms, driver, engine, facts
+from retrace_bench import arms, driver, facts
+from retrace_bench import results as results_dir
+from retrace_bench.ops import run as ops_run
 
 
 def finished_run(results: Path, files: dict) -> Path:
     """A completed run directory under results/archive with these files."""
-    run_dir = engine.new_run_dir(results, "vtest")
+    run_dir = results_dir.new_run_dir(results, "vtest")
     for name, text in files.items():
         (run_dir / name).write_text(text)
     return run_dir
@@ -25,30 +27,30 @@ def finished_run(results: Path, files: dict) -> Path:
 
 def test_a_directory_with_the_users_files_is_refused_untouched(tmp_path):
     (tmp_path / "requirements.txt").write_text("mine\n")
-    with pytest.raises(engine.EngineError, match="did not write.*requirements.txt"):
-        engine.claim_results_dir(tmp_path)
+    with pytest.raises(results_dir.RunError, match="did not write.*requirements.txt"):
+        results_dir.claim_results_dir(tmp_path)
     assert sorted(os.listdir(tmp_path)) == ["requirements.txt"]
 
 
 def test_publish_removes_only_what_an_earlier_run_wrote(tmp_path):
     results = tmp_path / "results"
-    engine.claim_results_dir(results)
-    engine.publish(finished_run(results, {"summary.txt": "1", "old.json": "1"}), results)
+    results_dir.claim_results_dir(results)
+    results_dir.publish(finished_run(results, {"summary.txt": "1", "old.json": "1"}), results)
     (results / "notes.txt").write_text("the user's own notes\n")      # added by hand afterwards
-    engine.publish(finished_run(results, {"summary.txt": "2"}), results)
+    results_dir.publish(finished_run(results, {"summary.txt": "2"}), results)
     assert (results / "summary.txt").read_text() == "2"
     assert not (results / "old.json").exists()                     # the suite's, and not made again
     assert (results / "notes.txt").read_text() == "the user's own notes\n"
-    assert json.loads((results / engine.MANIFEST).read_text()) == ["summary.txt"]
+    assert json.loads((results / results_dir.MANIFEST).read_text()) == ["summary.txt"]
 
 
 def test_publish_never_replaces_a_file_it_did_not_write(tmp_path):
     results = tmp_path / "results"
-    engine.claim_results_dir(results)
+    results_dir.claim_results_dir(results)
     (results / "summary.txt").write_text("the user's\n")
     run_dir = finished_run(results, {"summary.txt": "run"})
-    with pytest.raises(engine.EngineError, match="not written by this suite"):
-        engine.publish(run_dir, results)
+    with pytest.raises(results_dir.RunError, match="not written by this suite"):
+        results_dir.publish(run_dir, results)
     assert (results / "summary.txt").read_text() == "the user's\n"
 
 
@@ -58,8 +60,8 @@ def test_an_earlier_suites_results_directory_is_still_used(tmp_path):
     (results / "archive").mkdir(parents=True)
     (results / "summary.txt").write_text("old")
     (results / "README.local").write_text("the user's")
-    engine.claim_results_dir(results)
-    engine.publish(finished_run(results, {"run.json": "{}"}), results)
+    results_dir.claim_results_dir(results)
+    results_dir.publish(finished_run(results, {"run.json": "{}"}), results)
     assert not (results / "summary.txt").exists() and (results / "README.local").exists()
 
 
@@ -140,7 +142,7 @@ def test_responses_that_vary_in_length_are_not_failures(tmp_path):
     failed request unless told not to; the suite must not report a working app as failing."""
     import http.server
     import threading
-    from retrace_bench import load
+    from retrace_bench.service import load
 
     class Varying(http.server.BaseHTTPRequestHandler):
         count = 0
@@ -227,7 +229,7 @@ def test_a_process_that_fails_on_a_full_scratch_disk_says_so(tmp_path, monkeypat
     try:
         with open(disk / "filler", "wb") as f:        # fill it: what is left is below the limit
             f.write(b"x" * (250 * 1024))
-        runner = engine.Runner(disk, 120)
+        runner = ops_run.Runner(disk, 120)
         runner.empty_trace_bytes["retrace"] = 1
         arm = arms.make_arms()[1]
         result = runner.run(arm, "synthetic_benchmark.py", ["--quick", "--only", "1"])

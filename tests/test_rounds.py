@@ -1,5 +1,5 @@
 """The rounds design: --target-ci adds rounds of only the tests that miss the target (a unit test of
-the engine's loop with a stand-in runner whose figures are known), and end to end through the
+the rounds loop (ops.run) with a stand-in runner whose figures are known), and end to end through the
 driver, --max-minutes stops the extension."""
 
 import json
@@ -8,9 +8,12 @@ import shutil
 import pytest
 
 from conftest import run
-from retrace_bench import analysis, arms, engine
-from retrace_bench.engine import Plan, ProcessResult, RunData, Target
-from retrace_bench.record import ProcessRecord, Run, TestRecord
+from retrace_bench import arms
+from retrace_bench.ops import analysis
+from retrace_bench.ops import run as ops_run
+from retrace_bench.ops.run import Plan, ProcessResult, RunData
+from retrace_bench.rounds import Target
+from retrace_bench.handover import ProcessRecord, Run, TestRecord
 from test_driver import copy_repo
 
 
@@ -40,7 +43,7 @@ def test_extension_rounds_run_only_the_tests_that_miss_the_target():
     runner = KnownRunner()
     two = [arms.Arm("plain", "plain", "python"), arms.Arm("retrace", "retrace", "python", "0")]
     data = RunData([a.to_json() for a in two], {})
-    missed = engine.run_rounds(runner, Plan(["x_benchmark.py"], two, 2, [], Target(None, 0.3),
+    missed = ops_run.run_rounds(runner, Plan(["x_benchmark.py"], two, 2, [], Target(None, 0.3),
                                             misses=analysis.target_misses), data, {},
                                progress=lambda *a, **k: None)
     assert missed == []

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from retrace_bench import selfcheck
-from retrace_bench.engine import RunData
-from retrace_bench.programs import ProgramData
+from retrace_bench.ops.run import RunData
+from retrace_bench.programs.run import ProgramData
 
 DATA = Path(__file__).resolve().parent / "data" / "selfcheck" / "quick.json"
 

@@ -4,11 +4,12 @@ import random
 
 import pytest
 
-from retrace_bench import analysis, facts, selfcheck
-from retrace_bench.engine import BenchmarkData, ProcessEntry, RunData, Target
-from retrace_bench.record import ProcessRecord, Run, TestRecord
-from retrace_bench.stats import (coefficient_of_variation, family_confidence, paired_t_interval,
-                                 t_quantile)
+from retrace_bench import facts, selfcheck
+from retrace_bench.ops import analysis
+from retrace_bench.ops.run import BenchmarkData, ProcessEntry, RunData
+from retrace_bench.rounds import Target
+from retrace_bench.handover import ProcessRecord, Run, TestRecord
+from retrace_bench.stats import coefficient_of_variation, family_confidence, paired_t_interval, t_quantile
 
 
 def test_t_quantiles_match_the_tables():
@@ -112,7 +113,7 @@ def test_every_version_is_compared_with_the_first_the_baseline():
 
 
 def test_a_cpu_only_regression_fails_the_gate():
-    from retrace_bench.summarize import regressions
+    from retrace_bench.summary import regressions
     rng = random.Random(8)
     arms = [PLAIN, {**RETRACE, "label": "retrace==0.2.29"}, {**RETRACE, "label": "retrace==0.2.30"}]
     cpu = {"plain": 1.0, "retrace==0.2.29": 20.0, "retrace==0.2.30": 25.0}      # latency unchanged
@@ -233,7 +234,7 @@ def test_runs_stop_by_the_rule_in_facts():
 
 
 def test_one_round_is_cannot_tell_never_within_noise():
-    from retrace_bench.summarize import regressions, undecided_versions
+    from retrace_bench.summary import regressions, undecided_versions
     arms = [PLAIN, {**RETRACE, "label": "retrace==0.2.29"}, {**RETRACE, "label": "retrace==0.2.30"}]
     cost = {"plain": 1.0, "retrace==0.2.29": 2.0, "retrace==0.2.30": 40.0}       # +1900%: still no interval
     data = run_data(arms, lambda arm, r: record([[cost[arm]] * 5], [[cost[arm]] * 5]), rounds=1)
@@ -241,13 +242,13 @@ def test_one_round_is_cannot_tell_never_within_noise():
     comparisons = result.benchmarks[0].tests[0].comparisons
     assert {c.latency.verdict for c in comparisons} == {facts.CANNOT_TELL}
     assert regressions(result) == [] and len(undecided_versions(result)) == 1
-    from retrace_bench.report import difference_text
+    from retrace_bench.ops.report import difference_text
     assert difference_text(comparisons[-1].latency, versions=True).startswith("cannot tell (one round) (+38.0 µs/op (+1900%))")
 
 
 def test_two_tests_with_one_name_are_told_apart_and_warned_about():
     import json
-    from retrace_bench import report
+    from retrace_bench.ops import report
     rng = random.Random(10)
     tests = (("op", "internal"), ("op", "internal"))
     data = run_data([PLAIN, RETRACE], lambda arm, r: record([noisy(rng, 1.0), noisy(rng, 1.0)],
@@ -260,7 +261,7 @@ def test_two_tests_with_one_name_are_told_apart_and_warned_about():
 
 def test_every_output_file_gets_the_same_mode(tmp_path):
     import os
-    from retrace_bench.report import write_atomically
+    from retrace_bench.results import write_atomically
     umask = os.umask(0o022)
     try:
         write_atomically(tmp_path / "summary.txt", "x")

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from . import facts, instruction_report
-from .arms import design_period, recorded_labels
-from .analysis import Comparison, Difference, Finding, RunResult, TestResult
-from .program_analysis import UNMEASURED
+from retrace_bench import facts
+from retrace_bench.ops import instruction_report
+from retrace_bench.arms import design_period, recorded_labels
+from retrace_bench.ops.analysis import Comparison, Difference, Finding, RunResult, TestResult
+from retrace_bench.render import RULE, pyplot, ratio_text
 
-RULE = "=" * 78
 SECTION_TITLES = {
     "internal": "Internal code (spec Category A: 0% overhead expected)",
     "external": "External boundaries (spec Category B: +0.35-15 µs per operation expected)",
@@ -368,11 +366,8 @@ def render_action_benchmark(result: RunResult, extra: list[dict] = ()) -> str:
 
 def render_chart(result: RunResult, path: Path) -> bool:
     """Per test, latency and CPU overhead against plain with their intervals (symlog scale)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
     rows = [(f"{b.name}: {t.name}" + (f" [{c.b}]" if len(result.arms) > 2 else ""), c)
             for b in result.benchmarks for t in b.tests for c in t.comparisons if c.kind == "overhead"]
@@ -399,175 +394,6 @@ def render_chart(result: RunResult, path: Path) -> bool:
     ax.set_xlabel("recording overhead, µs per operation (95% intervals; symlog scale)")
     ax.axvline(0, color="black", linewidth=0.8)
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return True
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write `path` whole or not at all (the previous file stays until the new one is complete). An
-    error names `path` (a full disk, a directory in its place), never the temporary file."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    except OSError as error:
-        raise OSError(error.errno, error.strerror, str(path)) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)        # like every other output file (mkstemp makes it 0600)
-        os.replace(tmp, path)
-    except OSError as error:
-        os.unlink(tmp)
-        raise OSError(error.errno, error.strerror, str(path)) from None
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-# --------------------------------------------------------------------------- whole programs
-
-def fmt_seconds(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if abs(value) >= scale or unit == "ns":
-            shown = value / scale
-            return f"{shown:.3g} {unit}" if shown < 100 else f"{shown:.0f} {unit}"
-    return "n/a"
-
-
-def ratio_text(r) -> str:
-    if r is None:
-        return "n/a"
-    interval = f"[{r.low:.2f}x .. {r.high:.2f}x]" if r.low is not None else "[no interval: one round]"
-    return f"{r.estimate:.2f}x {interval} {r.verdict}"
-
-
-def program_row_lines(row, labels: list[str]) -> list[str]:
-    head = f"  {row.name}" + (f" ({row.category})" if row.category else "")
-    if row.status in UNMEASURED:
-        return [f"{head}: {row.status}: {row.detail}"]
-    plain = row.arms[0]
-    figure = "time per iteration" if row.kind == "pyperformance" else "wall time"
-    lines = [f"{head}: {figure} plain {fmt_seconds(plain.time_s)}, CPU {fmt_seconds(plain.cpu_s)}, "
-             f"RSS {plain.peak_rss_mb or 0:.0f} MB ({plain.processes} processes)"]
-    for arm in row.arms[1:]:
-        if arm.failure and not arm.processes:
-            word = {"stopped": "STOPPED by the disk guard", "fails": "FAILS UNDER RECORDING",
-                    "did not record": "DID NOT RECORD (no figure)"}[arm.failure_kind]
-            lines.append(f"    {arm.label:<16} {word}: {arm.failure}")
-            continue
-        lines.append(f"    {arm.label:<16} {fmt_seconds(arm.time_s):>9}  {ratio_text(row.time_ratio.get(arm.label))}")
-        trace = (f"trace {arm.trace_mb:.2f} MB ({arm.trace_mb_per_s:.2f} MB/s)"
-                 if arm.trace_mb is not None and arm.trace_mb_per_s is not None else "trace n/a")
-        lines.append(f"    {'':<16} CPU {fmt_seconds(arm.cpu_s)} = {ratio_text(row.cpu_ratio.get(arm.label))}; "
-                     f"RSS {arm.peak_rss_mb or 0:.0f} MB; {trace}")
-        if arm.failure:
-            lines.append(f"    {'':<16} {arm.failure_kind} in a later round: {arm.failure}")
-        if arm.trace_note:
-            lines.append(f"    {'':<16} note: {arm.trace_note}")
-        if arm.label in row.version_ratio:
-            lines.append(f"    {'':<16} against the baseline {recorded_labels(labels)[0]}: "
-                         f"{ratio_text(row.version_ratio[arm.label])}")
-        replay = row.replay.get(arm.label)
-        if replay:
-            lines.append(f"    {'':<16} replay of round 1: {replay['verdict']}"
-                         + (f" ({replay['detail']})" if replay.get("detail") else "")
-                         + f", {replay['seconds']:.1f} s against {replay['recorded_s'] or 0:.1f} s recorded")
-    if row.output:
-        lines.append(f"    output: {row.output}")
-    return lines + program_instruction_lines(row, labels)
-
-
-def program_instruction_lines(row, labels: list[str]) -> list[str]:
-    """--program-instructions: each arm's count (per loop, or beyond start-up), the ratios."""
-    from .instruction_analysis import CALLER, OTHERS, TOTAL
-    from .instruction_report import count_text
-    if not row.instructions and not row.instructions_note:
-        return []
-    what = "per loop (pyperf --loops L and 2L)" if row.kind == "pyperformance" else "beyond start-up (less an empty script)"
-    lines = [f"    instructions {what}:"]
-    for label, figures in row.instructions.items():
-        ratio = row.instruction_ratio.get(label)
-        lines.append(f"    {label:<16} total {count_text(figures[TOTAL]).strip()} = caller "
-                     f"{figures[CALLER].value:,.0f} + others {figures[OTHERS].value:,.0f}"
-                     + (f"; {ratio_text(ratio)}" if ratio else ""))
-        if label in row.instruction_version_ratio:
-            lines.append(f"    {'':<16} against the baseline {recorded_labels(labels)[0]}: "
-                         f"{ratio_text(row.instruction_version_ratio[label])}")
-    if row.instructions_note:
-        lines.append(f"    instructions: not counted in every arm: {row.instructions_note}")
-    return lines
-
-
-def programs_lines(result, rounds: int | None) -> list[str]:
-    """The summary's "Whole programs" sections: pyperformance, then the user's own commands."""
-    labels = [a["label"] for a in result.arms]
-    lines = []
-    for kind, title in (("pyperformance", "WHOLE PROGRAMS (pyperformance, pyperf worker mode)"),
-                        ("command", "YOUR PROGRAMS (--program)")):
-        rows = [r for r in result.rows if r.kind == kind]
-        if not rows:
-            continue
-        measured = [r for r in rows if r.status not in UNMEASURED]
-        lines += [RULE, title, RULE,
-                  f"{len(rows)} programs, {len(measured)} run in every arm; {rounds or '?'} rounds, arm order from a Williams design. "
-                  "ratio = recorded / plain,",
-                  "the geometric mean of the per-round ratios, with its interval (Student's t on the log ratios,",
-                  f"{result.confidence:.1%} per program: Bonferroni over {len(measured)}); 'within noise' when it "
-                  f"contains 1x or is within {facts.MIN_EFFECT_FRACTION:.0%}.",
-                  ("Time = pyperf's own time per iteration (its values); " if kind == "pyperformance"
-                   else "Time = the process's wall time, start-up included; ")
-                  + "CPU = the whole process until it exited",
-                  "(Retrace's writer drains before a recorded process exits); RSS = peak resident memory. "
-                  "Child processes are not recorded.", ""]
-        for row in rows:
-            lines += program_row_lines(row, labels)
-        lines.append("")
-        for g in (g for g in result.geomeans if g.figure.startswith(kind)):
-            what = "time" if g.figure.endswith("time") else "CPU"
-            lines.append(f"Geometric mean {what}, {g.arm} / {g.against} over {len(g.programs)} programs: "
-                         f"{ratio_text(g.ratio)}")
-        broke = [r for r in rows if r.status == "fails under recording"]
-        lines.append(f"Broke under recording: {len(broke)} of {len(measured)}"
-                     + (": " + "; ".join(f"{r.name} ({r.detail})" for r in broke) if broke else ""))
-        unrecorded = [r for r in rows if r.status == "did not record"]
-        if unrecorded:
-            lines.append(f"DID NOT RECORD (the suite could not verify a recording): "
-                         f"{'; '.join(f'{r.name} ({r.detail})' for r in unrecorded)}")
-        stopped = [r for r in rows if r.status == "stopped"]
-        if stopped:
-            lines.append(f"Stopped by the disk guard: {'; '.join(f'{r.name} ({r.detail})' for r in stopped)}")
-        lines.append("")
-    return lines
-
-
-def render_programs_chart(result, path: Path) -> bool:
-    """Recorded/plain time ratio per pyperformance benchmark, sorted, with intervals (log scale)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    labels = recorded_labels([a["label"] for a in result.arms])
-    rows = sorted(((r.name, r.time_ratio[labels[0]]) for r in result.rows
-                   if labels and labels[0] in r.time_ratio), key=lambda x: x[1].estimate)
-    if not rows:
-        return False
-    fig, ax = plt.subplots(figsize=(9, 0.32 * len(rows) + 1.6))
-    ys = list(range(len(rows)))
-    values = [r.estimate for _, r in rows]
-    errors = [[r.estimate - (r.low or r.estimate) for _, r in rows], [(r.high or r.estimate) - r.estimate for _, r in rows]]
-    ax.errorbar(values, ys, xerr=errors, fmt="o", color="#c0392b", capsize=3)
-    ax.set_yticks(ys)
-    ax.set_yticklabels([name for name, _ in rows], fontsize=8)
-    ax.set_xscale("log")
-    ax.axvline(1, color="black", linewidth=0.8)
-    ax.set_xlabel(f"{labels[0]} / plain time (95% intervals, Bonferroni; log scale)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

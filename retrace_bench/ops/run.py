@@ -1,4 +1,5 @@
-"""The manager: every benchmark process of a run, the arms interleaved over rounds.
+"""The operations workload's runner: every per-operation benchmark process of a run, the arms
+interleaved over rounds (rounds.Rounds).
 
 Round r runs every arm once for every benchmark, in round r's order of a Williams design
 (arms.rotation: positions and predecessors balanced). Each
@@ -12,33 +13,23 @@ files only when the run completes.
 
 from __future__ import annotations
 
-import datetime
-import fcntl
 import json
 import os
 import shutil
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import facts, procs
-from .procs import read_output as read
-from .arms import Arm, design_period
-from .record import ProcessRecord, RecordError
+from retrace_bench import facts, procs
+from retrace_bench.procs import read_output as read
+from retrace_bench.arms import Arm, design_period
+from retrace_bench.handover import ProcessRecord, RecordError
+from retrace_bench.results import ROOT
+from retrace_bench.rounds import Rounds, RunError, Target, say
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN_FORMAT = 1
-
-
-class EngineError(Exception):
-    """The run cannot go on; the message says why."""
-
-
-def say(text: str, end: str = "\n") -> None:
-    print(text, end=end, flush=True)
 
 
 # --------------------------------------------------------------------------- what a run holds
@@ -106,7 +97,7 @@ def empty_recording_size(python: str, base: Path, timeout: float) -> int:
                         Arm("plain", "plain", python).env(os.environ), timeout,
                         base.with_suffix(".out"), base.with_suffix(".err"))
     if not outcome.ok or not recording.is_file():
-        raise EngineError(f"retracesoftware cannot record even an empty script with {python} "
+        raise RunError(f"retracesoftware cannot record even an empty script with {python} "
                           f"({outcome.describe(read(base.with_suffix('.err')))})")
     size = recording.stat().st_size
     recording.unlink()
@@ -136,8 +127,8 @@ class Runner:
         """The size of an empty script's recording by this arm's Retrace."""
         try:
             size = empty_recording_size(arm.python, self.next_name("empty"), self.timeout)
-        except EngineError as error:
-            raise EngineError(f"arm {arm.label}: {error}") from None
+        except RunError as error:
+            raise RunError(f"arm {arm.label}: {error}") from None
         self.empty_trace_bytes[arm.label] = size
         return size
 
@@ -247,68 +238,6 @@ class Plan:
     #: With a target: (data, target) -> [(benchmark, test number, what)] of the differences wider
     #: than it (analysis.target_misses: the analysis judges, the rounds loop only acts on it).
     misses: object = None
-
-
-@dataclass
-class Target:
-    """The resolution asked for: a half-width of `percent` of the size of what is measured (the
-    recording overhead, or the plain figure where that is larger: analysis.set_targets), or
-    `floor_us`, whichever is larger."""
-    percent: float | None
-    floor_us: float
-
-    def half_width_us(self, reference_us: float) -> float:
-        return max(abs(reference_us) * (self.percent or 0) / 100, self.floor_us)
-
-    @classmethod
-    def parse(cls, text: str) -> "Target":
-        percent, floor = None, 0.0
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            try:
-                if part.endswith("%"):
-                    percent = float(part[:-1])
-                elif part.lower().endswith("us") or part.endswith("µs"):
-                    floor = float(part.rstrip("usµ"))
-                else:
-                    raise ValueError
-            except ValueError:
-                raise ValueError(f"--target-ci: {part!r} is neither a percent (5%) nor a time (0.05us)") from None
-        import math
-        if not all(math.isfinite(v) for v in (percent or 0.0, floor)):
-            raise ValueError("--target-ci: not a finite number")
-        if not (percent or floor) or (percent is not None and percent <= 0) or floor < 0:
-            raise ValueError("--target-ci needs a positive percent and/or time, e.g. 5%,0.05us")
-        return cls(percent, floor)
-
-
-class Rounds:
-    """The one rounds loop of every workload (per-operation scripts, programs, services): round r
-    runs every arm once, in round r's order of a Williams design (arms.rotation); `extend` plans more rounds;
-    with a deadline, no round starts that would end after it (at least `minimum` rounds run)."""
-
-    def __init__(self, arms: list, planned: int, deadline: float | None = None, progress=say, minimum: int = 2):
-        self.arms, self.planned, self.deadline = arms, planned, deadline
-        self.progress, self.minimum = progress, minimum
-        self.done = 0
-        self.started = time.monotonic()
-
-    def seconds_per_round(self) -> float:
-        return (time.monotonic() - self.started) / self.done if self.done else 0.0
-
-    def time_left_for(self, rounds: int) -> bool:
-        return not self.deadline or time.monotonic() + rounds * self.seconds_per_round() <= self.deadline
-
-    def extend(self, rounds: int) -> None:
-        self.planned += rounds
-
-    def __iter__(self):
-        from .arms import rotation
-        while self.done < self.planned:
-            if self.done >= self.minimum and not self.time_left_for(1):
-                self.progress(f"[rounds] time is up after {self.done} rounds (--max-minutes)")
-                return
-            self.done += 1
-            yield self.done, rotation(self.arms, self.done)
 
 
 def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=say) -> list[str]:
@@ -427,10 +356,11 @@ def check_replay(runner: Runner, arm: Arm, bench: BenchmarkData, recorded_text: 
     """Replay round 1's recording with the package's replay tool; compare its output with the
     recorded run's, leaving out the lines measured live (CPU) and the recording line."""
     from benchlib import LIVE_LINE_PREFIXES
+    from retrace_bench import replay as replay_words
     recording = runner.scratch / f"replay.{bench.name}.{arm.file_label}.retrace"
     progress(f"[replay] {bench.script:<30} {arm.label:<18} ", end="")
     if not recording.is_file():
-        outcome = {"verdict": "not run", "detail": ["no round-1 recording"]}
+        outcome = {"verdict": replay_words.NOT_RUN, "detail": ["no round-1 recording"]}
     else:
         outcome = compare_replay(runner, arm, recording, recorded_text, LIVE_LINE_PREFIXES)
     runner.keep_or_discard(recording, f"{bench.name}.{arm.file_label}.round1")
@@ -439,162 +369,23 @@ def check_replay(runner: Runner, arm: Arm, bench: BenchmarkData, recorded_text: 
 
 
 def compare_replay(runner: Runner, arm: Arm, recording: Path, recorded_text: str, live) -> dict:
-    from .replay import replay
+    from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
     replayed = replay(arm.python, recording, runner.scratch, runner.timeout, runner.next_name("replay").name)
     if not replayed.stdout and replayed.problem:
-        return {"verdict": "error", "detail": [replayed.problem]}
+        return {"verdict": FAILS, "detail": [replayed.problem]}
 
     def comparable(text):
         return [line for line in text.splitlines()
                 if not line.startswith(live) and not line.startswith("Trace: ")]
     recorded, output = comparable(recorded_text), comparable(replayed.stdout)
     if recorded == output:
-        return {"verdict": "identical", "detail": [f"{len(recorded)} lines compared"]}
+        return {"verdict": IDENTICAL, "detail": [f"{len(recorded)} lines compared"]}
     detail = []
     for a, b in zip(recorded + [""] * len(output), output + [""] * len(recorded)):
         if a != b:
             detail = [f"recorded: {a}", f"replayed: {b}"]
             break
-    return {"verdict": "differs", "detail": detail + ([f"replay error: {replayed.problem}"] if replayed.problem else [])}
-
-
-# --------------------------------------------------------------------------- results directory
-
-class ResultsLock:
-    """One run at a time per results directory."""
-
-    def __init__(self, results: Path):
-        self.path = results / ".lock"
-        self.file = None
-
-    def __enter__(self):
-        try:
-            self.file = open(self.path, "a+")
-        except OSError as error:
-            raise EngineError(f"cannot write results to {self.path.parent}/: {error.strerror or error}") from None
-        try:
-            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.file.seek(0)
-            holder = self.file.read().strip() or "?"
-            self.file.close()
-            raise EngineError(f"another run is using {self.path.parent}/ (pid {holder}); wait for it "
-                              "to finish or give this one its own --results DIR") from None
-        self.file.seek(0)
-        self.file.truncate()
-        self.file.write(str(os.getpid()))
-        self.file.flush()
-        return self
-
-    def __exit__(self, *exc):
-        self.file.close()
-
-
-def new_run_dir(results: Path, tag: str) -> Path:
-    """archive/<tag>_<time>.partial, renamed when the run completes. Under the results lock, so an
-    existing .partial is an interrupted run's: removed now (it was kept until the next run)."""
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H%M%S")
-    archive = results / "archive"
-    archive.mkdir(parents=True, exist_ok=True)
-    stale = sorted(archive.glob("*.partial"))
-    for old in stale:
-        shutil.rmtree(old, ignore_errors=True)
-    if stale:
-        say(f"[setup] removed {len(stale)} incomplete run(s) from {archive}/")
-    path = archive / f"{tag}_{stamp}.partial"
-    suffix = 1
-    while path.exists() or path.with_name(path.name.removesuffix(".partial")).exists():   # two runs in a second
-        suffix += 1
-        path = archive / f"{tag}_{stamp}-{suffix}.partial"
-    path.mkdir()
-    return path
-
-
-LATEST_PATTERNS = ("*.txt", "*.json", "*.png")
-#: The list of the latest files (and the pyperf directory) the suite wrote in a results directory:
-#: a later run replaces or removes those, and nothing else.
-MANIFEST = ".retrace-bench-manifest.json"
-#: What a results directory the suite may use can hold besides its manifest's files: a fresh
-#: clone's results/ (archive/, .gitkeep) and the lock.
-OWN_ENTRIES = frozenset({"archive", ".gitkeep", ".lock", MANIFEST, facts.HISTORY_CACHE_DIRECTORY})
-
-
-def claim_results_dir(results: Path) -> None:
-    """Make `results` the suite's, or refuse it: a new or empty directory, or one the suite already
-    writes to (it has the manifest, or an archive/ of earlier runs). A directory holding anything
-    else is the user's: refused, so that no run replaces or removes a file it did not write."""
-    if results.exists() and not results.is_dir():
-        raise EngineError(f"{results}: is a file, not a results directory")
-    try:
-        results.mkdir(parents=True, exist_ok=True)
-        entries = set(os.listdir(results))
-    except OSError as error:
-        raise EngineError(f"cannot write results to {results}/: {error.strerror or error}") from None
-    if MANIFEST in entries:
-        return
-    if (results / "archive").is_dir():
-        # Written by a version of the suite without a manifest: its latest files are the ones it
-        # writes (the patterns, the pyperf export), whatever else is there stays untouched.
-        ours = {p.name for pattern in LATEST_PATTERNS for p in results.glob(pattern) if p.is_file()}
-        write_manifest(results, ours | ({facts.PYPERF_EXPORT_DIRECTORY} & entries))
-        return
-    foreign = sorted(entries - OWN_ENTRIES)
-    if foreign:
-        raise EngineError(f"{results}/ holds files this suite did not write ({', '.join(foreign[:3])}"
-                          f"{', ...' if len(foreign) > 3 else ''}): give --results a new or empty directory")
-    write_manifest(results, [])
-
-
-def read_manifest(results: Path) -> set[str]:
-    """The latest files an earlier run wrote here (none for a directory without a manifest)."""
-    try:
-        names = json.loads((results / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return set()
-    return {n for n in names if isinstance(n, str) and "/" not in n and n not in ("", ".", "..")} \
-        if isinstance(names, list) else set()
-
-
-def write_manifest(results: Path, names) -> None:
-    tmp = results / f".{MANIFEST}.new"
-    tmp.write_text(json.dumps(sorted(names)) + "\n")
-    os.replace(tmp, results / MANIFEST)
-
-
-def publish(run_dir: Path, results: Path) -> Path:
-    """The completed run becomes the archive and results/'s latest files, each replaced by a
-    rename. The previous run's latest files that this one did not make are removed: only those the
-    manifest lists, so a file the suite did not write is never touched."""
-    EXPORT_DIRECTORY = facts.PYPERF_EXPORT_DIRECTORY
-    previous = read_manifest(results)
-    new = {p.name for pattern in LATEST_PATTERNS for p in run_dir.glob(pattern)}
-    if (run_dir / EXPORT_DIRECTORY).is_dir():
-        new.add(EXPORT_DIRECTORY)
-    strangers = sorted(n for n in new if n not in previous and os.path.lexists(results / n))
-    if strangers:
-        raise EngineError(f"{results / strangers[0]} was not written by this suite and is left as it is; "
-                          f"this run's results are in {run_dir}/")
-    final = run_dir.with_name(run_dir.name.removesuffix(".partial"))
-    run_dir.rename(final)
-    write_manifest(results, previous | new)        # listed before written: a crash leaves no stranger
-    for name in sorted(new):
-        tmp = results / f".{name}.new"
-        if name == EXPORT_DIRECTORY:            # the pyperf export is a directory: replaced whole
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(final / name, tmp)
-            if (results / name).is_dir() and name in previous:
-                shutil.rmtree(results / name)
-        else:
-            shutil.copy2(final / name, tmp)
-        os.replace(tmp, results / name)
-    for name in sorted(previous - new):
-        old = results / name
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)
-    write_manifest(results, new)
-    return final
+    return {"verdict": DIFFERS, "detail": detail + ([f"replay error: {replayed.problem}"] if replayed.problem else [])}
 
 
 #: texts' key of the round-1 recorded process's own output, for the replay check.
@@ -616,9 +407,3 @@ def discover_scripts(directory: Path = ROOT) -> list[str]:
                   if p.name not in facts.NOT_PER_OPERATION)
 
 
-def suite_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import facts, procs
+from retrace_bench import facts, procs
 
 TIMEOUT_S = float(facts.DEFAULT_PROCESS_TIMEOUT_S)
 

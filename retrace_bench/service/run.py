@@ -37,18 +37,19 @@ from pathlib import Path
 
 from benchlib import retrace_version
 from retrace_bench import arms as arms_mod
-from retrace_bench import facts, load, procs
-from retrace_bench.agents import AGENTS
+from retrace_bench import facts, procs
+from retrace_bench.service import load
+from retrace_bench.service.agents import AGENTS
 from retrace_bench.arms import Arm
-from retrace_bench.load import BenchmarkError, run_ab, run_hey
-from retrace_bench.engine import Rounds
-from retrace_bench.programs import ProgramError, recorded_command, split_command
+from retrace_bench.service.load import BenchmarkError, run_ab, run_hey
+from retrace_bench.rounds import Rounds
+from retrace_bench.programs.run import ProgramError, recorded_command, split_command
 from retrace_bench.options import positive_float, positive_int
-from retrace_bench.sink import Sink
-from retrace_bench.service_analysis import ArmRun
-from retrace_bench.service_report import render
+from retrace_bench.service.sink import Sink
+from retrace_bench.service.analysis import ArmRun
+from retrace_bench.service.report import render
 
-ROOT = Path(__file__).resolve().parent.parent
+from retrace_bench.results import ROOT
 #: The shipped apps: same business logic, database and cache; WSGI (Flask on waitress) and ASGI
 #: (FastAPI on uvicorn, with a sync endpoint that runs in the threadpool).
 SHIPPED_APPS = {
@@ -300,12 +301,12 @@ SERVER_REPLAY_TIMEOUT_S = 20.0     # a replay that fails may hang after its erro
 def replay_server(arm: Arm, scratch: Path, timeout: float) -> dict:
     """Replay a recorded run of the app with the package's replay tool: whether it runs to the
     end, and its first error line if not (a server has no output to compare)."""
-    from retrace_bench.replay import replay
+    from retrace_bench.replay import FAILS, RAN, replay
     replayed = replay(arm.python, scratch / SERVER_REPLAY_NAME, scratch, timeout, "server")
     (scratch / SERVER_REPLAY_NAME).unlink(missing_ok=True)
     if replayed.ok:
-        return {"arm": arm.label, "verdict": "ran to the end", "detail": None}
-    return {"arm": arm.label, "verdict": "error", "detail": replayed.problem}
+        return {"arm": arm.label, "verdict": RAN, "detail": None}
+    return {"arm": arm.label, "verdict": FAILS, "detail": replayed.problem}
 
 
 def run_arm(args, arm: Arm, round_: int, scratch: Path, sink: Sink | None, keep_for_replay: bool = False) -> ArmRun:
@@ -536,5 +537,5 @@ def main(argv=None) -> int:
     return 1 if failures else 0
 
 
-if __name__ == "__main__":                  # python -m retrace_bench.service
+if __name__ == "__main__":                  # python -m retrace_bench.service.run
     sys.exit(main())

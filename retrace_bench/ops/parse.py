@@ -10,8 +10,8 @@ import json
 import re
 from pathlib import Path
 
-from .engine import BenchmarkData, ProcessEntry, RunData
-from .record import ProcessRecord, Run, TestRecord
+from retrace_bench.ops.run import BenchmarkData, ProcessEntry, RunData
+from retrace_bench.handover import ProcessRecord, Run, TestRecord
 
 RUN_FILE = "run.json"
 HEADER_LABELS = {"Python": "python", "OS": "os", "CPU count": "cpu_count",

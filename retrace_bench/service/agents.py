@@ -83,7 +83,7 @@ AGENTS = {a.name: a for a in (
           notes="sentry_sdk.init(traces_sample_rate=1.0) in a small wrapper (no launcher)"),
     Agent("elastic", "Elastic APM", "", ("elastic-apm==6.26.2",),
           notes="elasticapm-run (Flask and libraries) plus, for Starlette/FastAPI apps, Elastic's "
-                "documented middleware added by retrace_bench/elastic_run.py; NDJSON to the sink as the "
+                "documented middleware added by retrace_bench/service/elastic_run.py; NDJSON to the sink as the "
                 "APM server's intake"),
     Agent("dynatrace", "Dynatrace", "1-3%",
           unavailable="not measurable without a OneAgent host: its Python SDK (oneagent-sdk, "

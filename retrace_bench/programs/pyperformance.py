@@ -16,9 +16,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-from . import facts
-from .arms import ArmError, cached_venv, pinned_version, REQUIREMENTS
-from .programs import PYPERFORMANCE, Program
+from retrace_bench import facts
+from retrace_bench.arms import ArmError, cached_venv, pinned_version, REQUIREMENTS
+from retrace_bench.programs.run import PYPERFORMANCE, Program
 
 ALL = "all"
 DEFAULT = "default"

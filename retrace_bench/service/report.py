@@ -6,9 +6,10 @@ import re
 import statistics
 from pathlib import Path
 
-from .agents import AGENTS
-from .arms import recorded_labels as recorded_arms
-from .service_analysis import SPEC_CLAIM, cpu_change, cpu_ranking, summarise
+from retrace_bench.service.agents import AGENTS
+from retrace_bench.arms import recorded_labels as recorded_arms
+from retrace_bench.service.analysis import SPEC_CLAIM, cpu_change, cpu_ranking, app_summary
+from retrace_bench.render import pyplot
 
 
 SPEC_VERDICT_TEXT = {"met": "as claimed", "missed": "NOT as claimed",
@@ -35,7 +36,7 @@ def ci_text(ci, unit: str = "") -> str:
 
 
 def render(data: dict) -> str:
-    s = summarise(data)
+    s = app_summary(data)
     if "failure" in s:
         return f"## Production benchmark ({data.get('app', 'app')})\n  FAILED: {s['failure'].splitlines()[0]}\n"
     config = data["config"]
@@ -191,13 +192,10 @@ def render_chart(data: dict, path: Path) -> bool:
     per request. False when there is nothing to draw or matplotlib is missing."""
     if "failure" in data:
         return False
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
-    s = summarise(data)
+    s = app_summary(data)
     arms, paths = s["arms"], list(s["paths"])
     colors = ["#7f7f7f", "#c0392b", "#2c6fbb", "#27ae60", "#8e44ad", "#d35400", "#16a085"]
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))

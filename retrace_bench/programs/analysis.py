@@ -13,10 +13,10 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from . import facts
-from .instruction_analysis import Estimate
-from .programs import COMMAND, ProgramData, ProgramRun
-from .stats import family_confidence, median_or_none, paired_t_interval
+from retrace_bench import facts
+from retrace_bench.ops.instruction_analysis import Estimate
+from retrace_bench.programs.run import COMMAND, ProgramData, ProgramRun
+from retrace_bench.stats import family_confidence, median_or_none, paired_t_interval
 
 
 #: Row statuses of a program that was not measured at all (no figure, the row says why).
@@ -128,7 +128,7 @@ def instruction_ratio(pairs: list[tuple[float, float]], confidence: float) -> Ra
 def fill_instructions(row: ProgramRow, item: ProgramData, labels: list[str], recorded: list[str],
                       confidence: float) -> None:
     """The program's instruction counts (programs.count_program's rounds) into its row."""
-    from .instruction_analysis import CALLER, OTHERS, TOTAL, estimate
+    from retrace_bench.ops.instruction_analysis import CALLER, OTHERS, TOTAL, estimate
     if item.instructions_skipped:
         row.instructions_note = item.instructions_skipped
     counted = [c for c in item.instructions if c.get("failure") is None]

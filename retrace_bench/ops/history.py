@@ -26,11 +26,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import facts, instruction_analysis
-from .arms import PLAIN, RETRACE, Arm, ArmError, REQUIREMENTS, version_python
-from .engine import ROOT, BenchmarkData, EngineError, RunData, Runner, discover_scripts, say, suite_commit
-from .instruction_analysis import JUDGED
-from .stats import welch
+from retrace_bench import facts
+from retrace_bench.ops import instruction_analysis
+from retrace_bench.arms import PLAIN, RETRACE, Arm, ArmError, REQUIREMENTS, version_python
+from retrace_bench.results import ROOT, suite_commit
+from retrace_bench.ops.run import BenchmarkData, RunData, Runner, discover_scripts
+from retrace_bench.rounds import RunError, say
+from retrace_bench.ops.instruction_analysis import JUDGED
+from retrace_bench.stats import welch
 
 PACKAGE = "retracesoftware"
 HISTORY_FILE = "history.json"
@@ -38,7 +41,7 @@ FORMAT = 1
 VERSION_RE = re.compile(r"^\d+(\.\d+)*$")
 
 
-class HistoryError(EngineError):
+class HistoryError(RunError):
     """A --history that cannot run (said before anything is measured)."""
 
 
@@ -95,7 +98,7 @@ def select_releases(spec: str, published: list[str]) -> list[str]:
 def benchmark_files(scripts: list[str]) -> list[Path]:
     """What a count depends on in this suite: the scripts, their runner, the Callgrind extension, and
     how the processes are launched and their windows read."""
-    from . import instructions
+    from retrace_bench import instructions
     return [ROOT / s for s in scripts] + [ROOT / "benchlib.py", instructions.NATIVE, Path(instructions.__file__)]
 
 
@@ -155,7 +158,7 @@ def measure(release: str, python, scripts: list[str], rounds: int, windows: int,
             profile_dir: Path) -> Release:
     """One release's (or plain's) instruction processes, or a failed row with the reason. `python`:
     a callable giving the release's interpreter (its virtualenv, perhaps still being built)."""
-    from . import instructions
+    from retrace_bench import instructions
     started = time.monotonic()
     row = Release(release, measured_at=datetime.datetime.now().isoformat(timespec="seconds"))
     try:
@@ -170,7 +173,7 @@ def measure(release: str, python, scripts: list[str], rounds: int, windows: int,
         data.benchmarks = [BenchmarkData(facts.result_name(s), s) for s in scripts]
         instructions.run_instructions(runner, scripts, [arm], rounds, windows, data, progress=say,
                                       profile_dir=profile_dir / release)
-    except (ArmError, EngineError, instructions.InstructionError) as error:
+    except (ArmError, RunError, instructions.InstructionError) as error:
         row.status, row.error = "failed", str(error)
         return row
     row.seconds = time.monotonic() - started
@@ -207,7 +210,7 @@ def run_history(spec: str, releases: list[str], published: list[str], results: P
                 rounds: int | None, timeout: float) -> dict:
     """The releases of the spec (select_releases) and plain, each from the cache or measured now;
     history.json's data."""
-    from . import instructions, procs
+    from retrace_bench import instructions, procs
     scripts = discover_scripts()
     if not scripts:
         raise HistoryError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")
@@ -298,7 +301,7 @@ class HistoryResult:
 
 
 def parse(data: dict) -> HistoryResult:
-    from .parse import InputError
+    from retrace_bench.ops.parse import InputError
     try:
         if data.get("format") != FORMAT:
             raise InputError(f"not a format-{FORMAT} history")
@@ -311,7 +314,7 @@ def parse(data: dict) -> HistoryResult:
 def analyse(history: HistoryResult) -> HistoryResult:
     """Per test: each release's figures (instruction_analysis, one arm per release) and the steps
     between adjacent measured releases, with the functions behind each."""
-    from .engine import ProcessEntry
+    from retrace_bench.ops.run import ProcessEntry
     arms, benchmarks = [], {}
     for row in history.releases:
         if row.status != "ok":
@@ -357,7 +360,7 @@ def analyse(history: HistoryResult) -> HistoryResult:
 
 def load(directory: Path) -> HistoryResult | None:
     """A history run's result (history.json), analysed; None when the directory has none."""
-    from .parse import InputError, read_text
+    from retrace_bench.ops.parse import InputError, read_text
     path = directory / HISTORY_FILE
     if not path.exists():
         return None

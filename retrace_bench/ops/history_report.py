@@ -7,10 +7,11 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from . import facts, profiles
-from .history import HistoryResult, Step
-from .instruction_analysis import CALLER, OTHERS, TOTAL
-from .instruction_report import count_text
+from retrace_bench import facts
+from retrace_bench.ops.history import HistoryResult, Step
+from retrace_bench.ops.instruction_analysis import CALLER, OTHERS, TOTAL
+from retrace_bench.ops.instruction_report import count_text, function_change_text
+from retrace_bench.render import pyplot
 
 RULE = "=" * 100
 
@@ -78,10 +79,7 @@ def render(result: HistoryResult) -> str:
             lines.append(f"  {benchmark}: {name}: {a} -> {b}, "
                          + ", ".join(f"{s.measure} {s.estimate:+,.0f}" for s in found))
             for side, changes in found[0].functions.items():
-                for f in changes:
-                    lines.append(f"    {side:<7} {f.own_a:>9,.0f} -> {f.own_b:>9,.0f} ({f.own_b - f.own_a:+,.0f}; incl "
-                                 f"{f.inclusive_change:+,.0f})  {profiles.short(f.function, 50)}  "
-                                 f"[{profiles.short_object(f.object)}]")
+                lines += [f"    {side:<7} {function_change_text(f)}" for f in changes]
     newest = [t for t in result.tests if t.newest and t.profiled()]
     if newest:
         a, b = result.measured[-2:]
@@ -90,10 +88,7 @@ def render(result: HistoryResult) -> str:
         for t in newest:
             lines.append(f"  {t.benchmark}: {t.name}")
             for side, changes in t.newest.items():
-                for f in changes[:facts.PROFILE_NEWEST_TOP]:
-                    lines.append(f"    {side:<7} {f.own_a:>9,.0f} -> {f.own_b:>9,.0f} ({f.own_b - f.own_a:+,.0f}; incl "
-                                 f"{f.inclusive_change:+,.0f})  {profiles.short(f.function, 50)}  "
-                                 f"[{profiles.short_object(f.object)}]")
+                lines += [f"    {side:<7} {function_change_text(f)}" for f in changes[:facts.PROFILE_NEWEST_TOP]]
     lines += ["", "Raw Callgrind files of the releases measured now: callgrind/<release>/ in the run's archive "
               "(docs/instructions.md).", RULE, ""]
     return "\n".join(lines)
@@ -114,11 +109,8 @@ def render_chart(result: HistoryResult, path: Path) -> bool:
     instructions per call stacked, the total's interval, plain as a line; steps marked."""
     if not result.tests or not result.measured:
         return False
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
     columns = 3
     rows = (len(result.tests) + columns - 1) // columns
@@ -157,7 +149,7 @@ def render_chart(result: HistoryResult, path: Path) -> bool:
 
 def write(result: HistoryResult, directory: Path, progress=print) -> list[str]:
     """summary.txt, summary.json and history.png into the run directory."""
-    from .report import write_atomically
+    from retrace_bench.results import write_atomically
     text = render(result)
     write_atomically(directory / "summary.txt", text)
     write_atomically(directory / "summary.json", json.dumps(to_json(result), indent=1, ensure_ascii=False))

@@ -9,10 +9,11 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from . import facts
-from .engine import BenchmarkData, RunData, Target
-from .record import ProcessRecord
-from .stats import coefficient_of_variation, family_confidence, paired_t_interval, process_figure
+from retrace_bench import facts
+from retrace_bench.ops.run import BenchmarkData, RunData
+from retrace_bench.rounds import Target
+from retrace_bench.handover import ProcessRecord
+from retrace_bench.stats import coefficient_of_variation, family_confidence, paired_t_interval, process_figure
 
 LATENCY, CPU = "latency", "cpu"
 
@@ -381,7 +382,7 @@ def analyse_benchmark(bench: BenchmarkData, pairs, confidence: float, target: Ta
 
 def target_misses(data: RunData, target: Target) -> list[tuple[str, int, str]]:
     """(benchmark, test number, what missed) for each difference wider than --target-ci's target
-    (engine.run_rounds adds rounds of those tests)."""
+    (ops.run.run_rounds adds rounds of those tests)."""
     results = analyse(data, target=target)
     return [(r.name, t.number, f"{t.benchmark}: {t.name} ({c.b} vs {c.a})") for r in results.benchmarks
             for t in r.tests for c in t.comparisons if not c.meets_target]

@@ -8,11 +8,11 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from . import facts, profiles
-from .analysis import comparison_pairs
-from .arms import PLAIN
-from .record import ProcessRecord, TestRecord
-from .stats import family_confidence, paired_t_interval, t_quantile
+from retrace_bench import facts, profiles
+from retrace_bench.ops.analysis import comparison_pairs
+from retrace_bench.arms import PLAIN
+from retrace_bench.handover import ProcessRecord, TestRecord
+from retrace_bench.stats import family_confidence, paired_t_interval, t_quantile
 
 CALLER, OTHERS, TOTAL = "caller", "others", "total"
 MEASURES = (CALLER, OTHERS, TOTAL)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from . import facts
-from .arms import recorded_labels as recorded_arms
-from .load import AbResult, RateResult
-from .stats import family_confidence, median_or_none, paired_t_interval
+from retrace_bench import facts
+from retrace_bench.arms import recorded_labels as recorded_arms
+from retrace_bench.service.load import AbResult, RateResult
+from retrace_bench.stats import family_confidence, median_or_none, paired_t_interval
 
 SPEC_CLAIM = "<1% latency increase for most endpoints"
 #: A recorded app whose trace grows less than this per request did not record its requests.
@@ -146,7 +146,7 @@ def regressions(summary: dict) -> list[str]:
     return found
 
 
-def summarise(data: dict) -> dict:
+def app_summary(data: dict) -> dict:
     """Per path and arm: medians over rounds; per arm: CPU per request, peak RSS, start-up, idle
     CPU, errors and evidence; each arm against plain with 95% intervals over rounds."""
     if "failure" in data:

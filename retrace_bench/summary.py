@@ -6,9 +6,16 @@ import json
 import statistics
 from pathlib import Path
 
-from . import analysis, budget, facts, instruction_analysis, instruction_report, parse, report
-from .arms import recorded_labels
-from .engine import Target
+from retrace_bench import budget, facts
+from retrace_bench.ops import analysis
+from retrace_bench.ops import instruction_analysis
+from retrace_bench.ops import instruction_report
+from retrace_bench.ops import parse
+from retrace_bench.ops import report
+from retrace_bench.programs import report as programs_report
+from retrace_bench.results import write_atomically
+from retrace_bench.arms import recorded_labels
+from retrace_bench.rounds import Target
 
 
 #: The shipped apps first, in this order; an own app's results after them.
@@ -23,14 +30,15 @@ def production_files(directory: Path) -> list[Path]:
 
 def load_production(directory: Path) -> list[tuple[Path, dict, dict, str]]:
     """(file, data, summary, text) of every production benchmark result in the directory."""
-    from . import service_analysis, service_report
+    from retrace_bench.service import analysis as service_analysis
+    from retrace_bench.service import report as service_report
     loaded = []
     for path in production_files(directory):
         try:
             data = json.loads(parse.read_text(path))
             if not isinstance(data, dict):
                 raise ValueError
-            loaded.append((path, data, service_analysis.summarise(data), service_report.render(data)))
+            loaded.append((path, data, service_analysis.app_summary(data), service_report.render(data)))
         except parse.InputError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, IndexError,
@@ -40,7 +48,7 @@ def load_production(directory: Path) -> list[tuple[Path, dict, dict, str]]:
 
 
 def render_production_charts(directory: Path, production) -> list[str]:
-    from . import service_report
+    from retrace_bench.service import report as service_report
     written = []
     for path, data, _, _ in production:
         chart = directory / f"{path.stem}.png"
@@ -68,7 +76,7 @@ PROGRAMS_FILE = "programs.json"
 
 def load_programs(directory: Path):
     """The program workload's result (programs.json), analysed, or None when the run had none."""
-    from . import program_analysis
+    from retrace_bench.programs import analysis as program_analysis
     path = directory / PROGRAMS_FILE
     if not path.exists():
         return None
@@ -96,15 +104,15 @@ def program_regressions(programs) -> list[str]:
 def program_run_failed(result) -> bool:
     """The program workload failed: a program did not record, did not install or failed plainly,
     or no program was measured at all (a run that measured nothing is no result)."""
-    from .program_analysis import NOT_INSTALLED, UNMEASURED
+    from retrace_bench.programs.analysis import NOT_INSTALLED, UNMEASURED
     statuses = [r.status for r in result.rows]
     return (any(s in ("did not record", NOT_INSTALLED, "fails plainly") for s in statuses)
             or all(s in UNMEASURED for s in statuses))
 
 
-def summarise_history(result, directory: Path, quiet: bool, fail_on_regression: bool) -> int:
+def write_history_summary(result, directory: Path, quiet: bool, fail_on_regression: bool) -> int:
     """A --history run's summary (history_report); 1 when no release was measured."""
-    from . import history_report
+    from retrace_bench.ops import history_report
     if fail_on_regression:
         print("error: --fail-on-regression gates a --versions or --budget run; a history has no baseline to gate on")
         return 2
@@ -112,14 +120,14 @@ def summarise_history(result, directory: Path, quiet: bool, fail_on_regression: 
     return 0 if result.measured else 1
 
 
-def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = False,
+def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool = False,
               in_progress: bool = False) -> int:
     """Summarise a results directory. `in_progress`: the driver's own run directory, not yet
     published (else a .partial directory is an interrupted run's, and said so)."""
-    from . import history
+    from retrace_bench.ops import history
     past = history.load(directory)
     if past is not None:
-        return summarise_history(past, directory, quiet, fail_on_regression)
+        return write_history_summary(past, directory, quiet, fail_on_regression)
     production = load_production(directory)
     programs = load_programs(directory)
     run = parse.load(directory, allow_empty=bool(production) or programs is not None)
@@ -136,21 +144,22 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     except (KeyError, TypeError, AttributeError, IndexError, ValueError, statistics.StatisticsError) as error:
         raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
                                f"({type(error).__name__}: {error})") from None
-    from . import service_analysis, service_report
+    from retrace_bench.service import analysis as service_analysis
+    from retrace_bench.service import report as service_report
     summaries = [summary for _, _, summary, _ in production]
     production_text = "\n".join(text for _, _, _, text in production)
     if production:
         production_text += "\n" + "\n".join(service_report.apm_table(summaries)) + "\n"
     programs_text = None
     if programs is not None:
-        programs_text = "\n".join(report.programs_lines(programs[1], programs[0].get("config", {}).get("rounds")))
+        programs_text = "\n".join(programs_report.programs_lines(programs[1], programs[0].get("config", {}).get("rounds")))
     try:
         text = report.render_text(result, production_text or None, programs_text, counted, checks,
                                   programs[1] if programs is not None else None, summaries)
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
         raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
                                f"({type(error).__name__}: {error})") from None
-    report.write_atomically(directory / "summary.txt", text)
+    write_atomically(directory / "summary.txt", text)
     production_json = {path.stem.removeprefix("production_"): summary for path, _, summary, _ in production}
     summary_json = report.to_json(result, production_json or None)
     if counted is not None:
@@ -162,20 +171,20 @@ def summarise(directory: Path, quiet: bool = False, fail_on_regression: bool = F
     if programs is not None:
         from dataclasses import asdict
         summary_json["programs"] = asdict(programs[1])
-    report.write_atomically(directory / "summary.json", json.dumps(summary_json, indent=2, ensure_ascii=False))
-    report.write_atomically(directory / "benchmark-action.json", report.render_action_benchmark(
+    write_atomically(directory / "summary.json", json.dumps(summary_json, indent=2, ensure_ascii=False))
+    write_atomically(directory / "benchmark-action.json", report.render_action_benchmark(
         result, instruction_report.action_entries(counted)))
     chart = report.render_chart(result, directory / "overhead.png")
     charts = render_production_charts(directory, production)
     if instruction_report.render_chart(counted, directory / "instructions.png"):
         charts.append("instructions.png")
-    if programs is not None and report.render_programs_chart(programs[1], directory / "programs.png"):
+    if programs is not None and programs_report.render_programs_chart(programs[1], directory / "programs.png"):
         charts.append("programs.png")
     incomplete = directory.name.endswith(".partial") and not in_progress
     if incomplete:
         text = (f"INCOMPLETE RUN: {directory.name} is the output of a run that was interrupted or failed; "
                 "its figures cover only what it reached.\n" + text)
-        report.write_atomically(directory / "summary.txt", text)
+        write_atomically(directory / "summary.txt", text)
     if not quiet:
         print(text)
     # The driver's own run directory is renamed when it is published: it says where, then.

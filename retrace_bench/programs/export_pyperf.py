@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import facts
-from .programs import ProgramData
+from retrace_bench import facts
+from retrace_bench.programs.run import ProgramData
 
 DIRECTORY = facts.PYPERF_EXPORT_DIRECTORY
 #: The version of pyperf's JSON format that a worker's output carries.

@@ -7,9 +7,10 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from . import facts, profiles
-from .arms import PLAIN
-from .instruction_analysis import CALLER, OTHERS, TOTAL, Estimate, InstructionDifference, InstructionResult
+from retrace_bench import facts, profiles
+from retrace_bench.arms import PLAIN
+from retrace_bench.ops.instruction_analysis import (CALLER, OTHERS, TOTAL, Estimate, InstructionDifference, InstructionResult)
+from retrace_bench.render import pyplot
 
 
 def count_text(e: Estimate) -> str:
@@ -69,6 +70,13 @@ def text_lines(result: InstructionResult | None, config: dict, checks=()) -> lis
     return lines
 
 
+def function_change_text(f) -> str:
+    """One function's own cost per call in two arms or releases: before -> after (change; the
+    change of its inclusive cost), its name and object file."""
+    return (f"{f.own_a:>9,.0f} -> {f.own_b:>9,.0f} own ({f.own_b - f.own_a:+,.0f}; incl {f.inclusive_change:+,.0f})  "
+            f"{profiles.short(f.function, 50)}  [{profiles.short_object(f.object)}]")
+
+
 def profile_lines(result: InstructionResult | None) -> list[str]:
     """Where a recorded call's instructions go: per test where Retrace does work of its own, the top
     functions of each recorded arm's caller and other threads, and between versions the functions
@@ -99,9 +107,7 @@ def profile_lines(result: InstructionResult | None) -> list[str]:
         for change in t.profile_changes:
             if change.functions:
                 lines.append(f"    own cost changed most, {change.b} vs {change.a}, {change.side}:")
-                lines += [f"      {f.own_a:>9,.0f} -> {f.own_b:>9,.0f} own ({f.own_b - f.own_a:+,.0f}; incl "
-                          f"{f.inclusive_change:+,.0f})  {profiles.short(f.function, 50)}  [{profiles.short_object(f.object)}]"
-                          for f in change.functions]
+                lines += [f"      {function_change_text(f)}" for f in change.functions]
     return lines
 
 
@@ -166,11 +172,8 @@ def render_chart(result: InstructionResult | None, path: Path) -> bool:
     """Per test and arm, the caller's and the other threads' instructions per call, stacked."""
     if result is None or not result.tests:
         return False
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
     rows = [(f"{t.benchmark}: {t.name} [{label}]", a) for t in result.tests for label, a in t.arms.items()]
     fig, ax = plt.subplots(figsize=(11, 0.32 * len(rows) + 1.8))

@@ -1,6 +1,6 @@
 """The program workload: a whole command (a pyperformance benchmark in pyperf's worker mode, or the
-user's own --program) run once per arm per round, interleaved with the others by the engine's one
-rounds loop (engine.Rounds).
+user's own --program) run once per arm per round, interleaved with the others by the one
+rounds loop (rounds.Rounds).
 
 Per process: wall time, CPU of all its threads until it exited (Retrace's writer drains before a
 recorded process exits, so the recording's whole CPU is in it), peak RSS, exit status, a digest of
@@ -21,9 +21,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import facts, procs
-from .procs import read_output as read
-from .arms import Arm
+from retrace_bench import facts, procs
+from retrace_bench.procs import read_output as read
+from retrace_bench.arms import Arm
 
 PYPERFORMANCE, COMMAND = "pyperformance", "command"
 
@@ -316,15 +316,16 @@ def read_pyperf(output: Path) -> tuple[list[dict] | None, list[float] | None, st
 
 def empty_trace_sizes(scratch: Path, timeout: float):
     """python -> the size of an empty script's recording by that interpreter's Retrace (measured
-    once per interpreter, as the per-operation runner does: engine.empty_recording_size)."""
-    from .engine import EngineError, empty_recording_size
+    once per interpreter, as the per-operation runner does: ops.run.empty_recording_size)."""
+    from retrace_bench.rounds import RunError
+    from retrace_bench.ops.run import empty_recording_size
     sizes: dict[str, int] = {}
 
     def size(python: str) -> int:
         if python not in sizes:
             try:
                 sizes[python] = empty_recording_size(python, scratch / f"empty{len(sizes)}", timeout)
-            except EngineError as error:
+            except RunError as error:
                 raise ProgramError(str(error)) from None
         return sizes[python]
     return size
@@ -351,10 +352,10 @@ def calibrate(runner: ProgramRunner, plain: Arm, program: Program, python: str, 
 def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch: Path, timeout: float,
                  max_trace: int, quick: bool, deadline: float | None = None, python_for=None,
                  progress=print, instruction_rounds: int = 0) -> list[ProgramData]:
-    """Every program in every arm over interleaved rounds (engine.Rounds), then (with
+    """Every program in every arm over interleaved rounds (rounds.Rounds), then (with
     `instruction_rounds`) their instruction counts, then a replay of round 1's recording of each.
     `python_for(program, arm)`: the interpreter (default: the arm's)."""
-    from .engine import Rounds
+    from retrace_bench.rounds import Rounds
     python_for = python_for or (lambda program, arm: arm.python)
     runner = ProgramRunner(scratch, timeout, max_trace, empty_trace_sizes(scratch, timeout))
     data, ready = [], []
@@ -435,7 +436,7 @@ class CountedRun:
 def count_program(runner: ProgramRunner, arm: Arm, program: Program, python: str, settings: Settings | None,
                   round_: int) -> CountedRun:
     """One round of a program's instruction count in an arm (two processes under Callgrind)."""
-    from . import instructions
+    from retrace_bench import instructions
     counted = CountedRun(arm.label, round_)
 
     def whole(prog: Program, s: Settings | None) -> tuple[int, int] | str:
@@ -471,7 +472,7 @@ def count_programs(runner: ProgramRunner, ready: list, arms: list[Arm], rounds: 
     facts.INSTRUCTION_WORKERS processes at a time; each item's `instructions` list gets the rounds,
     or `instructions_skipped` says why it has none (a command not run by the arm's Python)."""
     from concurrent.futures import ThreadPoolExecutor
-    from .arms import rotation
+    from retrace_bench.arms import rotation
     jobs = []
     for program, item, pythons, settings in ready:
         if program.kind == COMMAND and not is_python(split_command(program.template, pythons[arms[0].label]),
@@ -499,7 +500,7 @@ def replay_program(python: str, recording: Path, item: ProgramData, arm: Arm, sc
                    progress=print) -> dict:
     """Round 1's recording replayed with the package's tool: identical (the same output as the
     recorded run), differs, or fails; and how long the replay took against the recorded run."""
-    from .replay import replay
+    from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
     recorded = next(r for r in item.runs if r.arm == arm.label and r.round == 1)
     limit = min(timeout, max(facts.PROGRAM_REPLAY_MIN_TIMEOUT_S, 5 * (recorded.wall_s or 0)))
     recorded_text = read(recording.with_suffix(".out"))
@@ -515,11 +516,11 @@ def replay_program(python: str, recording: Path, item: ProgramData, arm: Arm, sc
         recording.with_suffix(".out").unlink(missing_ok=True)
     seconds = time.monotonic() - started
     if not replayed.ok:
-        verdict, detail = "fails", replayed.problem
+        verdict, detail = FAILS, replayed.problem
     elif replayed.stdout == recorded_text:
-        verdict, detail = "identical", None
+        verdict, detail = IDENTICAL, None
     else:
-        verdict, detail = "differs", first_difference(recorded_text, replayed.stdout)
+        verdict, detail = DIFFERS, first_difference(recorded_text, replayed.stdout)
     progress(f"[programs replay] {item.name} {arm.label}: {verdict}"
              + (f" ({detail})" if detail else "") + f", {seconds:.1f}s against {recorded.wall_s:.1f}s recorded")
     return {"verdict": verdict, "detail": detail, "seconds": seconds, "recorded_s": recorded.wall_s}
