@@ -8,7 +8,7 @@ source scripts/venv.sh
 source scripts/system-tools.sh
 ensure_venv .venv requirements.txt || exit 2
 ensure_venv .venv requirements-dev.txt || exit 2
-ensure_system_tools
+ensure_system_tools chromium
 # pytest's temporary directories in a private directory of this run's own: another test run on the
 # machine (whose pytest tidies /tmp/pytest-of-$USER) cannot remove them, and what the tests recorded
 # (recordings hold the environment) is removed with it, however the run ends.

@@ -173,6 +173,10 @@ def result_name(script: str) -> str:
 INSTRUCTION_WINDOWS = 2
 QUICK_INSTRUCTION_WINDOWS = 1
 INSTRUCTION_ROUNDS, QUICK_INSTRUCTION_ROUNDS = 6, 2
+#: The caller's resolution asked of a recorded arm's figure: a 95% half-width at most this fraction of
+#: it. A test that misses it after the rounds gets as many rounds again, of only that test (every
+#: arm, so that they pair), once; sqlite's caller is the one that moves this much between processes.
+INSTRUCTION_RESOLUTION_FRACTION = 0.02
 #: Processes under Callgrind at a time (they time nothing; the self-check's instruction A/A shows
 #: that two side by side leave the counts alone).
 INSTRUCTION_WORKERS = 2

@@ -22,6 +22,15 @@ from retrace_bench.arms import Arm
 #: server: no output to compare), or there was no recording to replay.
 IDENTICAL, DIFFERS, FAILS, RAN, NOT_RUN = "identical", "differs", "fails", "ran to the end", "not run"
 
+#: Runs before the words were one wrote "error" for a replay that failed.
+EARLIER_WORDS = {"error": FAILS}
+
+
+def verdict_word(verdict: str) -> str:
+    """A stored replay verdict in today's words (an archive's may be older)."""
+    return EARLIER_WORDS.get(verdict, verdict)
+
+
 ERROR_SUFFIXES = ("Error", "Exception")
 #: A replay that printed an error and then used no CPU for this long has hung: it is stopped.
 HUNG_IDLE_S = 2.0

@@ -6,7 +6,7 @@ import json
 import statistics
 from pathlib import Path
 
-from retrace_bench import budget, facts
+from retrace_bench import budget, facts, glance, report_html
 from retrace_bench.ops import analysis
 from retrace_bench.ops import instruction_analysis
 from retrace_bench.ops import instruction_report
@@ -154,8 +154,9 @@ def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool
     if programs is not None:
         programs_text = "\n".join(programs_report.programs_lines(programs[1], programs[0].get("config", {}).get("rounds")))
     try:
+        first = glance.glance(result, counted, programs[1] if programs is not None else None, summaries)
         text = report.render_text(result, production_text or None, programs_text, counted, checks,
-                                  programs[1] if programs is not None else None, summaries)
+                                  glance.text_lines(first))
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
         raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
                                f"({type(error).__name__}: {error})") from None
@@ -185,10 +186,12 @@ def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool
         text = (f"INCOMPLETE RUN: {directory.name} is the output of a run that was interrupted or failed; "
                 "its figures cover only what it reached.\n" + text)
         write_atomically(directory / "summary.txt", text)
+    write_atomically(directory / report_html.FILE, report_html.render(first, text, directory, ["overhead.png"] * chart + charts))
     if not quiet:
         print(text)
     # The driver's own run directory is renamed when it is published: it says where, then.
-    print(f"Wrote {'summary.txt' if in_progress else directory / 'summary.txt'}, summary.json, benchmark-action.json"
+    print(f"Wrote {'summary.txt' if in_progress else directory / 'summary.txt'}, {report_html.FILE}, summary.json, "
+          "benchmark-action.json"
           + (", overhead.png" if chart else "") + "".join(f", {c}" for c in charts))
     slower = ([f"budget {c.name} {c.measure}" + (f" ({c.arm}): {c.figure:,.0f} > {c.limit:,.0f}" if c.figure is not None
                                                  else ": no counted test of that name") for c in checks if c.exceeded]

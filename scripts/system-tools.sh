@@ -3,7 +3,8 @@
 # packages: ab (apache2-utils) and hey for the production benchmark, valgrind (with its client-request
 # headers) and a C compiler for the instruction counts.
 
-# ensure_system_tools: installs the missing ones with apt-get when running as root where apt-get
+# ensure_system_tools [PACKAGE ...]: the tools above, and each PACKAGE whose command has its name
+# (run_tests.sh adds chromium, for the test that renders report.html in a real browser); installs the missing ones with apt-get when running as root where apt-get
 # exists (once: nothing is done when they are there; RETRACE_BENCH_NO_APT=1 turns it off); otherwise
 # says what is missing and the one command that installs it. Never fails: what needs a missing tool
 # is skipped, and the run says so.
@@ -15,6 +16,10 @@ ensure_system_tools() {
         missing+=(valgrind)
     fi
     command -v cc >/dev/null || command -v gcc >/dev/null || missing+=(gcc)
+    local extra
+    for extra in "$@"; do
+        command -v "$extra" >/dev/null || missing+=("$extra")
+    done
     ((${#missing[@]})) || return 0
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null && [[ -z ${RETRACE_BENCH_NO_APT:-} ]]; then
         echo "Installing ${missing[*]} with apt-get (once) ..."

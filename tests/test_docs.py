@@ -11,7 +11,7 @@ from conftest import ROOT, run
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 #: What a run writes (the README names them as outputs, not as files of the repository).
 OUTPUTS = {"summary.txt", "summary.json", "benchmark-action.json", "overhead.png", "instructions.png", "programs.png",
-           "run.json", "programs.json", "results/summary.txt", "history.png", "history.json"}
+           "run.json", "programs.json", "results/summary.txt", "history.png", "history.json", "report.html"}
 
 
 def options(command) -> set[str]:
@@ -46,3 +46,31 @@ def test_every_file_the_readme_names_exists():
 
 def test_the_readme_is_a_first_visit():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 150
+
+
+def example_blocks(page):
+    """(archive, lines) of each example in `page` that says which reference archive it comes from: the
+    first code block after the archive's name."""
+    text = page.read_text()
+    for found in re.finditer(r"`(results/archive/[\w.-]+)/?`", text):
+        block = re.search(r"```\n(.*?)```", text[found.end():], re.S)
+        if block and block.start() < 400:          # the example right below the name
+            yield found[1], block[1].splitlines()
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/methodology.md"])
+def test_each_example_is_what_its_archive_renders_today(page, tmp_path):
+    """An example labelled with a reference archive matches that archive as the analyzer renders it now
+    (lines shortened with "..." are matched up to it)."""
+    import shutil
+    examples = list(example_blocks(ROOT / page))
+    assert examples, f"{page} has no example from a reference archive"
+    for archive, lines in examples:
+        copy = tmp_path / archive.replace("/", "_")
+        shutil.copytree(ROOT / archive, copy)
+        result = run([sys.executable, str(ROOT / "analyze_results.py"), str(copy)])
+        assert result.returncode == 0, result.stderr
+        rendered = (copy / "summary.txt").read_text()
+        for line in lines:
+            shown = line.split("(...)")[0].split("...")[0] if "..." in line else line
+            assert shown in rendered, f"{page}: this line is not what {archive} renders today: {line!r}"

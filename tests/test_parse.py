@@ -3,7 +3,11 @@ every process's JSON record, the production benchmark's production.json) and han
 spec's text format (tests/data/sample)."""
 
 import json
+import os
+import re
 import shutil
+import signal
+import subprocess
 
 import pytest
 
@@ -79,16 +83,62 @@ def test_summary_and_machine_readable_outputs(run_dir):
     action = json.loads((run_dir / "benchmark-action.json").read_text())
     assert action and all(e["unit"] == "us/op" for e in action)
     assert (run_dir / "overhead.png").stat().st_size > 10_000
-    # The first screen answers the question: every test of the recorded arm against plain, then the
-    # production paths, before the details.
-    answer = text.index("## The answer: what recording with retrace cost here")
+    # The first screen answers the question: every test of the recorded arm against plain (with its
+    # trace growth), the production paths (throughput, p95), CPU per request, what broke, the run's
+    # health said once, all within the first 40 lines.
+    answer = text.index("## At a glance: what recording with retrace cost here")
     assert answer < text.index("How to read") < text.index("## External boundaries")
     block = text[answer:text.index("How to read")]
-    assert len(text[:text.index("How to read")].splitlines()) < 45
+    assert len(text[:text.index("How to read")].splitlines()) <= 41
     for bench in data["benchmarks"]:
         for test in bench["tests"]:
-            assert f"{bench['name']}: {test['name']}"[:42] in block
-    assert "per request (wsgi /api/" in block and "throughput" in block
+            assert f"{bench['name']}: {test['name']}"[:40] in block
+    assert "per request (wsgi /api/" in block and "throughput" in block and "saturated p95" in block
+    assert "CPU per request, wsgi:" in block and "ms of app CPU per request" in block
+    assert "broke under recording" in block.lower() and "replay of round 1's recordings" in block
+    assert "health: " in block and text.count("the machine was not steady") <= 1
+    time_row = next(line for line in block.splitlines() if "internal: time.time()" in line)
+    assert f"{data_bytes(data, 'internal', 'time.time()'):.0f} B" in time_row
+    html = (run_dir / "report.html").read_text()
+    assert html.count("<img src=\"data:image/png;base64,") >= 3 and "<table>" in html
+    assert "http://" not in html and "https://" not in html       # self-contained: no network
+
+
+def data_bytes(data, benchmark, name):
+    bench = next(b for b in data["benchmarks"] if b["name"] == benchmark)
+    return next(t for t in bench["tests"] if t["name"] == name)["bytes_per_op"]["retrace"]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (run_tests.sh installs it)")
+def test_the_html_report_shows_its_tables_and_charts_in_a_real_browser(run_dir, tmp_path):
+    """report.html in headless Chromium: a script appended to a copy counts, once the page has
+    loaded, the glance's table rows and the images the browser decoded, and writes them into the
+    page, which Chromium dumps."""
+    assert write_summary(run_dir, quiet=True) == 0
+    page = (run_dir / "report.html").read_text()
+    probe = ("<script>window.addEventListener('load', () => { const p = document.createElement('p'); "
+             "p.id = 'probe'; p.textContent = 'rows=' + document.querySelectorAll('table tbody tr').length + "
+             "' images=' + [...document.images].filter(i => i.complete && i.naturalWidth > 0).length + "
+             "' of=' + document.images.length; document.body.appendChild(p); });</script>")
+    copy = tmp_path / "probed.html"
+    copy.write_text(page.replace("</body>", probe + "</body>"))
+    browser = subprocess.Popen(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+                                f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", copy.as_uri()],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        dom = browser.communicate(timeout=120)[0]
+    finally:                        # the browser's helpers (crash handler, zygote) go with it
+        try:
+            os.killpg(browser.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        browser.wait()
+    found = re.search(r'id="probe">rows=(\d+) images=(\d+) of=(\d+)<', dom)
+    assert found, dom[-2000:]
+    rows, images, total = map(int, found.groups())
+    tests = sum(len(b.tests) for b in analysis.analyse(parse.load(run_dir)).benchmarks)
+    assert rows >= tests and images == total >= 3
+    assert "At a glance" in dom and "external: os.stat()" in dom
 
 
 def test_findings_are_data_and_every_kind_has_words():

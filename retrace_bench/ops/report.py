@@ -8,9 +8,10 @@ from pathlib import Path
 
 from retrace_bench import facts
 from retrace_bench.ops import instruction_report
-from retrace_bench.arms import design_period, recorded_labels
+from retrace_bench.arms import design_period
 from retrace_bench.ops.analysis import Comparison, Difference, Finding, RunResult, TestResult
-from retrace_bench.render import RULE, pyplot, ratio_text
+from retrace_bench.render import RULE, pyplot
+from retrace_bench.replay import verdict_word
 
 SECTION_TITLES = {
     "internal": "Internal code (spec Category A: 0% overhead expected)",
@@ -114,65 +115,12 @@ def rounds_text(config: dict) -> str:
     return f"{done} rounds"
 
 
-def answer_lines(result: RunResult, instructions=None, programs=None, production=()) -> list[str]:
-    """The first screen: what recording cost, per operation, per program and per request, for the
-    first recorded arm against plain; each figure with its interval and verdict; the details below."""
-    labels = [a["label"] for a in result.arms]
-    recorded = recorded_labels(labels)
-    if not recorded:
-        return []
-    arm = recorded[0]
-    counted = {(t.benchmark, t.number): t for t in (instructions.tests if instructions else [])}
-    lines = ["", f"## The answer: what recording with {arm} cost here, against plain (details below)",
-             f"  {'per operation (µs/op)':<42} {'plain':>7} {'recorded':>8}  {'change [95% CI]':<34} "
-             "instructions/call, total"]
-    for b in result.benchmarks:
-        for t in b.tests:
-            c = next((c for c in t.comparisons if c.kind == "overhead" and c.b == arm), None)
-            if c is None or arm not in t.arms:
-                continue
-            d = c.latency
-            interval = (f"[{fmt_us(d.low_us, True)} .. {fmt_us(d.high_us, True)}]" if d.low_us is not None
-                        else "[one round]")
-            change = f"{fmt_us(d.estimate_us, True)} {interval} {VERDICT_WORD.get(d.verdict, d.verdict)}"
-            count = counted.get((b.name, t.number))
-            total = ""
-            if count and arm in count.arms and labels[0] in count.arms:
-                total = (f"{count.arms[labels[0]].figures['total'].value:,.0f} -> "
-                         f"{count.arms[arm].figures['total'].value:,.0f}")
-                verdict = next((c.differences["total"].verdict for c in count.comparisons
-                                if c.kind == "overhead" and c.b == arm and "total" in c.differences), None)
-                total += f" {VERDICT_WORD.get(verdict, verdict)}" if verdict else ""
-            lines.append(f"  {(b.name + ': ' + t.name)[:42]:<42} {fmt_us(t.arms[labels[0]].wall_us):>7} "
-                         f"{fmt_us(t.arms[arm].wall_us):>8}  {change:<34} {total}")
-    if programs is not None:
-        for g in (g for g in programs.geomeans if g.arm == arm and g.against == labels[0]):
-            lines.append(f"  programs, {g.figure} (geometric mean of {len(g.programs)}): {ratio_text(g.ratio)}")
-    for summary in production:
-        if "failure" in summary:
-            lines.append(f"  production ({summary.get('app', 'app')}): FAILED: {summary['failure']}")
-            continue
-        for path, figures in summary["paths"].items():
-            against = figures["against_plain"].get(arm)
-            if not against:
-                continue
-            ci = against.get("requests_per_s_change_ci_percent")
-            interval = f"[{ci[0]:+.0f}% .. {ci[1]:+.0f}%]" if ci else "[no interval]"
-            lines.append(f"  per request ({summary.get('app', 'app')} {path}): throughput "
-                         f"{-against['throughput_drop_percent']:+.0f}% {interval} {against['throughput_verdict']}")
-    lines.append("  µs/op: the caller's wall time per call (means over processes); instructions: caller and "
-                 "Retrace's writer, per call.")
-    return lines
-
-
-#: How a verdict reads in the answer's narrow column.
-VERDICT_WORD = {facts.CANNOT_TELL: "cannot tell"}
-
-
 def render_text(result: RunResult, production_text: str | None = None, programs_text: str | None = None,
-                instructions=None, budget_checks=(), programs=None, production=()) -> str:
+                instructions=None, budget_checks=(), first_screen: list[str] = ()) -> str:
+    """The summary: its header, `first_screen` (glance.text_lines), how to read, then the details."""
     if not result.benchmarks:           # no per-operation benchmark (--no-synthetic)
-        return "\n".join([RULE, "RETRACE BENCHMARK SUMMARY (no per-operation benchmarks: --no-synthetic)", RULE, "",
+        return "\n".join([RULE, "RETRACE BENCHMARK SUMMARY (no per-operation benchmarks: --no-synthetic)", RULE,
+                          *first_screen, "",
                           *([programs_text.rstrip(), ""] if programs_text else []),
                           (production_text or "").rstrip(), "", RULE, ""])
     system = result.system
@@ -186,7 +134,7 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
              *([f"Target resolution (--target-ci): half-width at most {result.config['target_ci']}; "
                 f"{len(result.config.get('missed_target') or [])} difference(s) missed it (FLAG lines)"]
                if result.config.get("target_ci") else []),
-             *answer_lines(result, instructions, programs, production),
+             *first_screen,
              "",
              *([f"Design: {result.config['rounds_run']} rounds for {len(labels)} arms is NOT balanced "
                 f"(a whole Williams design is {design_period(len(labels))} rounds: each arm does not take each "
@@ -202,7 +150,6 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
              "A spare core hides the writer's CPU from the caller; a busy server pays it.",
              "'recorded' is the trace growth per call; 'regimes' the recorded cost in a burst and",
              "sustained (past Retrace's writer queue)."]
-    lines += machine_lines(result)
     for b in result.benchmarks:
         lines += ["", f"## {SECTION_TITLES.get(b.name, b.name)} - {b.script}"]
         for arm, reason in b.failures.items():
@@ -239,7 +186,7 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
                 lines.append(f"    {prefix:<6} {f.arm + ': ' if f.arm and len(recorded_arms) > 1 else ''}"
                              f"{finding_text(f)}")
         for arm, replay in b.replay.items():
-            lines.append(f"  Replay check ({arm}): {replay['verdict']}")
+            lines.append(f"  Replay check ({arm}): {verdict_word(replay['verdict'])}")
             lines += [f"    {d}" for d in replay.get("detail", [])]
     lines += instruction_report.text_lines(instructions, result.config, budget_checks)
     versions = version_summary(result)
@@ -276,19 +223,6 @@ def runs_text(config: dict) -> str:
 
 #: Findings about the machine rather than a test: said once per run.
 MACHINE_FINDINGS = ("unsteady",)
-
-
-def machine_lines(result: RunResult) -> list[str]:
-    """The machine's steadiness, said once: how many arm figures had runs varying past the limit."""
-    unsteady = [(f.figures["cv"], f"{b.name}: {t.name} ({f.arm})") for b in result.benchmarks for t in b.tests
-                for f in t.findings if f.kind == "unsteady"]
-    figures = sum(len(t.arms) for b in result.benchmarks for t in b.tests)
-    if not unsteady:
-        return []
-    worst = max(unsteady)
-    return ["", f"FLAG   the machine was not steady: in {len(unsteady)} of {figures} test figures the runs varied "
-                f"by more than {facts.RED_FLAG_CV:.0%} (up to {worst[0]:.0%}, {worst[1]}); trust the intervals, "
-                "not the point estimates"]
 
 
 def version_summary(result: RunResult) -> list[str]:

@@ -10,6 +10,7 @@ from retrace_bench.service.agents import AGENTS
 from retrace_bench.arms import recorded_labels as recorded_arms
 from retrace_bench.service.analysis import SPEC_CLAIM, cpu_change, cpu_ranking, app_summary
 from retrace_bench.render import pyplot
+from retrace_bench.replay import verdict_word
 
 
 SPEC_VERDICT_TEXT = {"met": "as claimed", "missed": "NOT as claimed",
@@ -125,7 +126,7 @@ def render(data: dict) -> str:
     if s["server_replay"]:
         r = s["server_replay"]
         lines.append(f"\n  Replay of a recorded server run ({r['arm']}, round 1, with the package's replay tool): "
-                     f"{r['verdict']}" + (f": {r['detail']}" if r["detail"] else ""))
+                     f"{verdict_word(r['verdict'])}" + (f": {r['detail']}" if r["detail"] else ""))
     if any(s["breakdown"].values()):
         lines.append("\n  Request breakdown, ms per request (timed inside the app; the spec's example: "
                      "40 internal + 8 DB + 2 cache of 50 ms)")
