@@ -302,11 +302,14 @@ class CpuMeter:
 
     def run(self, loop, iterations: int) -> Run:
         """One timed run: the caller's wall time, then the process CPU over the run and its
-        drain, less what the drain's own windows and the background rate cost when idle. Wall
+        drain, less what the drain's own windows and the background rate cost when idle. The
+        facts.WARM_CALLS untimed calls before it are in the CPU, shared out per call. Wall
         time uses time.perf_counter, which Retrace records, so a replay prints the recorded
         timings."""
         spin(facts.WARM_SPIN_S)                  # before the counters: it is not the work's cost
         cpu0 = time.process_time_ns()
+        warm = min(facts.WARM_CALLS, iterations)
+        loop(warm)                               # untimed: a loop's first calls run slow
         start = time.perf_counter()
         loop(iterations)
         wall_s = time.perf_counter() - start
@@ -314,7 +317,7 @@ class CpuMeter:
         windows, capped = self.wait_for_drain()
         drain_ms = (time.perf_counter_ns() - drain_start) / 1e6
         cpu_ns = (time.process_time_ns() - cpu0 - windows * self.window_ns
-                  - self.background_rate * wall_s * 1e9)
+                  - self.background_rate * wall_s * 1e9) * iterations / (iterations + warm)
         return Run(wall_s * 1e3, cpu_ns / 1e6, drain_ms, capped)
 
 

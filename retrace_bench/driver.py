@@ -497,29 +497,11 @@ def count_instructions(args, runner: Runner, scripts: list[str], arms, data: Run
         try:
             instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say,
                                           profile_dir=profile_dir)
-            if not args.quick and not args.instruction_rounds:
-                extend_instructions(runner, scripts, arms, rounds, windows, data)
             return
         except instructions.InstructionError as error:
             reason = str(error)
     say(f"[instructions] not counted: {reason}")
     data.config["instructions_skipped"] = reason
-
-
-def extend_instructions(runner: Runner, scripts: list[str], arms, rounds: int, windows: int, data: RunData) -> None:
-    """As many rounds again of only the tests whose recorded caller figure is wider than the
-    resolution asked (facts.INSTRUCTION_RESOLUTION_FRACTION), once."""
-    from retrace_bench import instructions
-    from retrace_bench.ops import instruction_analysis
-    misses = instruction_analysis.resolution_misses(instruction_analysis.analyse(data))
-    script_of = {b.name: b.script for b in data.benchmarks}
-    focus = {script_of[name]: numbers for name, numbers in misses.items() if script_of.get(name) in scripts}
-    if not focus:
-        return
-    say(f"[instructions] {sum(map(len, focus.values()))} test(s) wider than ±"
-        f"{facts.INSTRUCTION_RESOLUTION_FRACTION:.0%} on the caller: {rounds} more rounds of only those")
-    instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say,
-                                  first_round=rounds + 1, focus=focus)
 
 
 def missing_load_tools() -> list[str]:
@@ -625,8 +607,9 @@ def self_check(args, keep=None) -> int:
     programs = program_check(args)
     if keep is not None:
         keep({"runs": {name: data.to_json() for name, data in runs.items()}, "timer": timer,
-              "production": production, "programs": [p.to_json() for p in programs]})
-    return selfcheck.judge(runs, timer, production, programs)
+              "production": production, "programs": [p.to_json() for p in programs],
+              "program_cost_s": facts.PROGRAM_COST_S})
+    return selfcheck.judge(runs, timer, production, programs, facts.PROGRAM_COST_S)
 
 
 def instruction_check(args, runner: Runner) -> dict:

@@ -24,9 +24,11 @@ PREEXEC_OUTPUT_VARIABLE = "RETRACE_BENCH_PREEXEC_BYTES"
 RECORD_FD_VARIABLE = "RETRACE_BENCH_RECORD_FD"
 #: Set by the self-check in the arm whose recorded clock read is made dearer (sensitivity check).
 SENSITIVITY_VARIABLE = "RETRACE_BENCH_SENSITIVITY"
-#: Set by the self-check to the seconds its program calibration adds when recorded.
+#: Set by the self-check to the seconds its program calibration adds when recorded. A second: a
+#: recorded program's wall time moves ±0.03 s from round to round, so 0.2 s read back 15-18% off in
+#: one self-check of two (issue 23), where 10% of a second is three times that noise.
 PROGRAM_COST_VARIABLE = "RETRACE_BENCH_PROGRAM_COST"
-PROGRAM_COST_S = 0.2
+PROGRAM_COST_S = 1.0
 #: The suite's own variables, never passed on to a process it starts unless an arm sets them.
 #: The directory the user ran the suite from: run_all_benchmarks.sh changes into the suite's own
 #: directory, and a --program command's relative paths are the user's.
@@ -135,6 +137,11 @@ IDLE_MEASURE_S = 0.2
 #: from idle runs a short loop up to 2x slower until it ramps up (measured: time.time() 119 ns
 #: right after idle, 67 ns after a 20 ms spin, 59 ns in timeit's sustained loop).
 WARM_SPIN_S = 0.02
+#: Then the test's own loop runs this many calls, untimed, right before the timed ones: after the
+#: spin (or anything else), a loop's first calls run slow (measured 2026-12-02, 20 alternations of
+#: 1,000 time.time() calls: median 0.068 µs/op after the spin alone, 0.047 after the spin and 10 calls,
+#: timeit 0.047-0.050). Their CPU is counted with the run's and shared out per call.
+WARM_CALLS = 10
 
 # --------------------------------------------------------------------------- benchmarks
 #: Result names of the built-in scripts (the spec's internal_* and external_* files).
@@ -173,10 +180,6 @@ def result_name(script: str) -> str:
 INSTRUCTION_WINDOWS = 2
 QUICK_INSTRUCTION_WINDOWS = 1
 INSTRUCTION_ROUNDS, QUICK_INSTRUCTION_ROUNDS = 6, 2
-#: The caller's resolution asked of a recorded arm's figure: a 95% half-width at most this fraction of
-#: it. A test that misses it after the rounds gets as many rounds again, of only that test (every
-#: arm, so that they pair), once; sqlite's caller is the one that moves this much between processes.
-INSTRUCTION_RESOLUTION_FRACTION = 0.02
 #: Processes under Callgrind at a time (they time nothing; the self-check's instruction A/A shows
 #: that two side by side leave the counts alone).
 INSTRUCTION_WORKERS = 2

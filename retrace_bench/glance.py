@@ -1,4 +1,4 @@
-"""At a glance: the first screen of a summary, as data (compute) and as text (render); report_html.py
+"""At a glance: the first screen of a summary, as data (compute) and as text (render); html_page.py
 renders the same data as tables. What recording cost against plain, for the first recorded arm:
 per operation, per program, per request; what broke under recording; the run's health, said once."""
 

@@ -199,43 +199,36 @@ def run_counted(runner, arm: Arm, script: str, args: list[str], extension: Path,
 
 
 def run_instructions(runner, scripts: list[str], arms: list[Arm], rounds: int, windows: int, data,
-                     progress=print, profile_dir: Path | None = None, first_round: int = 1,
-                     focus: dict[str, list[int]] | None = None) -> None:
+                     progress=print, profile_dir: Path | None = None) -> None:
     """Every benchmark script in every arm under Callgrind, `rounds` processes per arm in the order
     of the Williams design, facts.INSTRUCTION_WORKERS at a time (they time nothing: a count does not
     depend on what runs beside it); each process's record (with its windows' counts) goes to the
     benchmark's `instructions` list. An arm whose process fails gets an `instruction_failures` entry.
     With `profile_dir`, each arm's round-1 process also gives the benchmark's `functions` (its
-    profile per test), and its dump files are kept in profile_dir/<script>/<arm>/. With `focus`
-    (script -> test numbers), rounds first_round.. of only those tests (every arm, so that they pair)."""
+    profile per test), and its dump files are kept in profile_dir/<script>/<arm>/."""
     from concurrent.futures import ThreadPoolExecutor
     from retrace_bench.arms import rotation
     from retrace_bench.ops.run import ProcessEntry
     extension = build_extension(progress=progress)
     by_name = {b.name: b for b in data.benchmarks}
-    last = first_round + rounds - 1
-    jobs = [(round_number, position, script, arm) for round_number in range(first_round, last + 1)
-            for script in scripts if focus is None or script in focus
+    jobs = [(round_number, position, script, arm) for round_number in range(1, rounds + 1) for script in scripts
             for position, arm in enumerate(rotation(arms, round_number), 1)
             if arm.label not in by_name[facts.result_name(script)].failures]
     started = time.monotonic()
-    progress(f"[instructions] {len(jobs)} processes under Callgrind, {facts.INSTRUCTION_WORKERS} at a time"
-             + (" (only " + "; ".join(f"{s} test {','.join(map(str, n))}" for s, n in focus.items()) + ")"
-                if focus else ""))
+    progress(f"[instructions] {len(jobs)} processes under Callgrind, {facts.INSTRUCTION_WORKERS} at a time")
 
     def one(job):
         round_number, position, script, arm = job
         t0 = time.monotonic()
         keep = (profile_dir / Path(script).stem / arm.file_label) if profile_dir and round_number == 1 else None
-        only = [a for n in (focus or {}).get(script, []) for a in ("--only", str(n))]
-        result, profile = run_counted(runner, arm, script, ["--instructions", "--windows", str(windows), *only],
-                                      extension, keep)
+        result, profile = run_counted(runner, arm, script, ["--instructions", "--windows", str(windows)], extension,
+                                      keep)
         return job, result, profile, time.monotonic() - t0
     workers = max(1, min(facts.INSTRUCTION_WORKERS, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for (round_number, position, script, arm), result, profile, seconds in pool.map(one, jobs):
             bench = by_name[facts.result_name(script)]
-            head = f"[instructions {round_number}/{last}] {script:<30} {arm.label:<18} "
+            head = f"[instructions {round_number}/{rounds}] {script:<30} {arm.label:<18} "
             if result.failure:
                 bench.instruction_failures.setdefault(arm.label, f"round {round_number}: {result.failure}")
                 progress(f"{head}FAILED ({result.failure})")
@@ -249,12 +242,6 @@ def run_instructions(runner, scripts: list[str], arms: list[Arm], rounds: int, w
     for bench in data.benchmarks:                 # a failed arm's other processes are no figure
         bench.instructions = [p for p in bench.instructions if p.arm not in bench.instruction_failures]
         bench.functions = {a: f for a, f in bench.functions.items() if a not in bench.instruction_failures}
-    if focus:                                      # more rounds of some tests: said beside the first ones
-        config = data.config["instructions"]
-        config["seconds"] += time.monotonic() - started
-        config["extended"] = {facts.result_name(s): n for s, n in focus.items()}
-        config["extended_rounds"] = last
-        return
     data.config["instructions"] = {"rounds": rounds, "windows": windows, "seconds": time.monotonic() - started,
                                    "calls_divisor": facts.INSTRUCTION_CALLS_DIVISOR,
                                    "quiet_s": facts.INSTRUCTION_QUIET_S, "workers": workers,

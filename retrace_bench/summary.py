@@ -6,7 +6,7 @@ import json
 import statistics
 from pathlib import Path
 
-from retrace_bench import budget, facts, glance, report_html
+from retrace_bench import budget, facts, glance, html_page
 from retrace_bench.ops import analysis
 from retrace_bench.ops import instruction_analysis
 from retrace_bench.ops import instruction_report
@@ -186,11 +186,11 @@ def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool
         text = (f"INCOMPLETE RUN: {directory.name} is the output of a run that was interrupted or failed; "
                 "its figures cover only what it reached.\n" + text)
         write_atomically(directory / "summary.txt", text)
-    write_atomically(directory / report_html.FILE, report_html.render(first, text, directory, ["overhead.png"] * chart + charts))
+    write_atomically(directory / html_page.FILE, html_page.render(first, text, directory, ["overhead.png"] * chart + charts))
     if not quiet:
         print(text)
     # The driver's own run directory is renamed when it is published: it says where, then.
-    print(f"Wrote {'summary.txt' if in_progress else directory / 'summary.txt'}, {report_html.FILE}, summary.json, "
+    print(f"Wrote {'summary.txt' if in_progress else directory / 'summary.txt'}, {html_page.FILE}, summary.json, "
           "benchmark-action.json"
           + (", overhead.png" if chart else "") + "".join(f", {c}" for c in charts))
     slower = ([f"budget {c.name} {c.measure}" + (f" ({c.arm}): {c.figure:,.0f} > {c.limit:,.0f}" if c.figure is not None

@@ -90,23 +90,6 @@ def test_a_real_run_gives_every_test_both_arms_and_a_recorded_call_costs_more():
     assert next(c for c in arithmetic.comparisons).differences[ia.CALLER].verdict == facts.WITHIN_NOISE
 
 
-def test_a_recorded_caller_wider_than_the_resolution_is_named_for_more_rounds():
-    """resolution_misses on the real run: a test is named exactly when a recorded arm's caller
-    half-width passes 2% of its figure; widening one process's sqlite count makes sqlite named."""
-    run = real_run()
-    result = ia.analyse(run)
-    wide = {(t.benchmark, t.number) for t in result.tests for label, a in t.arms.items() if label != "plain"
-            and (a.figures[ia.CALLER].high - a.figures[ia.CALLER].low) / 2 > 0.02 * a.figures[ia.CALLER].value}
-    assert {(b, n) for b, numbers in ia.resolution_misses(result).items() for n in numbers} == wide
-    bench = next(b for b in run.benchmarks if b.name == "external")
-    entry = next(p for p in bench.instructions if p.arm == "retrace")
-    test = next(t for t in entry.record["tests"] if t["name"] == "sqlite3 SELECT by primary key")
-    for window in test["windows"][1:]:
-        if window["calls"]:
-            window["caller"] += int(0.2 * window["calls"] * 70_000)      # this process: +20% per call
-    assert test["number"] in ia.resolution_misses(ia.analyse(run)).get("external", [])
-
-
 def test_a_total_is_judged_over_the_family_of_tests_and_a_caller_at_95():
     """The totals' comparisons are Bonferroni-adjusted over the run's 14 tests (the writer's share
     moves with its batching: at 95% each, an A/A made a false call); the callers' stay at 95%."""

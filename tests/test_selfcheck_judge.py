@@ -18,7 +18,8 @@ DATA = Path(__file__).resolve().parent / "data" / "selfcheck" / "quick.json"
 def load():
     raw = json.loads(DATA.read_text())
     runs = {name: RunData.from_json(run) for name, run in raw["runs"].items()}
-    return runs, [tuple(p) for p in raw["timer"]], raw["production"], [ProgramData.from_json(p) for p in raw["programs"]]
+    return (runs, [tuple(p) for p in raw["timer"]], raw["production"], [ProgramData.from_json(p) for p in raw["programs"]],
+            raw["program_cost_s"])
 
 
 def misses(data, capsys) -> int:

@@ -254,20 +254,6 @@ def profile_changes(a: str, b: str, sides_a: dict, sides_b: dict) -> list[Profil
             for side in (profiles.CALLER, profiles.OTHERS)]
 
 
-def resolution_misses(result: InstructionResult | None) -> dict[str, list[int]]:
-    """benchmark -> the tests where a recorded arm's caller figure is wider than
-    facts.INSTRUCTION_RESOLUTION_FRACTION of itself (± its 95% half-width over processes)."""
-    misses: dict[str, list[int]] = {}
-    for t in (result.tests if result else []):
-        for label, arm in t.arms.items():
-            e = arm.figures[CALLER]
-            if (label != PLAIN and e.low is not None and abs(e.value) >= facts.INSTRUCTION_ABSOLUTE_BELOW
-                    and (e.high - e.low) / 2 > facts.INSTRUCTION_RESOLUTION_FRACTION * abs(e.value)):
-                misses.setdefault(t.benchmark, []).append(t.number)
-                break
-    return misses
-
-
 def regressions(result: InstructionResult | None) -> list[str]:
     """Version differences the gate fails on: a later version dearer than the baseline, on the
     caller or in total."""

@@ -42,19 +42,7 @@ def method_lines(result: InstructionResult) -> list[str]:
             f"{facts.INSTRUCTION_MIN_EFFECT_FRACTION:.0%} of A: a 95% interval on the caller, "
             f"{result.total_confidence:.1%} on the total",
             "  (Bonferroni over the tests: the writer's share moves with how it batches).",
-            "  Instructions do not see waiting, kernel time or cache misses: wall time above is what a user feels.",
-            *extended_lines(config)]
-
-
-def extended_lines(config: dict) -> list[str]:
-    """The tests that got more processes because a recorded caller figure was too wide."""
-    extended = config.get("extended")
-    if not extended:
-        return []
-    tests = "; ".join(f"{name} test {', '.join(map(str, numbers))}" for name, numbers in extended.items())
-    return [f"  More processes: {tests} had a recorded caller figure wider than "
-            f"±{facts.INSTRUCTION_RESOLUTION_FRACTION:.0%} after {config.get('rounds', '?')} processes per arm, so "
-            f"it ran {config.get('extended_rounds', '?')} (of that test only, in every arm)."]
+            "  Instructions do not see waiting, kernel time or cache misses: wall time above is what a user feels."]
 
 
 def text_lines(result: InstructionResult | None, config: dict, checks=()) -> list[str]:
