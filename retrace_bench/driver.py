@@ -376,7 +376,7 @@ def select_programs(args) -> list:
     return chosen
 
 
-def run_programs(args, arms, programs, run_dir: Path) -> None:
+def run_programs(args, arms, programs, run_dir: Path, keep: Path | None = None) -> None:
     """The program workload in the same arms: programs.json and the pyperf export."""
     import json
     from retrace_bench.programs import export_pyperf
@@ -397,7 +397,7 @@ def run_programs(args, arms, programs, run_dir: Path) -> None:
             data = programs_mod.run_programs(programs, arms, rounds, scratch, args.timeout, args.max_trace_bytes,
                                              args.quick, deadline=getattr(args, "deadline", None),
                                              python_for=python_for, progress=say,
-                                             instruction_rounds=program_instruction_rounds(args))
+                                             instruction_rounds=program_instruction_rounds(args), keep_dir=keep)
         except programs_mod.ProgramError as error:
             raise RunError(str(error)) from None
     write_atomically(run_dir / "programs.json", json.dumps(
@@ -465,7 +465,7 @@ def run_workloads(args, arms, scripts, run_dir: Path, programs=()) -> int:
     import json
     write_atomically(run_dir / "run.json", json.dumps(data.to_json(), indent=1, ensure_ascii=False))
     if programs:
-        run_programs(args, arms, programs, run_dir)
+        run_programs(args, arms, programs, run_dir, keep)
     production_failed = False
     if not args.no_production:
         production_failed = run_production(args, arms, run_dir)
@@ -506,9 +506,8 @@ def count_instructions(args, runner: Runner, scripts: list[str], arms, data: Run
 
 def missing_load_tools() -> list[str]:
     """The production benchmark's load generators that are not installed, with their packages."""
-    import shutil
-    return [f"{tool} (apt-get install {package})" for tool, package in (("ab", "apache2-utils"), ("hey", "hey"))
-            if shutil.which(tool) is None]
+    from retrace_bench.service.load import missing_tools
+    return missing_tools()
 
 
 def agent_names() -> list[str]:
@@ -695,9 +694,8 @@ def timer_pairs(runner: Runner, args) -> list[tuple[float, float]]:
 def production_aa(args, scratch: Path) -> dict | None:
     """The production benchmark with two plain arms on the shipped WSGI app: the production A/A."""
     import json
-    import shutil
-    if shutil.which("ab") is None or shutil.which("hey") is None:
-        say("[self-check] production A/A skipped: ab or hey not installed")
+    if missing_load_tools():
+        say(f"[self-check] production A/A skipped: not installed: {', '.join(missing_load_tools())}")
         return None
     say("[self-check] production A/A: plain, plain#2 on the WSGI app")
     directory = scratch / "production-aa"

@@ -1,5 +1,6 @@
 """At a glance: the first screen of a summary, as data (compute) and as text (render); html_page.py
-renders the same data as tables. What recording cost against plain, for the first recorded arm:
+renders the same data as tables. What recording cost against plain, for the last recorded arm
+(the newest release in a --versions run, with a line per later release against the baseline):
 per operation, per program, per request; what broke under recording; the run's health, said once."""
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Glance:
     programs: list[str] = field(default_factory=list)     # "time (geometric mean of 8): 2.25x [..] slower"
     requests: list[Request] = field(default_factory=list)
     cpu_per_request: list[str] = field(default_factory=list)   # per app
+    versions: list[str] = field(default_factory=list)     # a later release against the baseline, counted
     broke: list[str] = field(default_factory=list)        # what failed recorded and not plainly
     replay: str | None = None      # round 1's recordings replayed: how many of each verdict (replay.py's words)
     health: list[str] = field(default_factory=list)
@@ -124,6 +126,32 @@ def broke_rows(glance: Glance, result, programs, production) -> None:
         glance.replay = ", ".join(f"{n} {v}" for v, n in counts.items())
 
 
+def tally(verdicts: list[tuple[str, str]]) -> str:
+    """"2 slower (a, b), 12 within noise" from (operation, verdict) pairs."""
+    parts = []
+    for verdict in (facts.SLOWER, facts.FASTER, facts.WITHIN_NOISE, facts.CANNOT_TELL):
+        names = [name for name, v in verdicts if v == verdict]
+        if names:
+            shown = f" ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})" if verdict in (
+                facts.SLOWER, facts.FASTER) else ""
+            parts.append(f"{len(names)} {word(verdict)}{shown}")
+    return ", ".join(parts)
+
+
+def version_rows(glance: Glance, result, instructions) -> None:
+    """Each later release against the baseline, per operation: how many verdicts of each kind, on
+    the instructions (caller) and on the caller's wall time."""
+    pairs = {(c.a, c.b) for b in result.benchmarks for t in b.tests for c in t.comparisons if c.kind == "versions"}
+    for a, b in sorted(pairs):
+        wall = [(t.name, c.latency.verdict) for bench in result.benchmarks for t in bench.tests
+                for c in t.comparisons if c.kind == "versions" and (c.a, c.b) == (a, b)]
+        counted = [(t.name, c.differences["caller"].verdict) for t, c in
+                   (instructions.comparison("versions") if instructions else [])
+                   if (c.a, c.b) == (a, b) and "caller" in c.differences]
+        glance.versions.append(f"{b} against {a}: instructions per call (caller) "
+                               f"{tally(counted) or 'not counted'}; wall time {tally(wall)}")
+
+
 def health_rows(glance: Glance, result) -> None:
     glance.health.append(f"{rounds_text(result.config)}, {order_text(result.config)}; "
                          f"intervals Bonferroni-adjusted over {sum(len(b.tests) for b in result.benchmarks)} tests")
@@ -148,11 +176,12 @@ def glance(result, instructions=None, programs=None, production=()) -> Glance | 
     recorded = recorded_labels(labels)
     if not recorded:
         return None
-    g = Glance(recorded[0], labels[0])
+    g = Glance(recorded[-1], labels[0])          # the newest release in a --versions run
     g.operations = operation_rows(result, g.arm, g.plain, instructions)
     if programs is not None:
         g.programs = [f"{gm.figure} (geometric mean of {len(gm.programs)}): {ratio_text(gm.ratio)}"
                       for gm in programs.geomeans if gm.arm == g.arm and gm.against == g.plain]
+    version_rows(g, result, instructions)
     broke_rows(g, result, programs, production)
     service_rows(g, production)
     health_rows(g, result)
@@ -173,6 +202,7 @@ def text_lines(g: Glance | None) -> list[str]:
                          f"{trace:>7}  {o.instructions}")
         lines.append("  plain/recorded: the caller's wall time, µs/op (means over processes); trace: bytes the "
                      "recording grows per call; instructions: caller and Retrace's writer, per call")
+    lines += [f"  versions, {v}" for v in g.versions]
     lines += [f"  programs, {p}" for p in g.programs]
     for r in g.requests:
         lines.append(f"  per request ({r.app} {r.path}): throughput {r.throughput}; saturated p95 {r.p95}")

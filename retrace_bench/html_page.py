@@ -56,6 +56,8 @@ def glance_html(g) -> str:
             [[o.name, fmt_us(o.plain_us), fmt_us(o.recorded_us), o.change,
               f"{o.bytes_per_call:.0f}" if o.bytes_per_call is not None else "n/a", o.instructions]
              for o in g.operations]))
+    if g.versions:
+        parts.append("<h3>Versions</h3>" + items(g.versions))
     if g.programs:
         parts.append("<h3>Programs</h3>" + items(g.programs))
     if g.requests:

@@ -15,6 +15,16 @@ sys.path.insert(0, str(ROOT))
 from retrace_bench.facts import RETRACE_VARIABLES, SUITE_VARIABLES  # noqa: E402
 
 
+def _missing_load_tools():
+    from retrace_bench.service.load import missing_tools
+    return missing_tools()
+
+
+#: A test that puts an app under the production loads needs ab (saturated) and hey (fixed rate).
+needs_load_tools = pytest.mark.skipif(bool(_missing_load_tools()),
+                                      reason=f"not installed: {', '.join(_missing_load_tools())}")
+
+
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in RETRACE_VARIABLES + SUITE_VARIABLES}
     env.update(extra)

@@ -9,18 +9,15 @@ from pathlib import Path
 
 import pytest
 
-import shutil
 
 from retrace_bench.service import analysis as sa
 from retrace_bench.service import report as sr
-from conftest import ROOT, run
+from conftest import ROOT, needs_load_tools, run
 from retrace_bench import arms, facts
 from retrace_bench.service import agents
 from retrace_bench.service.sink import Sink, msgpack_span_count, otlp_span_count
 
 DATA = ROOT / "tests" / "data"
-needs_tools = pytest.mark.skipif(shutil.which("ab") is None or shutil.which("hey") is None,
-                                 reason="ab (apache2-utils) or hey not installed")
 
 
 def post(url, body, headers=None):
@@ -95,7 +92,7 @@ def test_the_apm_table_has_a_row_per_tool_from_a_real_run():
     assert "not measurable" in table and "Retrace" in table and "<1%" in table and "2-5%" in table
 
 
-@needs_tools
+@needs_load_tools
 def test_a_real_agent_arm_end_to_end_through_the_driver(tmp_path):
     """`run_all_benchmarks.sh --apm sentry`: the Sentry SDK, in its own cached virtualenv, instruments
     the shipped app; its sink sees transactions (fewer than one per request under the saturated
@@ -116,7 +113,7 @@ def test_a_real_agent_arm_end_to_end_through_the_driver(tmp_path):
     assert rows[:3] == ["plain", "Retrace", "Sentry"] and "Datadog" not in rows
 
 
-@needs_tools
+@needs_load_tools
 def test_an_agent_that_sends_nothing_is_failed_not_instrumenting(tmp_path):
     app = f"{{python}} {DATA / 'apps' / 'fragile_app.py'} --port {{port}}"   # plain http.server: no integration
     result = run([sys.executable, str(ROOT / "production_benchmark.py"), "--arms", "plain,sentry", "--quick",
@@ -127,7 +124,7 @@ def test_an_agent_that_sends_nothing_is_failed_not_instrumenting(tmp_path):
     assert "FAILED (sentry): round 1: not instrumenting: its sink received nothing" in text
 
 
-@needs_tools
+@needs_load_tools
 def test_an_app_that_breaks_under_recording_shows_its_errors(tmp_path):
     app = f"{{python}} {DATA / 'apps' / 'fragile_app.py'} --port {{port}}"
     result = run([sys.executable, str(ROOT / "production_benchmark.py"), "--quick", "-n", "20", "--warmup", "5",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, clean_env, run
+from conftest import ROOT, clean_env, needs_load_tools, run
 from retrace_bench.ops import parse
 
 FILES = ["run_all_benchmarks.sh", "benchlib.py", "analyze_results.py", "synthetic_benchmark.py",
@@ -289,7 +289,7 @@ def test_the_self_check_runs_end_to_end(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.skipif(shutil.which("ab") is None or shutil.which("hey") is None, reason="needs ab and hey")
+@needs_load_tools
 def test_apps_choose_the_shipped_apps_through_the_driver(tmp_path):
     """--no-synthetic --apps asgi: only the ASGI app's production benchmark runs, in the summary."""
     results = tmp_path / "results"

@@ -48,3 +48,17 @@ def test_production_verdicts_are_bonferroni_adjusted_over_their_figures():
 def test_the_target_is_a_percent_of_the_figure():
     assert Target.parse("10%").half_width_us(2.0) == 0.2
     assert Target.parse("10%,0.5us").half_width_us(2.0) == 0.5
+
+
+def test_every_mutation_of_the_mutation_check_still_finds_its_line():
+    """scripts/mutate.py names lines of the code; each must occur exactly once, or the check cannot
+    apply it (a rename or a move would silently drop it)."""
+    import importlib.util
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("mutate", root / "scripts" / "mutate.py")
+    mutate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutate)
+    assert len(mutate.MUTATIONS) >= 16
+    for path, text, replacement, what in mutate.MUTATIONS:
+        assert (root / path).read_text().count(text) == 1, f"{what}: its line is not once in {path}"
+        assert text != replacement

@@ -165,3 +165,16 @@ def test_text_runs_match_their_printed_average():
     printed = float(text.split("  Average: ", 1)[1].split()[0])
     assert average == pytest.approx(printed, abs=1e-3)
     assert all(r.cpu_ms is not None for r in first.runs)
+
+
+def test_a_versions_run_glances_at_the_newest_release_and_counts_the_version_verdicts(tmp_path):
+    """The committed --versions 0.2.29,0.2.30 reference run: the glance is about the newest release
+    against plain, with one line of the version verdicts (all 14 within noise in that run)."""
+    archive = ROOT / "results" / "archive" / "v0.2.29_v0.2.30_2026-12-02_092752"
+    copy = tmp_path / "versions"
+    shutil.copytree(archive, copy)
+    assert write_summary(copy, quiet=True) == 0
+    head = "\n".join((copy / "summary.txt").read_text().splitlines()[:45])
+    assert "## At a glance: what recording with retrace==0.2.30 cost here, against plain" in head
+    line = next(line for line in head.splitlines() if line.startswith("  versions, "))
+    assert "retrace==0.2.30 against retrace==0.2.29" in line and "14 within noise" in line

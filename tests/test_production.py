@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-import shutil
 
 from retrace_bench.programs import run as programs
 from retrace_bench.service import run as pb
@@ -20,12 +19,9 @@ from retrace_bench.service import analysis as sa
 from retrace_bench.service import report as sr
 from retrace_bench import facts
 from retrace_bench.service import load
-from conftest import ROOT, clean_env, run
+from conftest import ROOT, clean_env, needs_load_tools, run
 
 AB = Path(__file__).resolve().parent / "data" / "ab"
-# The production loads use ab (saturated) and hey (fixed rate): a test that runs them needs both.
-needs_ab = pytest.mark.skipif(shutil.which("ab") is None or shutil.which("hey") is None,
-                              reason="ab (apache2-utils) or hey not installed")
 
 
 def processes_with(marker):
@@ -89,7 +85,7 @@ def scratch() -> set:
     return set(Path("/tmp").glob("retrace-prod.*"))
 
 
-@needs_ab
+@needs_load_tools
 def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
     marker = f"{tmp_path}/marker.db"
     before = scratch()                  # another run's scratch is not this test's business
@@ -121,7 +117,7 @@ def test_quick_run_plain_and_recorded_leaves_nothing_behind(tmp_path):
     assert scratch() - before == set()
 
 
-@needs_ab
+@needs_load_tools
 def test_port_in_use(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -132,7 +128,7 @@ def test_port_in_use(tmp_path):
     assert "already in use" in json.loads((tmp_path / "production_wsgi.json").read_text())["failure"]
 
 
-@needs_ab
+@needs_load_tools
 def test_app_that_fails_to_start_shows_its_output(tmp_path):
     result = production("--quick", "--results", str(tmp_path), "--path", "/",
                         "--app-cmd", "{python} -c \"import sys; print('boom: no database'); sys.exit(3)\" {port}")
@@ -141,7 +137,7 @@ def test_app_that_fails_to_start_shows_its_output(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@needs_ab
+@needs_load_tools
 def test_ctrl_c_stops_the_app(tmp_path):
     marker = f"{tmp_path}/ctrlc.db"
     bench = subprocess.Popen(
@@ -161,14 +157,14 @@ def test_ctrl_c_stops_the_app(tmp_path):
     assert processes_with(marker) == []
 
 
-@needs_ab
+@needs_load_tools
 def test_a_fixed_port_serves_every_arm(tmp_path):
     port = pb.free_port()
     result = production("--quick", "-n", "20", "--warmup", "2", "--port", str(port), "--results", str(tmp_path))
     assert result.returncode == 0, result.stderr
 
 
-@needs_ab
+@needs_load_tools
 def test_ctrl_c_while_the_app_starts_leaves_nothing(tmp_path):
     marker = f"{tmp_path}/early.db"
     before = scratch()
@@ -198,7 +194,7 @@ def test_bad_arguments():
     assert result.returncode == 2 and "--app-cmd is empty" in result.stderr and "Traceback" not in result.stderr
 
 
-@needs_ab
+@needs_load_tools
 def test_an_app_whose_every_answer_is_an_error_is_a_failed_arm(tmp_path):
     """A typo'd --path: every request answered 404. That arm FAILED, the run exits 1."""
     (tmp_path / "www").mkdir()
@@ -283,7 +279,7 @@ def test_versions_are_compared_with_the_baseline_and_gated_on_production_figures
     assert "vs retrace==0.2.29 (baseline): throughput" in sr.render(data)
 
 
-@needs_ab
+@needs_load_tools
 def test_keep_recordings_keeps_every_production_recording_private(tmp_path):
     """--keep-recordings: round 1's recording (also replayed), later rounds' and the idle one's,
     each 0600 in a 0700 recordings/ directory."""
@@ -334,7 +330,7 @@ def test_a_recorded_app_that_ignores_sigterm_is_killed_within_seconds(tmp_path):
     assert app.process.returncode == -signal.SIGKILL and "was idle" in (app.stop_note or "")
 
 
-@needs_ab
+@needs_load_tools
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="pinning needs two CPUs")
 def test_breakage_that_only_shows_unpinned_is_reported(tmp_path):
     """An app that fails while its thread may run on more than one CPU (a race that never fires on one

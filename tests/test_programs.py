@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -290,14 +291,20 @@ def test_stale_scratch_of_dead_runs_is_removed_and_only_that(tmp_path):
     assert not stale.exists() and alive.exists() and foreign.exists() and other.exists()
 
 
-def test_an_interrupted_runs_partial_directory_is_removed_by_the_next_run(tmp_path):
+def test_an_interrupted_runs_partial_directory_is_removed_and_a_programs_recording_kept(tmp_path):
+    """The next run removes an interrupted run's .partial directory; with --keep-recordings a
+    program's round-1 recording is kept after its replay, 0600 in a 0700 recordings/."""
     results = tmp_path / "results"
     (results / "archive" / "v0.2.30_2026-01-01_000000.partial").mkdir(parents=True)
-    done = run_suite(["--quick", "--no-synthetic", "--no-production", "--pyperformance", "none",
+    done = run_suite(["--quick", "--no-synthetic", "--no-production", "--pyperformance", "none", "--keep-recordings",
                       "--program", "{python} -c 'print(1)'", "--rounds", "2", "--results", str(results)], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "removed 1 incomplete run(s)" in done.stdout
     assert not list((results / "archive").glob("*.partial"))
+    kept = list((results / "archive").glob("*/recordings"))
+    assert len(kept) == 1 and stat.S_IMODE(kept[0].stat().st_mode) == 0o700
+    recordings = list(kept[0].glob("program.*.round1.retrace"))
+    assert recordings and all(stat.S_IMODE(r.stat().st_mode) == 0o600 and r.stat().st_size > 0 for r in recordings)
 
 
 def test_versions_each_ratio_the_difference_and_the_gate(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, clean_env, run
+from conftest import ROOT, clean_env, needs_load_tools, run
 from retrace_bench import arms, driver, facts
 from retrace_bench import results as results_dir
 from retrace_bench.ops import run as ops_run
@@ -136,7 +136,7 @@ def test_a_hand_recording_is_readable_by_its_owner_only(tmp_path, how):
     assert f"Recording: ON -> {recordings[0]}" in result.stdout
 
 
-@pytest.mark.skipif(shutil.which("ab") is None, reason="ab (apache2-utils) is not installed")
+@needs_load_tools
 def test_responses_that_vary_in_length_are_not_failures(tmp_path):
     """An app whose JSON carries a counter: every response a different length. ab counts that as a
     failed request unless told not to; the suite must not report a working app as failing."""
@@ -204,6 +204,27 @@ def test_a_benchmark_that_prints_at_import_time_replays_identically(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     summary = (repo / "results" / "summary.txt").read_text()
     assert "Replay check (retrace): identical" in summary, summary[-1500:]
+
+
+def test_a_benchmark_that_deletes_the_results_is_one_line_and_no_traceback(tmp_path):
+    """A benchmark that removes everything under results/ while the run goes on (the run's own
+    archive directory included): the run stops with one error line naming what is gone, exit non-zero."""
+    from test_driver import copy_repo
+    repo = copy_repo(tmp_path / "repo")
+    for name in ("synthetic_benchmark.py", "external_boundary_benchmark.py"):
+        (repo / name).unlink()
+    template = (repo / "benchmark_template.py").read_text()
+    (repo / "wipe_benchmark.py").write_text(template.replace(
+        "suite = Suite(", "import shutil as _shutil, pathlib as _pathlib\n"
+        "for _entry in (_pathlib.Path(__file__).parent / 'results').iterdir():\n"
+        "    _shutil.rmtree(_entry) if _entry.is_dir() else _entry.unlink()\n"
+        "suite = Suite(", 1))
+    result = run(["bash", "run_all_benchmarks.sh", "--quick", "--rounds", "1", "--no-production",
+                  "--pyperformance", "none", "--no-instructions"], cwd=repo, timeout=600)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-2000:]
 
 
 def small_disk(path: Path, size: str = "256k"):

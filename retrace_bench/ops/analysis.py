@@ -306,9 +306,11 @@ def arm_figures(label: str, records: list[ProcessRecord], number: int) -> ArmFig
     return figures
 
 
-def analyse(run: RunData, target: Target | None = None) -> RunResult:
+def analyse(run: RunData, target: Target | None = None, families: int = 1) -> RunResult:
+    """Figures, comparisons and verdicts of a run; each interval Bonferroni-adjusted over the run's
+    tests, times `families` when that many such runs are judged as one family (the self-check's A/As)."""
     pairs = comparison_pairs(run.arms)
-    tests_compared = sum(len(first_record(b).tests) for b in run.benchmarks if first_record(b))
+    tests_compared = families * sum(len(first_record(b).tests) for b in run.benchmarks if first_record(b))
     confidence = family_confidence(facts.CONFIDENCE, tests_compared)
     results = [analyse_benchmark(b, pairs, confidence, target) for b in run.benchmarks]
     records = [ProcessRecord.from_json(p.record) for b in run.benchmarks for p in b.processes]

@@ -351,9 +351,10 @@ def calibrate(runner: ProgramRunner, plain: Arm, program: Program, python: str, 
 
 def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch: Path, timeout: float,
                  max_trace: int, quick: bool, deadline: float | None = None, python_for=None,
-                 progress=print, instruction_rounds: int = 0) -> list[ProgramData]:
+                 progress=print, instruction_rounds: int = 0, keep_dir: Path | None = None) -> list[ProgramData]:
     """Every program in every arm over interleaved rounds (rounds.Rounds), then (with
-    `instruction_rounds`) their instruction counts, then a replay of round 1's recording of each.
+    `instruction_rounds`) their instruction counts, then a replay of round 1's recording of each
+    (kept in `keep_dir` afterwards, 0600, with --keep-recordings).
     `python_for(program, arm)`: the interpreter (default: the arm's)."""
     from retrace_bench.rounds import Rounds
     python_for = python_for or (lambda program, arm: arm.python)
@@ -417,7 +418,7 @@ def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch:
             recording = scratch / f"replay.{program.name}.{arm.file_label}.retrace"
             if recording.is_file():
                 item.replay[arm.label] = replay_program(pythons[arm.label], recording, item, arm, scratch,
-                                                        timeout, progress)
+                                                        timeout, progress, keep_dir)
     return data
 
 
@@ -497,9 +498,10 @@ def count_programs(runner: ProgramRunner, ready: list, arms: list[Arm], rounds: 
 
 
 def replay_program(python: str, recording: Path, item: ProgramData, arm: Arm, scratch: Path, timeout: float,
-                   progress=print) -> dict:
+                   progress=print, keep_dir: Path | None = None) -> dict:
     """Round 1's recording replayed with the package's tool: identical (the same output as the
-    recorded run), differs, or fails; and how long the replay took against the recorded run."""
+    recorded run), differs, or fails; and how long the replay took against the recorded run. The
+    recording is then deleted, or moved into `keep_dir` (0600) as program.<name>.<arm>.round1.retrace."""
     from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
     recorded = next(r for r in item.runs if r.arm == arm.label and r.round == 1)
     limit = min(timeout, max(facts.PROGRAM_REPLAY_MIN_TIMEOUT_S, 5 * (recorded.wall_s or 0)))
@@ -512,6 +514,10 @@ def replay_program(python: str, recording: Path, item: ProgramData, arm: Arm, sc
         replayed = replay(python, recording, scratch, limit, f"replay-{item.name}", {"TMPDIR": str(tmp)})
     finally:
         shutil.rmtree(recording.with_suffix(".tmp"), ignore_errors=True)
+        if keep_dir is not None and recording.is_file():
+            kept = keep_dir / f"program.{item.name}.{arm.file_label}.round1.retrace"
+            shutil.move(recording, kept)
+            kept.chmod(0o600)
         recording.unlink(missing_ok=True)
         recording.with_suffix(".out").unlink(missing_ok=True)
     seconds = time.monotonic() - started

@@ -24,6 +24,18 @@ class BenchmarkError(Exception):
 LOAD_CPUS: frozenset | None = None
 
 
+#: The load generators and their Debian packages: ab for the saturated load, hey for the fixed rate.
+TOOLS = (("ab", "apache2-utils"), ("hey", "hey"))
+
+
+def missing_tools(rate: bool = True) -> list[str]:
+    """The load generators not installed here, each as "tool (apt-get install package)"; hey only
+    when a fixed-rate load is asked for (`rate`)."""
+    import shutil
+    return [f"{tool} (apt-get install {package})" for tool, package in TOOLS
+            if (tool == "ab" or rate) and shutil.which(tool) is None]
+
+
 def run_tool(command: list[str], what: str, timeout: float) -> tuple[int, str, str]:
     process = procs.start(command, dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           cpus=LOAD_CPUS)

@@ -456,10 +456,10 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     procs.remove_stale_scratch()
-    for tool, package in (("ab", "apache2-utils"), ("hey", "hey")):
-        if shutil.which(tool) is None and (tool == "ab" or args.rate_requests):
-            print(f"error: {tool} not found: apt-get install {package}", file=sys.stderr)
-            return 2
+    missing = load.missing_tools(rate=bool(args.rate_requests))
+    if missing:
+        print(f"error: not installed: {', '.join(missing)}", file=sys.stderr)
+        return 2
     results = Path(args.results)
     if results.exists() and not results.is_dir():
         print(f"error: {results}: is a file, not a results directory", file=sys.stderr)
