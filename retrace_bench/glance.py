@@ -54,7 +54,11 @@ class Glance:
 
 
 def percent_interval(ci) -> str:
-    return f"[{ci[0]:+.0f}% .. {ci[1]:+.0f}%]" if ci else "[no interval: one round]"
+    """A ratio's interval in percent (on log ratios: never below -100%); past +999% it says so."""
+    if not ci:
+        return "[no interval: one round]"
+    high = f"{ci[1]:+.0f}%" if ci[1] <= 999 else "over +999%"
+    return f"[{ci[0]:+.0f}% .. {high}]"
 
 
 def operation_rows(result, arm: str, plain: str, instructions) -> list[Operation]:
@@ -153,6 +157,8 @@ def version_rows(glance: Glance, result, instructions) -> None:
 
 
 def health_rows(glance: Glance, result) -> None:
+    if not result.benchmarks:                  # --no-synthetic: the programs and the service say theirs
+        return
     glance.health.append(f"{rounds_text(result.config)}, {order_text(result.config)}; "
                          f"intervals Bonferroni-adjusted over {sum(len(b.tests) for b in result.benchmarks)} tests")
     unsteady = [(f.figures["cv"], f"{b.name}: {t.name} ({f.arm})") for b in result.benchmarks for t in b.tests
@@ -172,7 +178,8 @@ def health_rows(glance: Glance, result) -> None:
 
 
 def glance(result, instructions=None, programs=None, production=()) -> Glance | None:
-    labels = [a["label"] for a in result.arms]
+    labels = ([a["label"] for a in result.arms] or ([a["label"] for a in programs.arms] if programs else [])
+              or next((s["arms"] for s in production if "arms" in s), []))      # a --no-synthetic run
     recorded = recorded_labels(labels)
     if not recorded:
         return None

@@ -1,7 +1,7 @@
 """Mutation check: each one-line mutation below, applied to a throwaway copy of the suite, must turn
 at least one of the fast tests red. Keeps the claim "the tests catch what they name" checkable.
 
-    .venv/bin/python scripts/mutate.py            # every mutation (a few minutes)
+    .venv/bin/python scripts/mutate.py            # every mutation (about 15 minutes)
     .venv/bin/python scripts/mutate.py --list     # just the list
 
 Exit status 1 when a mutation survives (no test failed). The working tree is never modified."""

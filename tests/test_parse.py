@@ -178,3 +178,16 @@ def test_a_versions_run_glances_at_the_newest_release_and_counts_the_version_ver
     assert "## At a glance: what recording with retrace==0.2.30 cost here, against plain" in head
     line = next(line for line in head.splitlines() if line.startswith("  versions, "))
     assert "retrace==0.2.30 against retrace==0.2.29" in line and "14 within noise" in line
+
+
+def test_a_run_without_per_operation_benchmarks_still_opens_with_the_glance(tmp_path):
+    """A production-only run (the real --arms all run, 2 rounds): the glance has the recorded arm's
+    per-request figures and CPU per request; a wide interval says "over +999%" rather than a huge number."""
+    copy = tmp_path / "apm"
+    shutil.copytree(ROOT / "tests" / "data" / "apm", copy)
+    assert write_summary(copy, quiet=True) == 0
+    text = (copy / "summary.txt").read_text()
+    glance = text[text.index("## At a glance: what recording with retrace cost here"):text.index("## Production")]
+    assert "per request (wsgi /api/report/7): throughput" in glance and "CPU per request, wsgi:" in glance
+    assert "broke under recording: nothing" in glance
+    assert all(len(re.findall(r"\d{4,}%", line)) == 0 for line in glance.splitlines())
