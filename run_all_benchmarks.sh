@@ -11,5 +11,6 @@ source scripts/venv.sh
 # shellcheck source=scripts/system-tools.sh
 source scripts/system-tools.sh
 ensure_venv .venv requirements.txt || exit 2
+# shellcheck disable=SC2119  # no extra package for a run (the tests add chromium)
 ensure_system_tools
 exec .venv/bin/python -m retrace_bench.driver "$@"

@@ -81,7 +81,7 @@ def regimes_text(t: TestResult, arm: str) -> str:
     knee = (f"cost rises after ~{r.knee_calls:,} calls" if r.knee_calls is not None
             else f"no knee within {r.calls_profiled:,} calls")
     text = (f"burst {fmt_us(r.burst_overhead_us, True)} µs/op, sustained "
-            f"{fmt_us(r.sustained_overhead_us, True)} µs/op; {knee}")
+            f"{fmt_us(r.sustained_overhead_us, True)} µs/op (one profiling process: no interval); {knee}")
     if r.cpu_overhead_us and r.knee_calls is not None:
         text += (f"; sustained is {r.sustained_overhead_us / r.cpu_overhead_us:.0%} of the CPU cost "
                  f"({fmt_us(r.cpu_overhead_us, True)}): once the queue is full the caller waits for the writer")
@@ -167,7 +167,8 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
             lines.append(f"  trace ({arm}): {min(sizes) // 1024}-{max(sizes) // 1024} KB per process "
                          "(verified, deleted)")
         if b.idle_cpu_ms_per_s:
-            lines.append("  idle CPU: " + ", ".join(f"{arm} {v:.2f} ms/s" for arm, v in b.idle_cpu_ms_per_s.items()))
+            lines.append("  idle CPU: " + ", ".join(f"{arm} {v:.2f} ms/s" for arm, v in b.idle_cpu_ms_per_s.items())
+                         + " (mean over processes; no interval: a background rate, subtracted from CPU, not compared)")
         for t in b.tests:
             recorded_arms = [c.b for c in t.comparisons if c.kind == "overhead"]
             tags = "; ".join(f"{arm} {recorded_text(t, arm)}" if len(recorded_arms) > 1 else recorded_text(t, arm)

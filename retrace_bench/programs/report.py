@@ -27,7 +27,8 @@ def program_row_lines(row, labels: list[str]) -> list[str]:
     plain = row.arms[0]
     figure = "time per iteration" if row.kind == "pyperformance" else "wall time"
     lines = [f"{head}: {figure} plain {fmt_seconds(plain.time_s)}, CPU {fmt_seconds(plain.cpu_s)}, "
-             f"RSS {plain.peak_rss_mb or 0:.0f} MB ({plain.processes} processes)"]
+             f"RSS {plain.peak_rss_mb or 0:.0f} MB ({plain.processes} processes; medians, for scale: the ratios "
+             "below carry the intervals)"]
     for arm in row.arms[1:]:
         if arm.failure and not arm.processes:
             word = {"stopped": "STOPPED by the disk guard", "fails": "FAILS UNDER RECORDING",

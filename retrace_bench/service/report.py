@@ -93,7 +93,8 @@ def render(data: dict) -> str:
             elif arm.startswith("retrace"):
                 lines.append(f"      spec: {SPEC_VERDICT_TEXT[spec_verdict(o)]}: {SPEC_CLAIM} vs "
                              f"{o['p50_increase_percent']:+.1f}% at p50")
-    lines.append("\n  Per arm (the app process, all threads; medians over rounds):")
+    lines.append("\n  Per arm (the app process, all threads; medians over rounds; CPU per request has its change's "
+                 "95% interval, RSS, start-up and idle CPU none: shown for scale, not compared):")
     for arm in s["arms"]:
         a = s["per_arm"][arm]
         ci = a["cpu_change_ci_percent"]
@@ -173,7 +174,8 @@ def apm_table(summaries: list[dict]) -> list[str]:
             lines.append(f"  {title:<15} {claim or '-':<12} {s['app']:<5} {throughput:>10}   {cpu_text:<30}  "
                          f"{rates[0] + ' / ' + rates[1]:>20}   {fmt(a['peak_rss_mb'], '{:.0f}'):>6}  {events:>10}{note}")
     lines.append("  (throughput and fixed-rate latency: changes against plain averaged over the app's paths; "
-                 "their intervals per path in the sections above)")
+                 "their intervals per path in the sections above; RSS MB: the median peak over rounds, "
+                 "no interval: shown for scale)")
     for s in summaries:
         if "failure" not in s and (ranking := cpu_ranking(s)):
             lines.append(f"  {s['app']}: CPU per request, ranked where the intervals allow: "
