@@ -69,7 +69,7 @@ def new_run_dir(results: Path, tag: str) -> Path:
     return path
 
 
-LATEST_PATTERNS = ("*.txt", "*.json", "*.png")
+LATEST_PATTERNS = ("*.txt", "*.json", "*.png", "*.html")
 #: The list of the latest files (and the pyperf directory) the suite wrote in a results directory:
 #: a later run replaces or removes those, and nothing else.
 MANIFEST = ".retrace-bench-manifest.json"

@@ -93,6 +93,9 @@ def test_summary_has_every_benchmark_including_the_copied_template(driver_run):
     for name in ("internal", "external", "mine"):
         for suffix in ("baseline", "retrace"):
             assert (repo / "results" / f"{name}_{suffix}.txt").is_file()
+    # The page is published beside the summary, not only kept in the run's archive.
+    page = (repo / "results" / "report.html").read_text()
+    assert "At a glance" in page and "mine: my operation" in page
 
 
 def test_every_recorded_process_verified_its_trace(driver_run):
