@@ -9,8 +9,8 @@ from pathlib import Path
 
 from retrace_bench import facts
 from retrace_bench.ops.parse import InputError, read_text
-from retrace_bench.ops.instruction_analysis import JUDGED, measure_confidence
-from retrace_bench.ops.report import fmt_us
+from retrace_bench.ops.instruction_analysis import JUDGED, comparison_confidence
+from retrace_bench.render import fmt_us
 from retrace_bench.stats import welch
 
 DRIFT_WARNING = ("These archives come from different runs: every change below includes machine drift "
@@ -81,7 +81,7 @@ def compare(path_a: Path, path_b: Path, fail_on_regression: bool) -> int:
         lines += ["Instructions per call of the recorded arm (exact: no machine drift; the gate's measure):"]
         for key in [k for k in ia if k in ib]:
             x, y = ia[key], ib[key]
-            confidence = measure_confidence(key[2], len({k[:2] for k in ia if k in ib}))
+            confidence = comparison_confidence(len({k[:2] for k in ia if k in ib}))
             change, low, high = welch(x, y, confidence)
             verdict = facts.instruction_verdict(change, low, high, x["value"])
             verdicts.append(verdict)

@@ -18,7 +18,6 @@ from pathlib import Path
 from retrace_bench import arms as arms_mod
 from retrace_bench import facts, procs
 from retrace_bench.options import positive_float, positive_int
-from retrace_bench.ops.report import WILLIAMS
 from retrace_bench.ops.run import (REPLAY_TEXT, BenchmarkData, Plan, RunData, Runner, check_replay, discover_scripts, probe_trace_growth, profile_regimes, run_rounds, write_texts)
 from retrace_bench.results import ROOT, ResultsLock, claim_results_dir, new_run_dir, publish, suite_commit
 from retrace_bench.rounds import RunError, Target, say
@@ -435,7 +434,7 @@ def run_workloads(args, arms, scripts, run_dir: Path, programs=()) -> int:
                    {"rounds": args.rounds, "quick": args.quick, "target_ci": args.target_ci,
                     "max_minutes": args.max_minutes, "suite_commit": suite_commit(),
                     "python": platform.python_version(), "machine": f"{platform.system()} {platform.machine()}",
-                    "cpu_count": os.cpu_count(), "timeout_s": args.timeout, "order": WILLIAMS,
+                    "cpu_count": os.cpu_count(), "timeout_s": args.timeout, "order": facts.WILLIAMS_ORDER,
                     **({"budget": args.budgets} if args.budget is not None else {})})
     texts: dict = {}
     with procs.private_dir("retrace-bench.") as scratch:

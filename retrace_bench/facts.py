@@ -174,23 +174,28 @@ def result_name(script: str) -> str:
 #: windows) / calls. The caller is the thread that ran the loop (Callgrind's thread 1); "others" are
 #: every other thread (Retrace's writer and flusher, a test's own threads).
 #: Where the variance is (measured, docs/instructions.md): a recorded call's caller count repeats
-#: to ~0.1% from window to window in one process, but moves 1-3% from process to process (neither
-#: hash seeds, address-space randomisation nor the cyclic GC explain it), so time goes to
-#: processes, not windows.
+#: to ~0.1% from window to window in one process, but moves from process to process: by 1-2.3% for
+#: time.time(), os.getpid() and sqlite, under 0.5% for the others; all of it in Retrace's
+#: Binder::call and Binder::lookup (profiles of identical processes differ there and nowhere else).
+#: So time goes to processes, not windows.
 INSTRUCTION_WINDOWS = 2
 QUICK_INSTRUCTION_WINDOWS = 1
-INSTRUCTION_ROUNDS, QUICK_INSTRUCTION_ROUNDS = 6, 2
+INSTRUCTION_ROUNDS, QUICK_INSTRUCTION_ROUNDS = 8, 3
 #: Processes under Callgrind at a time (they time nothing; the self-check's instruction A/A shows
 #: that two side by side leave the counts alone).
 INSTRUCTION_WORKERS = 2
-#: The quick self-check's processes per arm for its instruction checks (a calibration needs more
-#: than a smoke run's two).
-SELFCHECK_QUICK_INSTRUCTION_ROUNDS = 4
+#: The quick self-check's processes per arm for its instruction checks: the sensitivity check's
+#: +4% on a recorded time.time() (whose caller moves ~1.5% between processes) is called at the
+#: family's confidence with 8, not reliably with fewer.
+SELFCHECK_QUICK_INSTRUCTION_ROUNDS = 8
 #: Calls in a window: the test's own iteration count divided by this (at least 1).
 INSTRUCTION_CALLS_DIVISOR = 4
 #: A recorded window stays open until the trace has not grown for this long (Retrace's writer has
-#: written everything the calls queued: it flushes every 10 ms), or the cap has passed.
-INSTRUCTION_QUIET_S = 0.3
+#: written everything the calls queued: it flushes every 10 ms), or the cap has passed. Measured at
+#: 0.1 s: the empty window after each window of calls counted only the idle polling (11,500-12,700
+#: instructions on the other threads, as every later empty one), so nothing spilled; a recorded
+#: process of external_boundary_benchmark.py took 12 s instead of 20 s at 0.3 s.
+INSTRUCTION_QUIET_S = 0.1
 INSTRUCTION_POLL_S = 0.01
 INSTRUCTION_DRAIN_CAP_S = 60.0
 #: The verdict rule for instructions per call: a difference is real only when its interval excludes
@@ -335,3 +340,8 @@ DEFAULT_PROGRAM_ROUNDS, QUICK_PROGRAM_ROUNDS = 4, 2
 PROGRAM_INSTRUCTION_ROUNDS, QUICK_PROGRAM_INSTRUCTION_ROUNDS = 3, 2
 #: Replay of a program's round-1 recording: at most this many seconds, or 5x the recorded run.
 PROGRAM_REPLAY_MIN_TIMEOUT_S = 30
+
+
+#: config["order"] of runs whose arms' order came from a Williams design (arms.rotation); older
+#: archives, whose arms were rotated cyclically, have none.
+WILLIAMS_ORDER = "williams"

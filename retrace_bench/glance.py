@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 
 from retrace_bench import facts
 from retrace_bench.arms import recorded_labels
-from retrace_bench.ops.report import fmt_us, order_text, rounds_text
-from retrace_bench.render import ratio_text
+from retrace_bench.render import fmt_us, order_text, ratio_text, rounds_text
 from retrace_bench.replay import verdict_word
 
 #: How a verdict reads in the glance's narrow columns.

@@ -45,7 +45,7 @@ def items(entries: list[str], css: str = "") -> str:
 
 
 def glance_html(g) -> str:
-    from retrace_bench.ops.report import fmt_us
+    from retrace_bench.render import fmt_us
     if g is None:
         return "<p>No recorded arm in this run: nothing to compare with plain.</p>"
     parts = [f"<h2>At a glance: what recording with {escape(g.arm)} cost here, against {escape(g.plain)}</h2>"]

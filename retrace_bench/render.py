@@ -1,4 +1,7 @@
-"""Words every workload's report shares: the rule line around a summary, a ratio with its interval."""
+"""Words every workload's report shares: the rule line around a summary, a ratio with its interval,
+a time per operation, how a run's rounds ran and in what order."""
+
+from retrace_bench import facts
 
 RULE = "=" * 78
 
@@ -20,3 +23,26 @@ def pyplot():
     except ImportError:
         return None
     return plt
+
+
+def fmt_us(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    digits = 3 if abs(value) < 10 else 1
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def rounds_text(config: dict) -> str:
+    """How many rounds ran, and of what: extension rounds (--target-ci) run only the tests that
+    missed the target."""
+    done, full = config.get("rounds_run", "?"), config.get("full_rounds")
+    if isinstance(done, int) and isinstance(full, int) and done > full:
+        return (f"{full} rounds of every test, then {done - full} of only the tests that missed the "
+                "target (each test's rounds are shown with it)")
+    return f"{done} rounds"
+
+
+def order_text(config: dict) -> str:
+    """How the arms' order was chosen: a Williams design for runs that say so; an archive made before
+    the suite recorded it (when arms were rotated cyclically) is not described as one."""
+    return "arm order from a Williams design" if config.get("order") == facts.WILLIAMS_ORDER else "arms in rotating order"

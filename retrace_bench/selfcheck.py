@@ -8,7 +8,7 @@ import statistics
 
 from retrace_bench import facts
 from retrace_bench.ops import analysis
-from retrace_bench.ops.report import fmt_us
+from retrace_bench.render import fmt_us
 
 #: The calibration tests' names say what they inject (selfcheck/calibration_benchmark.py).
 INJECTED_RE = re.compile(r"injected ([\d.]+) µs per op when recorded")

@@ -57,18 +57,31 @@ def render_production_charts(directory: Path, production) -> list[str]:
     return written
 
 
-def regressions(result: analysis.RunResult) -> list[str]:
+def counted_pairs(counted) -> set[tuple[str, str, str, str]]:
+    """(benchmark, test, A, B) of every version difference counted in instructions: the gate judges
+    those on instructions, which carry no machine drift, and their wall time is information."""
+    return {(t.benchmark, t.name, c.a, c.b) for t, c in counted.comparison("versions")} if counted else set()
+
+
+def wall_clock_versions(result: analysis.RunResult, counted=None):
+    """(benchmark, test, comparison) of every version difference the gate judges on wall time and
+    CPU: those without instruction counts (--no-instructions, no Valgrind, a failed count)."""
+    gated_elsewhere = counted_pairs(counted)
+    return [(b, t, c) for b in result.benchmarks for t in b.tests for c in t.comparisons
+            if c.kind == "versions" and (b.name, t.name, c.a, c.b) not in gated_elsewhere]
+
+
+def regressions(result: analysis.RunResult, counted=None) -> list[str]:
     """Tests where a version is slower than the baseline (the first of --versions) beyond noise,
-    in latency or in CPU."""
-    return [f"{b.name}: {t.name} {d.figure} ({c.b} vs baseline {c.a})" for b in result.benchmarks
-            for t in b.tests for c in t.comparisons if c.kind == "versions"
+    in latency or in CPU, among those the gate judges on wall time (wall_clock_versions)."""
+    return [f"{b.name}: {t.name} {d.figure} ({c.b} vs baseline {c.a})" for b, t, c in wall_clock_versions(result, counted)
             for d in (c.latency, c.cpu) if d is not None and d.verdict == facts.SLOWER]
 
 
-def undecided_versions(result: analysis.RunResult) -> list[str]:
+def undecided_versions(result: analysis.RunResult, counted=None) -> list[str]:
     """Version differences without an interval (one round): the gate cannot pass them."""
-    return [f"{b.name}: {t.name}" for b in result.benchmarks for t in b.tests for c in t.comparisons
-            if c.kind == "versions" and c.latency.verdict == facts.CANNOT_TELL]
+    return [f"{b.name}: {t.name}" for b, t, c in wall_clock_versions(result, counted)
+            if c.latency.verdict == facts.CANNOT_TELL]
 
 
 PROGRAMS_FILE = "programs.json"
@@ -195,10 +208,10 @@ def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool
           + (", overhead.png" if chart else "") + "".join(f", {c}" for c in charts))
     slower = ([f"budget {c.name} {c.measure}" + (f" ({c.arm}): {c.figure:,.0f} > {c.limit:,.0f}" if c.figure is not None
                                                  else ": no counted test of that name") for c in checks if c.exceeded]
-              + instruction_analysis.regressions(counted) + regressions(result)
+              + instruction_analysis.regressions(counted) + regressions(result, counted)
               + [r for summary in summaries for r in service_analysis.regressions(summary)]
               + program_regressions(programs))
-    undecided = undecided_versions(result) + instruction_analysis.undecided(counted)
+    undecided = undecided_versions(result, counted) + instruction_analysis.undecided(counted)
     versions = len(recorded_labels([a["label"] for a in run.arms])) > 1
     if fail_on_regression and not versions and not checks:
         print("error: --fail-on-regression needs a run with two or more versions (--versions) or budgets "

@@ -5,7 +5,7 @@ is followed by a piece of pure-Python work that Retrace does not see:
 
     calibration   sum(range(100)) inline: more than recording the call costs the caller, so that
                   the per-process spread of a recorded call (1-3%) is a small part of it
-    sensitivity   a call of an empty function: about 6% of it (the "+5%" a regression gate must see)
+    sensitivity   a call of an empty function: about 4% of it (the "+5%" a regression gate must see)
 
 Tests 2 and 3 count each piece alone and test 4 the empty loop, in every arm: a piece's own cost is
 its test minus test 4 in the plain arm. The self-check reads test 1's caller difference between the

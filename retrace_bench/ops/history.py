@@ -338,7 +338,7 @@ def analyse(history: HistoryResult) -> HistoryResult:
         for a, b in zip(present, present[1:]):
             for measure in JUDGED:
                 x, y = asdict(points[a].figures[measure]), asdict(points[b].figures[measure])
-                confidence = instruction_analysis.measure_confidence(measure, len(counted))
+                confidence = instruction_analysis.comparison_confidence(len(counted))
                 change, low, high = welch(x, y, confidence)
                 verdict = facts.instruction_verdict(change, low, high, x["value"])
                 if verdict in (facts.SLOWER, facts.FASTER):

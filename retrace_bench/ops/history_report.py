@@ -11,9 +11,8 @@ from retrace_bench import facts
 from retrace_bench.ops.history import HistoryResult, Step
 from retrace_bench.ops.instruction_analysis import CALLER, OTHERS, TOTAL
 from retrace_bench.ops.instruction_report import count_text, function_change_text
-from retrace_bench.render import pyplot
+from retrace_bench.render import RULE, pyplot
 
-RULE = "=" * 100
 
 
 def step_text(s: Step) -> str:
@@ -37,8 +36,8 @@ def render(result: HistoryResult) -> str:
              f"Counted by Callgrind ({method.get('valgrind', 'valgrind')}): {method.get('rounds', '?')} processes per "
              f"release, {method.get('windows', '?')} windows each; ± is the 95% half-width over processes.",
              "A step: adjacent measured releases whose Welch interval excludes 0 and whose change is at least "
-             f"{facts.INSTRUCTION_MIN_EFFECT_FRACTION:.0%} (95% on the",
-             "caller; on the total Bonferroni over the tests, as in a run's instruction verdicts).",
+             f"{facts.INSTRUCTION_MIN_EFFECT_FRACTION:.0%} (caller and total each at 95% over",
+             "the tests, Bonferroni, as in a run's instruction verdicts).",
              f"Cache: {config.get('cache', '?')}/ (delete it to measure again). This run took "
              f"{duration_text(config.get('seconds', 0))}.", ""]
     steps = result.steps()

@@ -69,7 +69,7 @@ class InstructionDifference:
     rounds: int
     reference: float                    # A's figure
     verdict: str
-    confidence: float = facts.CONFIDENCE    # of the interval (measure_confidence)
+    confidence: float = facts.CONFIDENCE    # of the interval (comparison_confidence)
 
     @property
     def percent(self) -> float | None:
@@ -151,7 +151,7 @@ class InstructionResult:
     failures: dict[str, dict[str, str]]     # benchmark -> arm -> reason
     confidence: float                       # of each figure's ± and of a caller's comparison
     config: dict
-    total_confidence: float = facts.CONFIDENCE   # of a total's comparison (measure_confidence)
+    comparison_confidence: float = facts.CONFIDENCE   # of each comparison, caller and total
 
     def comparison(self, kind: str):
         """(test, comparison) of every comparison of that kind."""
@@ -172,12 +172,13 @@ def difference(measure: str, a: dict[int, dict], b: dict[int, dict], confidence:
                                  confidence)
 
 
-def measure_confidence(measure: str, tests: int) -> float:
-    """The confidence of one comparison: 95% on the caller (its counts repeat to a fraction of a
-    percent, and the 1% floor keeps an A/A quiet); on the total, 95% over the run's `tests`
-    comparisons (Bonferroni): the other threads' share moves with how Retrace's writer batches, and
-    at 95% each, one A/A of 14 tests made a false call on a total (docs/instructions.md)."""
-    return family_confidence(facts.CONFIDENCE, tests) if measure == TOTAL else facts.CONFIDENCE
+def comparison_confidence(tests: int) -> float:
+    """The confidence of one comparison, caller or total: 95% over the run's `tests` comparisons
+    (Bonferroni), as for wall time. A recorded call's count moves 1-2.3% from process to process
+    (time.time(), os.getpid(), sqlite: Retrace's Binder::call, docs/instructions.md), so at 95% each,
+    with the 1% floor, an A/A of the 14 tests made a false call in about one run in eight (simulated
+    with the measured spreads; the self-check saw it: time.time() caller -1.9%)."""
+    return family_confidence(facts.CONFIDENCE, tests)
 
 
 def counted_tests(run) -> int:
@@ -227,7 +228,7 @@ def analyse(run) -> InstructionResult | None:
                 fa = {r: t[number] for r, t in per[a].items() if number in t}
                 fb = {r: t[number] for r, t in per[b].items() if number in t}
                 found = {m: d for m in JUDGED
-                         if (d := difference(m, fa, fb, measure_confidence(m, tests_counted)))}
+                         if (d := difference(m, fa, fb, comparison_confidence(tests_counted)))}
                 if found:
                     result.comparisons.append(InstructionComparison(a, b, kind, found))
                 if kind == "versions" and a in found_profiles and b in found_profiles:
@@ -235,7 +236,7 @@ def analyse(run) -> InstructionResult | None:
             tests.append(result)
     failures = {b.name: dict(b.instruction_failures) for b in run.benchmarks if b.instruction_failures}
     return InstructionResult(tests, failures, confidence, run.config.get("instructions", {}),
-                             measure_confidence(TOTAL, tests_counted))
+                             comparison_confidence(tests_counted))
 
 
 def side_profiles(sides: dict, arm: ArmInstructions) -> list[SideProfile]:

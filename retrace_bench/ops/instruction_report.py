@@ -39,9 +39,10 @@ def method_lines(result: InstructionResult) -> list[str]:
             "  own threads); total = both. A recorded window closes once the trace stopped growing, so the",
             "  writer's deferred work is in it. ±: 95% Student-t half-width over processes. A difference is",
             "  called when its paired interval excludes 0 and it is at least "
-            f"{facts.INSTRUCTION_MIN_EFFECT_FRACTION:.0%} of A: a 95% interval on the caller, "
-            f"{result.total_confidence:.1%} on the total",
-            "  (Bonferroni over the tests: the writer's share moves with how it batches).",
+            f"{facts.INSTRUCTION_MIN_EFFECT_FRACTION:.0%} of A, on the caller and on the total;",
+            f"  each interval {result.comparison_confidence:.1%}, 95% over the run's tests (Bonferroni): a recorded "
+            "call's count moves",
+            "  1-2% between processes.",
             "  Instructions do not see waiting, kernel time or cache misses: wall time above is what a user feels."]
 
 

@@ -10,20 +10,13 @@ from retrace_bench import facts
 from retrace_bench.ops import instruction_report
 from retrace_bench.arms import design_period
 from retrace_bench.ops.analysis import Comparison, Difference, Finding, RunResult, TestResult
-from retrace_bench.render import RULE, pyplot
+from retrace_bench.render import RULE, fmt_us, order_text, pyplot, rounds_text
 from retrace_bench.replay import verdict_word
 
 SECTION_TITLES = {
     "internal": "Internal code (spec Category A: 0% overhead expected)",
     "external": "External boundaries (spec Category B: +0.35-15 µs per operation expected)",
 }
-
-
-def fmt_us(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    digits = 3 if abs(value) < 10 else 1
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
 def interval_text(d: Difference) -> str:
@@ -105,16 +98,6 @@ def comparison_lines(t: TestResult, c: Comparison) -> list[str]:
     return lines
 
 
-def rounds_text(config: dict) -> str:
-    """How many rounds ran, and of what: extension rounds (--target-ci) run only the tests that
-    missed the target."""
-    done, full = config.get("rounds_run", "?"), config.get("full_rounds")
-    if isinstance(done, int) and isinstance(full, int) and done > full:
-        return (f"{full} rounds of every test, then {done - full} of only the tests that missed the "
-                "target (each test's rounds are shown with it)")
-    return f"{done} rounds"
-
-
 def render_text(result: RunResult, production_text: str | None = None, programs_text: str | None = None,
                 instructions=None, budget_checks=(), first_screen: list[str] = ()) -> str:
     """The summary: its header, `first_screen` (glance.text_lines), how to read, then the details."""
@@ -192,8 +175,11 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
     lines += instruction_report.text_lines(instructions, result.config, budget_checks)
     versions = version_summary(result)
     if versions:
+        gate = ("information where instructions were counted: the gate judges those tests on instructions"
+                if instructions is not None and instructions.comparison("versions") else "the gate's measure")
         lines += ["", "## Versions compared in this run", *instruction_report.versions_lines(instructions),
-                  "  Wall time and CPU (what a user feels; noisy on a shared machine):", *versions]
+                  "  Wall time and CPU (what a user feels; noisy on a shared machine;",
+                  f"  {gate}):", *versions]
     lines += instruction_report.profile_lines(instructions)
     lines += resolution_summary(result)
     if programs_text:
@@ -203,16 +189,6 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
     lines += ["", RULE, "Raw data: run.json (every process's record); text outputs *_<arm>.txt; "
               "machine-readable: summary.json", RULE, ""]
     return "\n".join(lines)
-
-
-def order_text(config: dict) -> str:
-    """How the arms' order was chosen: a Williams design for runs that say so; an archive made before
-    the suite recorded it (when arms were rotated cyclically) is not described as one."""
-    return "arm order from a Williams design" if config.get("order") == WILLIAMS else "arms in rotating order"
-
-
-#: config["order"] of runs whose arms' order came from a Williams design (arms.rotation).
-WILLIAMS = "williams"
 
 
 def runs_text(config: dict) -> str:
