@@ -392,6 +392,9 @@ class Suite:
         parser.add_argument("--windows", type=positive_int, default=facts.INSTRUCTION_WINDOWS, metavar="K",
                             help="with --instructions: counted windows with calls, and as many without, "
                                  f"per test after one discarded window (default {facts.INSTRUCTION_WINDOWS})")
+        parser.add_argument("--through", type=positive_int, metavar="K",
+                            help="with --instructions: count tests 1 to K only (the suite passes it in a "
+                                 "fixed width to every counted process: a count moves with argv's length)")
         parser.add_argument("--list", action="store_true", help="list the tests and exit")
         args = parser.parse_args(argv)
         if args.only and max(args.only) > len(self.tests):
@@ -445,7 +448,7 @@ class Suite:
         windows = Callgrind.load(state)
         record = ProcessRecord(Path(sys.argv[0]).name, header, state.mode, state.path, [])
         for number, test in enumerate(self.tests, 1):
-            if args.only and number not in args.only:
+            if args.only and number not in args.only or args.through and number > args.through:
                 continue
             calls = args.iterations or max(1, test.iterations // facts.INSTRUCTION_CALLS_DIVISOR)
             print(f"\n## Test {number}: {test.name}")

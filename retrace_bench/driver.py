@@ -68,7 +68,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--instruction-rounds", type=positive_int, metavar="N",
                         help="processes per arm under Callgrind (default "
                              f"{facts.INSTRUCTION_ROUNDS}, {facts.QUICK_INSTRUCTION_ROUNDS} with --quick; 1 gives "
-                             "no interval)")
+                             "no interval); without --quick, version comparisons whose caller half-width is over "
+                             f"±{facts.INSTRUCTION_TARGET_PERCENT:g}%% then get more, up to "
+                             f"{facts.INSTRUCTION_MAX_ROUNDS} (or N)")
     parser.add_argument("--budget", type=Path, metavar="FILE",
                         help="instruction budgets per recorded operation (TOML, caller and/or total per call; "
                              "example: examples/instruction-budgets.toml); with --fail-on-regression a run that "
@@ -495,7 +497,8 @@ def count_instructions(args, runner: Runner, scripts: list[str], arms, data: Run
         windows = facts.QUICK_INSTRUCTION_WINDOWS if args.quick else facts.INSTRUCTION_WINDOWS
         try:
             instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say,
-                                          profile_dir=profile_dir)
+                                          profile_dir=profile_dir,
+                                          target_percent=None if args.quick else facts.INSTRUCTION_TARGET_PERCENT)
             return
         except instructions.InstructionError as error:
             reason = str(error)
@@ -640,7 +643,9 @@ def instruction_check(args, runner: Runner) -> dict:
         data = RunData([a.to_json() for a in arms], {})
         data.benchmarks = [BenchmarkData(facts.result_name(s), s) for s in scripts]
         try:
-            instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say)
+            instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say,
+                                          target_percent=facts.INSTRUCTION_TARGET_PERCENT if name == "instructions_aa"
+                                          else None)     # the A/A of the procedure a versions run uses
         except instructions.InstructionError as error:
             raise RunError(f"self-check instructions: {error}") from None
         runs[name] = data

@@ -177,10 +177,30 @@ def result_name(script: str) -> str:
 #: to ~0.1% from window to window in one process, but moves from process to process: by 1-2.3% for
 #: time.time(), os.getpid() and sqlite, under 0.5% for the others; all of it in Retrace's
 #: Binder::call and Binder::lookup (profiles of identical processes differ there and nowhere else).
-#: So time goes to processes, not windows.
-INSTRUCTION_WINDOWS = 2
+#: So time goes to processes, not windows: one counted pair per test (in the reference versions run,
+#: a second window's caller differed from the first by 0.0-0.6%, median 0.1%; dropping it cuts a
+#: recorded process under Callgrind from 13.7 to 10.2 s, external_boundary_benchmark.py).
+INSTRUCTION_WINDOWS = 1
 QUICK_INSTRUCTION_WINDOWS = 1
 INSTRUCTION_ROUNDS, QUICK_INSTRUCTION_ROUNDS = 8, 3
+#: A version comparison's caller half-width, in % of the baseline's figure, that a full run aims
+#: for (issue 21: a few-percent change between releases must be seen): after INSTRUCTION_ROUNDS
+#: processes, the tests that miss it get more processes of the recorded arms, running only those
+#: tests, as many as their spread asks for, up to INSTRUCTION_MAX_ROUNDS (time.time(), os.getpid()
+#: and datetime.now() need about 18-20: their count moves 1-2% between processes).
+INSTRUCTION_TARGET_PERCENT = 2.0
+INSTRUCTION_MAX_ROUNDS = 20
+#: The extra processes are planned for this fraction of the target (a spread read from 8 processes
+#: is itself uncertain: planned for the whole target, sqlite's came out at 2.2% with 14), in up to
+#: this many steps, each planned on the spread of all the processes so far.
+INSTRUCTION_TARGET_AIM = 0.85
+INSTRUCTION_TARGET_STEPS = 3
+#: The extra processes stop where the instruction section would pass this many seconds (issue 21's
+#: budget for a --versions run's instruction table), planned from the first processes' durations.
+INSTRUCTION_SECTION_BUDGET_S = 300.0
+#: Every counted process gets --through=K in this many digits (this value: every test), so that the
+#: extra processes' arguments are as long as the first ones' (instructions.through_argument).
+INSTRUCTION_THROUGH_ALL = 9999
 #: Processes under Callgrind at a time (they time nothing; the self-check's instruction A/A shows
 #: that two side by side leave the counts alone).
 INSTRUCTION_WORKERS = 2

@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, clean_env, run
 from retrace_bench import budget, compare, facts, instructions, selfcheck
 from retrace_bench.ops import instruction_analysis as ia
+from retrace_bench.ops import instruction_report as ir
 from retrace_bench.ops.run import RunData
 from retrace_bench.handover import TestRecord, Window
 
@@ -198,7 +199,7 @@ def test_compare_gates_on_instructions(tmp_path, capsys):
 
 def test_budget_files_are_checked_before_anything_runs(tmp_path):
     good = budget.load(ROOT / "examples" / "instruction-budgets.toml")
-    assert good["external: sqlite3 SELECT by primary key"] == {"caller": 85000.0, "total": 127000.0}
+    assert good["external: sqlite3 SELECT by primary key"] == {"caller": 85000.0, "total": 140000.0}
     for text, message in (('["x: y"]\ncaller = -1\n', "positive number"),
                           ('["x: y"]\nwall = 5\n', "not wall"),
                           ('[x]\ncaller = 5\n', "must be a table named"),
@@ -230,16 +231,20 @@ def test_instructions_outside_callgrind_are_refused():
     assert result.returncode == 2 and "Callgrind extension" in result.stderr and "Traceback" not in result.stderr
 
 
+def small_benchmark(path: Path, tests: list[tuple[str, str]]) -> Path:
+    """A benchmark script of the given (name, statement) tests, 400 iterations each."""
+    body = "".join(f"@suite.test({name!r}, INTERNAL, iterations=400)\ndef test_{i}(loops):\n"
+                   f"    for _ in repeat(None, loops):\n        {statement}\n\n" for i, (name, statement) in enumerate(tests))
+    path.write_text("import time\nfrom itertools import repeat\nfrom benchlib import INTERNAL, Suite\n"
+                    f"suite = Suite({path.stem!r})\n\n{body}if __name__ == '__main__':\n    suite.main()\n")
+    return path
+
+
 @needs_valgrind
 def test_a_recorded_call_counted_under_valgrind(tmp_path):
     """A small benchmark in the plain and the recorded arm, under Callgrind for real: every window
     has its counts, the recording is verified, and a recorded clock read costs the caller more."""
-    script = tmp_path / "clock_benchmark.py"
-    script.write_text("import time\nfrom itertools import repeat\nfrom benchlib import INTERNAL, Suite\n"
-                      "suite = Suite('clock')\n\n"
-                      "@suite.test('time.time()', INTERNAL, iterations=400)\ndef clock(loops):\n"
-                      "    for _ in repeat(None, loops):\n        time.time()\n\n"
-                      "if __name__ == '__main__':\n    suite.main()\n")
+    script = small_benchmark(tmp_path / "clock_benchmark.py", [("time.time()", "time.time()")])
     code = f"""
 import json, sys
 from pathlib import Path
@@ -284,6 +289,103 @@ print(json.dumps(out))
     assert not any("retracesoftware" in obj for _, _, obj in plain["caller"].values())
     whole = figures["retrace"][ia.CALLER]        # the kept functions' own costs are most of the whole
     assert 0.7 * whole < sum(own for _, own, _ in recorded["caller"].values()) < 1.05 * whole
+
+
+@needs_valgrind
+def test_a_versions_comparison_wider_than_its_target_gets_more_processes_of_its_script_prefix(tmp_path):
+    """Two recorded arms of one release under Callgrind for real, 2 processes each: the recorded
+    clock read's caller half-width misses the target, so the recorded arms get more processes (up
+    to the maximum, 3 here), each running the script up to that test and no further; plain does not."""
+    script = small_benchmark(tmp_path / "three_benchmark.py",
+                             [("sum", "sum(range(5))"), ("time.time()", "time.time()"), ("len", "len('abc')")])
+    code = f"""
+import json, sys
+sys.path.insert(0, {str(ROOT)!r})
+from retrace_bench import arms, facts, instructions, procs
+from retrace_bench.ops import run as ops_run
+facts.INSTRUCTION_MAX_ROUNDS = 3
+with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
+    runner = ops_run.Runner(scratch, 300)
+    pinned = arms.pinned_version()
+    plan = arms.make_arms([pinned, pinned])
+    for arm in plan:
+        if arm.recorded:
+            runner.measure_empty_trace(arm)
+    data = ops_run.RunData([a.to_json() for a in plan], {{}})
+    data.benchmarks = [ops_run.BenchmarkData(facts.result_name({str(script)!r}), {str(script)!r})]
+    instructions.run_instructions(runner, [{str(script)!r}], plan, 2, 1, data, progress=lambda *a, **k: None,
+                                  target_percent=facts.INSTRUCTION_TARGET_PERCENT)
+print(json.dumps(data.to_json()))
+"""
+    done = subprocess.run([sys.executable, "-c", code], env=clean_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = RunData.from_json(json.loads(done.stdout.splitlines()[-1]))
+    bench = data.benchmarks[0]
+    assert not bench.instruction_failures
+    extended = data.config["instructions"]["extended"][bench.name]
+    assert 2 in extended["tests"] and 3 not in extended["tests"] and extended["processes"] == 3
+    third = [p for p in bench.instructions if p.round == 3]
+    plain, *recorded = [a["label"] for a in data.arms]
+    assert sorted(p.arm for p in third) == sorted(recorded) and len(recorded) == 2   # the recorded arms only
+    assert all([t["number"] for t in p.record["tests"]] == [1, 2] for p in third)
+    result = ia.analyse(data)
+    rounds = {t.name: next(c for c in t.comparisons if c.kind == "versions").differences[ia.CALLER].rounds
+              for t in result.tests}
+    assert rounds == {"sum": 3, "time.time()": 3, "len": 2}
+    assert result.tests[1].arms[recorded[0]].processes == 3 and result.tests[1].arms[plain].processes == 2
+    assert "got more processes" in "\n".join(ir.method_lines(result))
+
+
+def test_the_processes_planned_for_the_target_follow_the_spread_and_not_the_difference():
+    """A versions run whose B moves a test's caller by a known spread: the plan asks more processes
+    for a wider spread (at most the maximum), none where the target is met, and the same number
+    whatever the difference itself is (stopping on width leaves the verdict unbiased)."""
+    def planned(spread, shift=0.0):
+        data = versions_run("os.stat()").to_json()
+        for bench in data["benchmarks"]:
+            for entry in bench["instructions"]:
+                if entry["arm"] != "retrace==0.2.30":
+                    continue
+                for t in entry["record"]["tests"]:
+                    if t["name"] == "time.time()":
+                        factor = 1 + shift + (spread if entry["round"] % 2 else -spread)
+                        for w in t["windows"]:
+                            if w["calls"]:
+                                w["caller"] = round(w["caller"] * factor)
+        return ia.processes_for_target(ia.analyse(RunData.from_json(data)), 2.0, 20)
+    assert planned(0.0) == {}
+    small, wide = planned(0.004), planned(0.02)
+    assert small == {"internal": {1: small["internal"][1]}} and 3 < small["internal"][1] < 20
+    assert wide == {"internal": {1: 20}}
+    assert planned(0.004, shift=0.05) == small
+
+
+def test_the_extra_processes_stop_where_the_section_would_pass_its_time(monkeypatch):
+    """Planned processes that would end past the deadline are not run, and the summary says time
+    cut the test short; with time left, they run, the recorded arms only, up to the planned number."""
+    from retrace_bench import arms as arms_mod
+    data = versions_run("os.stat()")
+    ran = []
+    monkeypatch.setattr(ia, "processes_for_target", lambda *a: {"internal": {1: 12}} if not ran else {})
+    monkeypatch.setattr(instructions, "run_jobs", lambda runner, jobs, *a: ran.append(jobs) or {})
+    plan = [arms_mod.Arm("plain", arms_mod.PLAIN, sys.executable)] + [
+        arms_mod.Arm(label, arms_mod.RETRACE, sys.executable, "0.2.30") for label in ("retrace==0.2.29", "retrace==0.2.30")]
+    scripts = ["external_boundary_benchmark.py", "synthetic_benchmark.py"]
+    for seconds_left, expected in ((-1.0, 0), (1e6, 2 * (12 - 3))):
+        ran.clear()
+        extended, lines = {}, []
+        instructions.extend_to_target(None, data, scripts, plan, 3, 1, Path("."), 2.0, extended, lines.append,
+                                      instructions.time.monotonic() + seconds_left, {"synthetic_benchmark.py": [5.0]})
+        jobs = [job for batch in ran for job in batch]
+        assert len(jobs) == expected
+        assert {arm.label for _, _, _, arm, _ in jobs} <= {"retrace==0.2.29", "retrace==0.2.30"}
+        assert extended["internal"]["cut_by_time"] == (expected == 0)
+        assert extended["internal"]["processes"] == (3 if expected == 0 else 12)
+        if expected:
+            assert {extra[0] for *_, extra in jobs} == {"--through=0001"}
+        else:
+            assert "no time left" in lines[-1]
+            assert "cut short" in "\n".join(ir.extension_lines({"target_percent": 2.0, "rounds": 3, "extended": extended}))
 
 
 def versions_run(slower_wall_test: str) -> RunData:

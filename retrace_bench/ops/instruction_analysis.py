@@ -187,13 +187,14 @@ def counted_tests(run) -> int:
                 for t in p.record.get("tests", []) if isinstance(t, dict) and "number" in t})
 
 
-def analyse(run) -> InstructionResult | None:
-    """run.json's instruction processes -> figures and verdicts; None when the run counted none."""
+def analyse(run, families: int = 1) -> InstructionResult | None:
+    """run.json's instruction processes -> figures and verdicts; None when the run counted none.
+    `families`: how many such runs' comparisons are judged as one family (the self-check's A/As)."""
     if not any(b.instructions or b.instruction_failures for b in run.benchmarks):
         return None
     pairs = comparison_pairs(run.arms)
     confidence = facts.CONFIDENCE
-    tests_counted = counted_tests(run)
+    tests_counted = counted_tests(run) * families
     tests = []
     for bench in run.benchmarks:
         # arm -> round -> test number -> figures
@@ -237,6 +238,29 @@ def analyse(run) -> InstructionResult | None:
     failures = {b.name: dict(b.instruction_failures) for b in run.benchmarks if b.instruction_failures}
     return InstructionResult(tests, failures, confidence, run.config.get("instructions", {}),
                              comparison_confidence(tests_counted))
+
+
+def processes_for_target(result: InstructionResult, target_percent: float, most: int) -> dict[str, dict[int, int]]:
+    """benchmark -> test number -> the processes per arm its version comparisons need for a caller
+    half-width of `target_percent` of the baseline's figure (at most `most`), for the tests that miss
+    it: the fewest n with t(n-1) * s / sqrt(n) <= facts.INSTRUCTION_TARGET_AIM of the target, s
+    being the spread of the paired differences so far (from their interval; the aim leaves room for
+    s read low). The number depends on the spread only, never on where the difference lies, so
+    adding those processes leaves the verdict unbiased, as for wall time's --target-ci
+    (docs/instructions.md)."""
+    needed: dict[str, dict[int, int]] = {}
+    for t, c in result.comparison("versions"):
+        d = c.differences.get(CALLER)
+        if d is None or d.low is None or d.half_width_percent is None or d.half_width_percent <= target_percent:
+            continue
+        quantile = lambda n: t_quantile(1 - (1 - d.confidence) / 2, n - 1)   # noqa: E731
+        spread = d.half_width_percent * d.rounds ** 0.5 / quantile(d.rounds)     # % of the reference
+        aim = facts.INSTRUCTION_TARGET_AIM * target_percent
+        n = next((n for n in range(d.rounds + 1, most + 1) if quantile(n) * spread / n ** 0.5 <= aim), most)
+        if n > d.rounds:
+            tests = needed.setdefault(t.benchmark, {})
+            tests[t.number] = max(tests.get(t.number, 0), n)
+    return needed
 
 
 def side_profiles(sides: dict, arm: ArmInstructions) -> list[SideProfile]:

@@ -43,7 +43,26 @@ def method_lines(result: InstructionResult) -> list[str]:
             f"  each interval {result.comparison_confidence:.1%}, 95% over the run's tests (Bonferroni): a recorded "
             "call's count moves",
             "  1-2% between processes.",
-            "  Instructions do not see waiting, kernel time or cache misses: wall time above is what a user feels."]
+            "  Instructions do not see waiting, kernel time or cache misses: wall time above is what a user feels.",
+            *extension_lines(config)]
+
+
+def extension_lines(config: dict) -> list[str]:
+    """Which tests got more processes to reach the versions' target half-width, and how many."""
+    extended, target = config.get("extended"), config.get("target_percent")
+    if target is None:
+        return []
+    if not extended:
+        return [f"  Every version comparison's caller half-width was within ±{target:g}% of the baseline after "
+                f"{config.get('rounds', '?')} processes."]
+    named = "; ".join(f"{name} test(s) {', '.join(map(str, e['tests']))}: {e['processes']} per arm"
+                      + (f", cut short when the section's {facts.INSTRUCTION_SECTION_BUDGET_S:g} s ran out"
+                         if e.get("cut_by_time") else "")
+                      for name, e in extended.items())
+    return [f"  Caller half-widths over ±{target:g}% between versions after {config.get('rounds', '?')} processes got "
+            "more processes of the",
+            f"  recorded arms ({named}; n below), each running its script up to the last of those tests",
+            "  with arguments as long as the first processes' (a count moves with the process's memory layout)."]
 
 
 def text_lines(result: InstructionResult | None, config: dict, checks=()) -> list[str]:
@@ -132,12 +151,12 @@ def versions_lines(result: InstructionResult | None) -> list[str]:
     if not rows:
         return []
     lines = ["  Instructions per call, B against the baseline A (exact; the regression gate's measure):",
-             f"  {'test':<44} {'':<7} {'A':>10} {'B':>10}   change"]
+             f"  {'test':<44} {'':<7} {'A':>10} {'B':>10} {'n':>3}   change"]
     for t, c in rows:
         lines.append(f"  {t.benchmark}: {t.name} ({c.b} vs {c.a})"[:80])
         for measure, d in c.differences.items():
             b = d.reference + d.estimate
-            lines.append(f"  {'':<44} {measure:<7} {d.reference:>10,.0f} {b:>10,.0f}   {change_text(d)}")
+            lines.append(f"  {'':<44} {measure:<7} {d.reference:>10,.0f} {b:>10,.0f} {d.rounds:>3}   {change_text(d)}")
     return lines + [""]
 
 

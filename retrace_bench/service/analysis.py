@@ -84,10 +84,11 @@ def change(a: float | None, b: float | None) -> float | None:
 
 
 
-def verdict_confidence(paths: list) -> float:
+def verdict_confidence(paths: list, families: int = 1) -> float:
     """Bonferroni over the figures that get a verdict for one arm: throughput and fixed-rate p50 per
-    path, and CPU per request, so that an A/A comes out within noise on all of them at 95%."""
-    return family_confidence(facts.CONFIDENCE, 2 * len(paths) + 1)
+    path, and CPU per request, so that an A/A comes out within noise on all of them at 95%; times
+    `families` when that many such families are judged as one (the self-check's A/As)."""
+    return family_confidence(facts.CONFIDENCE, (2 * len(paths) + 1) * families)
 
 
 def versus(runs: list[ArmRun], arms: dict, path: str, ref: str, arm: str, confidence: float = facts.CONFIDENCE) -> dict:
@@ -146,7 +147,7 @@ def regressions(summary: dict) -> list[str]:
     return found
 
 
-def app_summary(data: dict) -> dict:
+def app_summary(data: dict, families: int = 1) -> dict:
     """Per path and arm: medians over rounds; per arm: CPU per request, peak RSS, start-up, idle
     CPU, errors and evidence; each arm against plain with 95% intervals over rounds."""
     if "failure" in data:
@@ -160,7 +161,7 @@ def app_summary(data: dict) -> dict:
     if plain not in labels:
         raise ValueError("production result: no run of the plain arm")
     paths = {}
-    confidence = verdict_confidence(data["paths"])
+    confidence = verdict_confidence(data["paths"], families)
     for path in data["paths"]:
         arms = {}
         for arm in labels:
