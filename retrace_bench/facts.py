@@ -26,7 +26,7 @@ RECORD_FD_VARIABLE = "RETRACE_BENCH_RECORD_FD"
 SENSITIVITY_VARIABLE = "RETRACE_BENCH_SENSITIVITY"
 #: Set by the self-check to the seconds its program calibration adds when recorded. A second: a
 #: recorded program's wall time moves ±0.03 s from round to round, so 0.2 s read back 15-18% off in
-#: one self-check of two (issue 23), where 10% of a second is three times that noise.
+#: one self-check of two, where 10% of a second is three times that noise.
 PROGRAM_COST_VARIABLE = "RETRACE_BENCH_PROGRAM_COST"
 PROGRAM_COST_S = 1.0
 #: The suite's own variables, never passed on to a process it starts unless an arm sets them.
@@ -184,7 +184,7 @@ INSTRUCTION_WINDOWS = 1
 QUICK_INSTRUCTION_WINDOWS = 1
 INSTRUCTION_ROUNDS, QUICK_INSTRUCTION_ROUNDS = 8, 3
 #: A version comparison's caller half-width, in % of the baseline's figure, that a full run aims
-#: for (issue 21: a few-percent change between releases must be seen): after INSTRUCTION_ROUNDS
+#: for (a few-percent change between releases must be seen): after INSTRUCTION_ROUNDS
 #: processes, the tests that miss it get more processes of the recorded arms, running only those
 #: tests, as many as their spread asks for, up to INSTRUCTION_MAX_ROUNDS (time.time(), os.getpid()
 #: and datetime.now() need about 18-20: their count moves 1-2% between processes).
@@ -195,7 +195,7 @@ INSTRUCTION_MAX_ROUNDS = 20
 #: this many steps, each planned on the spread of all the processes so far.
 INSTRUCTION_TARGET_AIM = 0.85
 INSTRUCTION_TARGET_STEPS = 3
-#: The extra processes stop where the instruction section would pass this many seconds (issue 21's
+#: The extra processes stop where the instruction section would pass this many seconds (the
 #: budget for a --versions run's instruction table), planned from the first processes' durations.
 INSTRUCTION_SECTION_BUDGET_S = 300.0
 #: Every counted process gets --through=K in this many digits (this value: every test), so that the

@@ -202,13 +202,13 @@ def run_counted(runner, arm: Arm, script: str, args: list[str], extension: Path,
 def run_instructions(runner, scripts: list[str], arms: list[Arm], rounds: int, windows: int, data,
                      progress=print, profile_dir: Path | None = None, target_percent: float | None = None) -> None:
     """Every benchmark script in every arm under Callgrind, `rounds` processes per arm in the order
-    of the Williams design, facts.INSTRUCTION_WORKERS at a time (they time nothing: a count does not
+    of the Williams design, worker_count() at a time (they time nothing: a count does not
     depend on what runs beside it); each process's record (with its windows' counts) goes to the
     benchmark's `instructions` list. An arm whose process fails gets an `instruction_failures` entry.
     With `profile_dir`, each arm's round-1 process also gives the benchmark's `functions` (its
     profile per test), and its dump files are kept in profile_dir/<script>/<arm>/.
-    With `target_percent`, version comparisons whose caller half-width misses it get more processes
-    (extend_to_target)."""
+    With `target_percent` and two or more recorded arms, version comparisons whose caller
+    half-width misses it get more processes (extend_to_target)."""
     from retrace_bench.arms import rotation
     extension = build_extension(progress=progress)
     by_name = {b.name: b for b in data.benchmarks}
@@ -217,10 +217,12 @@ def run_instructions(runner, scripts: list[str], arms: list[Arm], rounds: int, w
             for position, arm in enumerate(rotation(arms, round_number), 1)
             if arm.label not in by_name[facts.result_name(script)].failures]
     started = time.monotonic()
-    progress(f"[instructions] {len(jobs)} processes under Callgrind, {facts.INSTRUCTION_WORKERS} at a time")
+    progress(f"[instructions] {len(jobs)} processes under Callgrind, {worker_count()} at a time")
     seconds = run_jobs(runner, jobs, rounds, windows, extension, by_name, progress, profile_dir)
-    workers = max(1, min(facts.INSTRUCTION_WORKERS, os.cpu_count() or 1))
+    workers = worker_count()
     extended = {}
+    if sum(arm.recorded for arm in arms) < 2:      # no comparison between versions to aim at
+        target_percent = None
     if target_percent is not None:
         extend_to_target(runner, data, scripts, arms, rounds, windows, extension, target_percent, extended, progress,
                          started + facts.INSTRUCTION_SECTION_BUDGET_S, seconds)
@@ -251,7 +253,7 @@ def extend_to_target(runner, data, scripts: list[str], arms: list[Arm], rounds: 
     by_name = {b.name: b for b in data.benchmarks}
     scripts_of = {facts.result_name(s): s for s in scripts}
     done = {name: rounds for name in scripts_of}
-    workers = max(1, min(facts.INSTRUCTION_WORKERS, os.cpu_count() or 1))
+    workers = worker_count()
     for _ in range(facts.INSTRUCTION_TARGET_STEPS):
         so_far = instruction_analysis.analyse(data)
         needed = instruction_analysis.processes_for_target(so_far, target_percent, most) if so_far else {}
@@ -290,6 +292,11 @@ def extend_to_target(runner, data, scripts: list[str], arms: list[Arm], rounds: 
             seconds.setdefault(script, []).extend(taken)
 
 
+def worker_count() -> int:
+    """How many Callgrind processes run at once: facts.INSTRUCTION_WORKERS, at most one per CPU."""
+    return max(1, min(facts.INSTRUCTION_WORKERS, os.cpu_count() or 1))
+
+
 def through_argument(last: int | None = None) -> str:
     """The argument that limits a counted process to tests 1..`last` (every test when None), in one
     fixed width for every process: a recorded call's count moves with the length of the process's
@@ -301,7 +308,7 @@ def through_argument(last: int | None = None) -> str:
 
 def run_jobs(runner, jobs: list, rounds: int, windows: int, extension: Path, by_name: dict, progress,
              profile_dir: Path | None) -> dict[str, list[float]]:
-    """Run (round, position, script, arm, extra args) jobs under Callgrind, facts.INSTRUCTION_WORKERS at a
+    """Run (round, position, script, arm, extra args) jobs under Callgrind, worker_count() at a
     time, each record into its benchmark's `instructions`; returns script -> the seconds its
     recorded processes took."""
     from concurrent.futures import ThreadPoolExecutor
@@ -314,7 +321,7 @@ def run_jobs(runner, jobs: list, rounds: int, windows: int, extension: Path, by_
         result, profile = run_counted(runner, arm, script, ["--instructions", "--windows", str(windows), *extra], extension,
                                       keep)
         return job, result, profile, time.monotonic() - t0
-    workers = max(1, min(facts.INSTRUCTION_WORKERS, os.cpu_count() or 1))
+    workers = worker_count()
     durations: dict[str, list[float]] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for (round_number, position, script, arm, _), result, profile, seconds in pool.map(one, jobs):

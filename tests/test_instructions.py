@@ -388,6 +388,30 @@ def test_the_extra_processes_stop_where_the_section_would_pass_its_time(monkeypa
             assert "cut short" in "\n".join(ir.extension_lines({"target_percent": 2.0, "rounds": 3, "extended": extended}))
 
 
+def test_a_run_without_two_recorded_arms_aims_at_no_target_and_claims_none(monkeypatch):
+    """The default run (plain and one recorded arm) has no comparison between versions: asked for
+    the target, it adds no process, keeps no target in its configuration, and the summary says
+    nothing about version half-widths; with two recorded arms the target is kept."""
+    from retrace_bench import arms as arms_mod
+    monkeypatch.setattr(instructions, "build_extension", lambda **k: Path("."))
+    monkeypatch.setattr(instructions, "run_jobs", lambda *a: {})
+    monkeypatch.setattr(instructions, "valgrind_version", lambda: "valgrind-test")
+    aimed = []
+    monkeypatch.setattr(instructions, "extend_to_target", lambda *a: aimed.append(a[7]))
+    plain = arms_mod.Arm("plain", arms_mod.PLAIN, sys.executable)
+    for recorded in (["retrace"], ["retrace==0.2.29", "retrace==0.2.30"]):
+        plan = [plain] + [arms_mod.Arm(label, arms_mod.RETRACE, sys.executable, "0.2.30") for label in recorded]
+        data = RunData.from_json(json.loads((DATA / "instructions" / "run" / "run.json").read_text()))
+        aimed.clear()
+        instructions.run_instructions(None, ["synthetic_benchmark.py"], plan, 3, 1, data, progress=lambda *a: None,
+                                      target_percent=facts.INSTRUCTION_TARGET_PERCENT)
+        config = data.config["instructions"]
+        if len(recorded) == 1:
+            assert aimed == [] and "target_percent" not in config and ir.extension_lines(config) == []
+        else:
+            assert aimed == [facts.INSTRUCTION_TARGET_PERCENT] and config["target_percent"] == 2.0
+
+
 def versions_run(slower_wall_test: str) -> RunData:
     """The real quick run as a --versions run: its recorded arm twice (retrace==0.2.29, and the same
     processes as retrace==0.2.30), the second's wall time and CPU of one test 10 µs per call dearer,

@@ -470,10 +470,11 @@ def count_program(runner: ProgramRunner, arm: Arm, program: Program, python: str
 
 def count_programs(runner: ProgramRunner, ready: list, arms: list[Arm], rounds: int, progress=print) -> None:
     """--program-instructions: every measured program in every arm, `rounds` times, under Callgrind,
-    facts.INSTRUCTION_WORKERS processes at a time; each item's `instructions` list gets the rounds,
+    worker_count() processes at a time; each item's `instructions` list gets the rounds,
     or `instructions_skipped` says why it has none (a command not run by the arm's Python)."""
     from concurrent.futures import ThreadPoolExecutor
     from retrace_bench.arms import rotation
+    from retrace_bench.instructions import worker_count
     jobs = []
     for program, item, pythons, settings in ready:
         if program.kind == COMMAND and not is_python(split_command(program.template, pythons[arms[0].label]),
@@ -483,13 +484,13 @@ def count_programs(runner: ProgramRunner, ready: list, arms: list[Arm], rounds: 
         jobs += [(program, item, pythons, settings, arm, n) for n in range(1, rounds + 1)
                  for arm in rotation(arms, n)]
     progress(f"[program instructions] {len(jobs)} rounds under Callgrind (2 processes each), "
-             f"{facts.INSTRUCTION_WORKERS} at a time")
+             f"{worker_count()} at a time")
 
     def one(job):
         program, item, pythons, settings, arm, n = job
         t0 = time.monotonic()
         return job, count_program(runner, arm, program, pythons[arm.label], settings, n), time.monotonic() - t0
-    with ThreadPoolExecutor(max_workers=max(1, min(facts.INSTRUCTION_WORKERS, os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(max_workers=worker_count()) as pool:
         for (program, item, _, _, arm, n), counted, seconds in pool.map(one, jobs):
             item.instructions.append(asdict(counted))
             progress(f"[program instructions {n}/{rounds}] {program.name:<24} {arm.label:<18} "
