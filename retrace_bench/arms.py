@@ -141,7 +141,13 @@ def version_python(version: str, progress=print, own_venv: bool = False) -> str:
         return sys.executable
     wanted = re.sub(r"^retracesoftware==.*$", f"retracesoftware=={version}", REQUIREMENTS.read_text(),
                     flags=re.M)
-    return cached_venv(f"venv-{version}", wanted, f"retracesoftware=={version}", progress)
+    return cached_venv(f"venv-{version_field(version)}", wanted, f"retracesoftware=={version}", progress)
+
+
+def version_field(version: str) -> str:
+    """A release's version as its virtualenvs' names carry it: in one width for every release
+    (facts.VERSION_NAME_WIDTH), so that no release's paths are longer than another's."""
+    return version.ljust(facts.VERSION_NAME_WIDTH, "_")
 
 
 def app_pins(requirements: Path = REQUIREMENTS) -> list[str]:

@@ -229,6 +229,11 @@ INSTRUCTION_ABSOLUTE_BELOW = 100
 INSTRUCTION_CALIBRATION_TOLERANCE = 0.03
 #: Hash randomisation moves plain instruction counts by up to 1%: fixed in every counted process.
 INSTRUCTION_HASH_SEED = "0"
+#: A release's version is written in this many characters in its cached virtualenvs' names ("0.2.9"
+#: padded with "_"), so that every release's interpreter, prefix and module paths have one length:
+#: a recorded call's count moves with the length of the interpreter's path (sqlite's caller about
+#: 62,000 per call against 71,000, for paths 4 characters apart; docs/instructions.md).
+VERSION_NAME_WIDTH = 16
 
 #: Profiles (profiles.py): per test and side, the PROFILE_KEPT_FUNCTIONS functions of most own
 #: cost per call are kept, and as many outside the interpreter by inclusive cost; the summary

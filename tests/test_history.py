@@ -241,3 +241,23 @@ def test_a_release_that_does_not_install_is_a_row_and_is_not_cached(tmp_path):
     history.store(cache, cached)
     again = history.release_row("0.1.2", "[history 2/2] 0.1.2", ["0.1.2"], cache, None, lambda job: 1 / 0)
     assert again.from_cache and again.measured_at == "2026-12-02T12:34:33"     # a cached one is not measured
+
+
+def test_every_release_and_its_programs_run_from_paths_of_one_length(monkeypatch):
+    """A recorded call's count moves with the length of the interpreter's path, so releases whose
+    version strings differ in length (0.2.9, 0.2.30, 0.10.12) get virtualenvs whose paths have one
+    length, for the per-operation arms and for the pyperformance programs alike."""
+    from retrace_bench import arms
+    from retrace_bench.programs import pyperformance
+    from retrace_bench.programs.run import Program
+    made = []
+    monkeypatch.setattr(arms, "cached_venv", lambda name, *a, **k: made.append(name) or str(
+        arms.cache_dir() / name / "bin" / "python"))
+    monkeypatch.setattr(pyperformance, "cached_venv", arms.cached_venv)
+    releases = ("0.2.9", "0.2.30", "0.10.12")
+    paths = [arms.version_python(v, own_venv=True) for v in releases]
+    assert len(set(map(len, paths))) == 1 and len(set(paths)) == 3
+    program = Program("nbody", "pyperformance", script="run_benchmark.py", requirements=("numpy==2.0",))
+    paths = [pyperformance.python_for(program, sys.executable, v) for v in releases]
+    assert len(set(map(len, paths))) == 1 and len(set(paths)) == 3
+    assert all(v in name for v, name in zip(releases * 2, made))     # still readable

@@ -218,7 +218,7 @@ def run_history(spec: str, releases: list[str], published: list[str], results: P
     windows = facts.QUICK_INSTRUCTION_WINDOWS if quick else facts.INSTRUCTION_WINDOWS
     method = {"rounds": rounds, "windows": windows, "quick": quick, "calls_divisor": facts.INSTRUCTION_CALLS_DIVISOR,
               "quiet_s": facts.INSTRUCTION_QUIET_S, "valgrind": instructions.valgrind_version(),
-              "hash_seed": facts.INSTRUCTION_HASH_SEED}
+              "hash_seed": facts.INSTRUCTION_HASH_SEED, "version_name_width": facts.VERSION_NAME_WIDTH}
     cache = results / facts.HISTORY_CACHE_DIRECTORY
     rows: list[Release] = []
     started = time.monotonic()

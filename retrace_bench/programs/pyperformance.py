@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 
 from retrace_bench import facts
-from retrace_bench.arms import ArmError, cached_venv, pinned_version, REQUIREMENTS
+from retrace_bench.arms import ArmError, REQUIREMENTS, cached_venv, pinned_version, version_field
 from retrace_bench.programs.run import PYPERFORMANCE, Program
 
 ALL = "all"
@@ -118,7 +118,7 @@ def python_for(program: Program, arm_python: str, version: str | None, progress=
     wanted = "\n".join([f"retracesoftware=={version}", *pins(), *program.requirements]) + "\n"
     tag = hashlib.sha256(wanted.encode()).hexdigest()[:10]
     try:
-        return cached_venv(f"pyperformance-{program.name}-{version}-{tag}", wanted,
+        return cached_venv(f"pyperformance-{program.name}-{version_field(version)}-{tag}", wanted,
                            f"pyperformance {program.name}'s packages with retracesoftware=={version}", progress)
     except ArmError as error:
         raise CatalogError(str(error)) from None
