@@ -55,14 +55,14 @@ def extension_lines(config: dict) -> list[str]:
     if not extended:
         return [f"  Every version comparison's caller half-width was within ±{target:g}% of the baseline after "
                 f"{config.get('rounds', '?')} processes."]
-    named = "; ".join(f"{name} test(s) {', '.join(map(str, e['tests']))}: {e['processes']} per arm"
-                      + (f", cut short when the section's {facts.INSTRUCTION_SECTION_BUDGET_S:g} s ran out"
-                         if e.get("cut_by_time") else "")
-                      for name, e in extended.items())
-    return [f"  Caller half-widths over ±{target:g}% between versions after {config.get('rounds', '?')} processes got "
-            "more processes of the",
-            f"  recorded arms ({named}; n below), each running its script up to the last of those tests",
-            "  with arguments as long as the first processes' (a count moves with the process's memory layout)."]
+    return [f"  Caller half-widths over ±{target:g}% between versions after {config.get('rounds', '?')} processes got more "
+            "processes of the recorded arms,",
+            "  each running its script up to the last of those tests with arguments as long as the first",
+            "  processes' (a count moves with the process's memory layout); n below:",
+            *(f"    {name} test(s) {', '.join(map(str, e['tests']))}: {e['processes']} per arm"
+              + (f" (cut short when the section's {facts.INSTRUCTION_SECTION_BUDGET_S:g} s ran out)"
+                 if e.get("cut_by_time") else "")
+              for name, e in extended.items())]
 
 
 def text_lines(result: InstructionResult | None, config: dict, checks=()) -> list[str]:
