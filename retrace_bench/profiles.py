@@ -177,6 +177,6 @@ def changes(a: dict[str, list], b: dict[str, list], count: int = facts.PROFILE_T
     cost moved."""
     none = [0, 0, ""]
     rows = [(fn, a.get(fn, none)[1], b.get(fn, none)[1], b.get(fn, none)[0] - a.get(fn, none)[0],
-             (b.get(fn) or a.get(fn))[2]) for fn in a.keys() | b.keys()]
-    rows.sort(key=lambda row: -abs(row[2] - row[1]))
+             (b.get(fn) or a.get(fn))[2]) for fn in sorted(a.keys() | b.keys())]
+    rows.sort(key=lambda row: -abs(row[2] - row[1]))   # ties by name: the same text every time
     return [row for row in rows if abs(row[2] - row[1]) >= 0.5][:count]      # a change of a whole instruction
