@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from retrace_bench import facts
+from retrace_bench import effects, facts
 from retrace_bench.ops.parse import InputError, read_text
 from retrace_bench.ops.instruction_analysis import JUDGED, comparison_confidence
 from retrace_bench.render import fmt_us
-from retrace_bench.stats import welch
 
 DRIFT_WARNING = ("These archives come from different runs: every change below includes machine drift "
                  "between them. For a trustworthy verdict, compare in one run: "
@@ -82,8 +81,8 @@ def compare(path_a: Path, path_b: Path, fail_on_regression: bool) -> int:
         for key in [k for k in ia if k in ib]:
             x, y = ia[key], ib[key]
             confidence = comparison_confidence(len({k[:2] for k in ia if k in ib}))
-            change, low, high = welch(x, y, confidence)
-            verdict = facts.instruction_verdict(change, low, high, x["value"])
+            effect = effects.welch_difference(key[2], effects.INSTRUCTIONS, x, y, confidence, exact=True)
+            change, low, high, verdict = effect.estimate, effect.low, effect.high, effect.verdict
             verdicts.append(verdict)
             interval = (f"[{confidence * 100:.3g}% CI {low:+,.0f} .. {high:+,.0f}]" if low is not None
                         else "(no interval on a side)")
@@ -100,10 +99,12 @@ def compare(path_a: Path, path_b: Path, fail_on_regression: bool) -> int:
         if x["low_us"] is None or y["low_us"] is None:
             verdict, how = facts.CANNOT_TELL, "an archive has no interval"
         else:
-            separated = y["low_us"] > x["high_us"] or y["high_us"] < x["low_us"]
-            verdict, how = facts.WITHIN_NOISE, f"intervals {'do not ' if separated else ''}overlap"
-            if separated and abs(change) >= facts.minimum_effect_us(x["reference_us"]):
-                verdict = facts.SLOWER if change > 0 else facts.FASTER
+            # The change's interval from the two intervals' far ends: it excludes 0 exactly when they
+            # do not overlap (unpaired archives: no tighter interval can be had from them).
+            low, high = y["low_us"] - x["high_us"], y["high_us"] - x["low_us"]
+            separated = not low <= 0 <= high
+            verdict = effects.judge(change, low, high, effects.US, x["reference_us"])
+            how = f"intervals {'do not ' if separated else ''}overlap"
         if not counted:
             verdicts.append(verdict)
         lines.append(f"  {key[0]}: {key[1]}: A {fmt_us(x['estimate_us'], True)} ({x['arm']}), "

@@ -67,7 +67,7 @@ TRACE_FLUSH_WAIT_S = 0.03
 
 # --------------------------------------------------------------------------- noise and intervals
 CONFIDENCE = 0.95
-#: The one verdict rule. A difference is a real effect ("slower"/"faster") only when its interval
+#: The minimum effects of the one verdict rule (effects.judge). A difference is a real effect ("slower"/"faster") only when its interval
 #: excludes zero AND it is at least MIN_EFFECT_FRACTION of the reference figure AND, for a time per
 #: operation, at least MIN_EFFECT_US; otherwise it is "within noise". So a difference under 2% OR
 #: under 0.05 µs is noise (Datadog's benchmark gate treats changes under 2% as not significant;
@@ -80,11 +80,6 @@ MIN_EFFECT_US = 0.05
 def minimum_effect_us(reference_us: float) -> float:
     """The smallest time-per-operation difference the suite calls a real effect."""
     return max(MIN_EFFECT_FRACTION * abs(reference_us), MIN_EFFECT_US)
-
-
-def minimum_effect_percent() -> float:
-    """The smallest difference, in percent of the reference, the suite calls a real effect."""
-    return MIN_EFFECT_FRACTION * 100
 
 
 # --------------------------------------------------------------------------- runs in a process
@@ -253,15 +248,6 @@ CALLGRIND_DIRECTORY = "callgrind"
 #: delete it: the releases are measured again).
 HISTORY_CACHE_DIRECTORY = "history-cache"
 
-def instruction_verdict(estimate: float, low: float | None, high: float | None, reference: float) -> str:
-    """slower / faster / within noise / cannot tell for B - A instructions per call."""
-    if low is None or high is None:
-        return CANNOT_TELL
-    if low <= 0 <= high or abs(estimate) < INSTRUCTION_MIN_EFFECT_FRACTION * abs(reference):
-        return WITHIN_NOISE
-    return SLOWER if estimate > 0 else FASTER
-
-
 # --------------------------------------------------------------------------- the spec's claims
 SPEC_BOUNDARY_RANGE_US = (0.35, 15.0)
 SPEC_INTERNAL_GOOD_PERCENT = 5
@@ -307,19 +293,6 @@ def pinning(enabled: bool) -> tuple[frozenset | None, frozenset | None]:
 DEFAULT_PROCESS_TIMEOUT_S = 600
 
 # --------------------------------------------------------------------------- whole programs
-#: A program's ratio (recorded / plain time) is a real effect only when its interval excludes 1 AND
-#: it differs from 1 by at least MIN_EFFECT_FRACTION (the one verdict rule, for ratios).
-
-
-def ratio_verdict(estimate: float, low: float | None, high: float | None) -> str:
-    """slower / faster / within noise / cannot tell for a ratio B/A with its interval."""
-    if low is None or high is None:
-        return CANNOT_TELL
-    if low <= 1 <= high or abs(estimate - 1) < MIN_EFFECT_FRACTION:
-        return WITHIN_NOISE
-    return SLOWER if estimate > 1 else FASTER
-
-
 #: The pyperf-format export's directory in a run (retrace_bench/export_pyperf.py), one of its latest outputs.
 PYPERF_EXPORT_DIRECTORY = "pyperf"
 #: The disk guard: a recorded process whose trace passes this many bytes is stopped and reported

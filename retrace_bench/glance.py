@@ -69,7 +69,7 @@ def operation_rows(result, arm: str, plain: str, instructions) -> list[Operation
             if c is None or arm not in t.arms or plain not in t.arms:
                 continue
             d = c.latency
-            interval = (f"[{fmt_us(d.low_us, True)} .. {fmt_us(d.high_us, True)}]" if d.low_us is not None
+            interval = (f"[{fmt_us(d.low, True)} .. {fmt_us(d.high, True)}]" if d.low is not None
                         else "[no interval: one round]")
             count, total = counted.get((b.name, t.number)), ""
             if count and arm in count.arms and plain in count.arms:
@@ -78,7 +78,7 @@ def operation_rows(result, arm: str, plain: str, instructions) -> list[Operation
                 total = (f"{count.arms[plain].figures['total'].value:,.0f} -> "
                          f"{count.arms[arm].figures['total'].value:,.0f} {word(verdict)}").rstrip()
             rows.append(Operation(f"{b.name}: {t.name}", t.arms[plain].wall_us, t.arms[arm].wall_us,
-                                  f"{fmt_us(d.estimate_us, True)} {interval} {word(d.verdict)}",
+                                  f"{fmt_us(d.estimate, True)} {interval} {word(d.verdict)}",
                                   t.bytes_per_op.get(arm), total))
     return rows
 

@@ -31,8 +31,8 @@ class Judge:
 
 
 def diff_text(d) -> str:
-    ci = f"CI {fmt_us(d.low_us, True)} .. {fmt_us(d.high_us, True)} µs/op" if d.low_us is not None else "no CI"
-    return f"{fmt_us(d.estimate_us, True)} µs/op, {ci}"
+    ci = f"CI {fmt_us(d.low, True)} .. {fmt_us(d.high, True)} µs/op" if d.low is not None else "no CI"
+    return f"{fmt_us(d.estimate, True)} µs/op, {ci}"
 
 
 def judge(runs: dict, timer: list[tuple[float, float]], production: dict | None = None, programs=None,
@@ -60,7 +60,7 @@ def judge(runs: dict, timer: list[tuple[float, float]], production: dict | None 
                     for d in (c.latency, c.cpu):
                         if d is not None:
                             j.report(d.verdict == facts.WITHIN_NOISE,
-                                     f"{b.name}: {t.name} {d.figure}: {diff_text(d)} -> {d.verdict}")
+                                     f"{b.name}: {t.name} {d.what}: {diff_text(d)} -> {d.verdict}")
     half_widths(j, runs)
     sensitivity(j, runs["sensitivity"])
     print(f"Calibration: injected costs only when recorded, read back within ±{facts.CALIBRATION_TOLERANCE:.0%}")
@@ -72,13 +72,13 @@ def judge(runs: dict, timer: list[tuple[float, float]], production: dict | None 
             elif m := DEFERRED_RE.search(t.name):
                 expected = {"cpu": float(m.group(1))}
                 limit = DEFERRED_MAX_LATENCY_FRACTION * float(m.group(1))
-                j.report(c.latency.estimate_us < limit,
+                j.report(c.latency.estimate < limit,
                          f"{t.name}: latency {diff_text(c.latency)} stays below {limit:g} µs/op")
             else:
                 continue
             for figure, value in expected.items():
                 d = c.latency if figure == "latency" else c.cpu
-                error = (d.estimate_us - value) / value
+                error = (d.estimate - value) / value
                 j.report(abs(error) <= facts.CALIBRATION_TOLERANCE,
                          f"{t.name}: {figure} measured {diff_text(d)}, error {error:+.1%}")
     if production is not None:
@@ -121,11 +121,11 @@ def half_widths(j: Judge, runs: dict) -> None:
                 for t in b.tests:
                     for c in t.comparisons:
                         d = c.latency if figure == "latency" else c.cpu
-                        if d is None or d.half_width_us is None:
+                        if d is None or d.half_width is None:
                             continue
-                        base = d.reference_us if name in ("aa", "recorded_aa") else d.estimate_us
+                        base = d.reference if name in ("aa", "recorded_aa") else d.estimate
                         if base:
-                            widths.append((abs(d.half_width_us / base) * 100, d.half_width_us, t.name, c.b))
+                            widths.append((abs(d.half_width / base) * 100, d.half_width, t.name, c.b))
             if widths:
                 worst = max(widths)
                 print(f"  {title} {figure}: median ±{statistics.median(w for w, *_ in widths):.1f}%, "
@@ -135,9 +135,9 @@ def half_widths(j: Judge, runs: dict) -> None:
     overhead = next((c for c in clock.comparisons if versions and c.kind == "overhead" and c.b == versions.a), None)
     for figure in ("latency", "cpu") if overhead else ():
         d, ref = ((versions.latency, overhead.latency) if figure == "latency" else (versions.cpu, overhead.cpu))
-        if d is not None and ref is not None and d.half_width_us is not None and ref.estimate_us:
-            print(f"  sensitivity {figure}: version difference ±{fmt_us(d.half_width_us)} µs = "
-                  f"±{d.half_width_us / abs(ref.estimate_us):.0%} of the recording overhead")
+        if d is not None and ref is not None and d.half_width is not None and ref.estimate:
+            print(f"  sensitivity {figure}: version difference ±{fmt_us(d.half_width)} µs = "
+                  f"±{d.half_width / abs(ref.estimate):.0%} of the recording overhead")
 
 
 def sensitivity(j: Judge, run) -> None:
@@ -165,7 +165,7 @@ def sensitivity(j: Judge, run) -> None:
         if d is None or true_us is None:
             j.report(False, f"sensitivity {figure}: no figure")
             continue
-        share = true_us / (overhead.latency if figure == analysis.LATENCY else overhead.cpu).estimate_us
+        share = true_us / (overhead.latency if figure == analysis.LATENCY else overhead.cpu).estimate
         text = (f"{figure}: +{true_us:.3f} µs/op injected ({share:.0%} of the recording overhead), "
                 f"measured {diff_text(d)} -> {d.verdict}")
         if figure == analysis.LATENCY:

@@ -74,7 +74,7 @@ def wall_clock_versions(result: analysis.RunResult, counted=None):
 def regressions(result: analysis.RunResult, counted=None) -> list[str]:
     """Tests where a version is slower than the baseline (the first of --versions) beyond noise,
     in latency or in CPU, among those the gate judges on wall time (wall_clock_versions)."""
-    return [f"{b.name}: {t.name} {d.figure} ({c.b} vs baseline {c.a})" for b, t, c in wall_clock_versions(result, counted)
+    return [f"{b.name}: {t.name} {d.what} ({c.b} vs baseline {c.a})" for b, t, c in wall_clock_versions(result, counted)
             for d in (c.latency, c.cpu) if d is not None and d.verdict == facts.SLOWER]
 
 
@@ -183,8 +183,7 @@ def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool
         summary_json["budget"] = {"file": run.config["budget"]["file"],
                                   "checks": [{**asdict(c), "exceeded": c.exceeded} for c in checks]}
     if programs is not None:
-        from dataclasses import asdict
-        summary_json["programs"] = asdict(programs[1])
+        summary_json["programs"] = programs_report.to_json(programs[1])
     write_atomically(directory / "summary.json", json.dumps(summary_json, indent=2, ensure_ascii=False))
     write_atomically(directory / "benchmark-action.json", report.render_action_benchmark(
         result, instruction_report.action_entries(counted)))

@@ -137,11 +137,11 @@ def test_the_real_step_is_found_with_the_function_behind_it():
     assert result.measured == ["0.2.27", "0.2.28", "0.2.29", "0.2.30"]
     assert {t.name for t in result.tests} == {"os.getpid()", "sqlite3 SELECT by primary key"}
     assert all(set(t.points) == set(result.measured) and t.plain is not None for t in result.tests)
-    steps = [(t.number, s.a, s.b, s.measure, s.verdict) for t, s in result.steps()]
+    steps = [(t.number, s.a, s.b, s.effect.what, s.effect.verdict) for t, s in result.steps()]
     assert (SQLITE, "0.2.27", "0.2.28", ia.CALLER, facts.SLOWER) in steps
     assert all(number == SQLITE and (a, b) == ("0.2.27", "0.2.28") for number, a, b, _, _ in steps)
-    step = next(s for t, s in result.steps() if s.measure == ia.CALLER)
-    assert 3 < step.percent < 8
+    step = next(s for t, s in result.steps() if s.effect.what == ia.CALLER)
+    assert 3 < step.effect.percent < 8
     assert "Binder::py_lookup" in step.functions["caller"][0].function
     failed = [r for r in result.releases if r.status != "ok"]
     assert [r.release for r in failed] == ["0.2.99"] and "not on the package index" in failed[0].error
@@ -153,10 +153,10 @@ def test_a_planted_change_is_a_step_with_the_function_behind_it(fraction, verdic
     plant(data, "0.2.30", SQLITE, fraction, function="retracesoftware_stream::Binder::lookup(planted)")
     result = history.analyse(history.parse(data))
     steps = [(t, s) for t, s in result.steps() if s.b == "0.2.30"]
-    assert [(t.number, s.a, s.b, s.measure, s.verdict) for t, s in steps if s.measure == ia.CALLER] == \
+    assert [(t.number, s.a, s.b, s.effect.what, s.effect.verdict) for t, s in steps if s.effect.what == ia.CALLER] == \
         [(SQLITE, "0.2.29", "0.2.30", ia.CALLER, verdict)]
-    step = next(s for _, s in steps if s.measure == ia.CALLER)
-    assert step.percent == pytest.approx(fraction * 100, abs=1.5)
+    step = next(s for _, s in steps if s.effect.what == ia.CALLER)
+    assert step.effect.percent == pytest.approx(fraction * 100, abs=1.5)
     assert step.functions["caller"][0].function == "retracesoftware_stream::Binder::lookup(planted)"
     text = history_report.render(result)
     assert "## Steps (" in text and "0.2.29 -> 0.2.30, caller" in text and "Binder::lookup()" in text

@@ -63,16 +63,6 @@ def test_a_process_figure_discards_the_first_window_and_subtracts_the_empty_ones
     assert figures == {ia.CALLER: 110.0, ia.OTHERS: 30.0, ia.TOTAL: 140.0}
 
 
-@pytest.mark.parametrize("estimate,low,high,verdict", [
-    (1.1, 0.5, 1.7, facts.SLOWER),              # 1.1% of 100, interval above 0
-    (0.9, 0.5, 1.3, facts.WITHIN_NOISE),        # under the 1% minimum effect, although the interval excludes 0
-    (5.0, -1.0, 11.0, facts.WITHIN_NOISE),      # interval includes 0
-    (-2.0, -3.0, -1.0, facts.FASTER),
-    (3.0, None, None, facts.CANNOT_TELL)])
-def test_the_instruction_verdict_rule(estimate, low, high, verdict):
-    assert facts.instruction_verdict(estimate, low, high, reference=100.0) == verdict
-
-
 def real_run() -> RunData:
     return RunData.from_json(json.loads((DATA / "instructions" / "run" / "run.json").read_text()))
 
@@ -97,7 +87,7 @@ def test_caller_and_total_are_judged_over_the_family_of_tests():
     the 14 tests made a false call about one run in eight."""
     result = ia.analyse(real_run())
     differences = [d for t in result.tests for c in t.comparisons for d in c.differences.values()]
-    assert {d.measure for d in differences} == {ia.CALLER, ia.TOTAL}
+    assert {d.what for d in differences} == {ia.CALLER, ia.TOTAL}
     assert {d.confidence for d in differences} == {1 - 0.05 / 14}
     assert result.comparison_confidence == 1 - 0.05 / 14
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from retrace_bench import facts
 from retrace_bench.ops import analysis
+from retrace_bench.programs import analysis as programs_analysis
 from retrace_bench.service import analysis as service_analysis
 from retrace_bench.ops.run import RunData
 from retrace_bench.rounds import Target
@@ -18,20 +19,32 @@ def test_a_time_difference_under_the_floor_is_noise_however_tight():
     """+0.04 µs on a 0.5 µs operation (8%), its interval far from zero: under the 0.05 µs floor."""
     a = {1: 0.50, 2: 0.51, 3: 0.49}
     b = {1: 0.54, 2: 0.55, 3: 0.53}
-    d = analysis.difference(analysis.LATENCY, a, b, 0.95, None)
-    assert d.low_us > 0 and d.verdict == facts.WITHIN_NOISE
-    bigger = analysis.difference(analysis.LATENCY, a, {r: v + 0.1 for r, v in a.items()}, 0.95, None)
+    d = analysis.difference(analysis.LATENCY, a, b, 0.95)
+    assert d.low > 0 and d.verdict == facts.WITHIN_NOISE
+    bigger = analysis.difference(analysis.LATENCY, a, {r: v + 0.1 for r, v in a.items()}, 0.95)
     assert bigger.verdict == facts.SLOWER
 
 
 def test_a_ratio_under_two_percent_is_noise_however_tight():
-    assert facts.ratio_verdict(1.015, 1.01, 1.02) == facts.WITHIN_NOISE
-    assert facts.ratio_verdict(1.05, 1.03, 1.07) == facts.SLOWER
+    """A program's time ratio, per round 1.015x with a tight interval: under the 2% minimum."""
+    pairs = [(1.0, 1.015), (1.0, 1.0151), (1.0, 1.0149)]
+    assert programs_analysis.ratio_of(pairs, 0.95).verdict == facts.WITHIN_NOISE
+    assert programs_analysis.ratio_of([(a, b * 1.04) for a, b in pairs], 0.95).verdict == facts.SLOWER
+
+
+def test_an_instruction_ratio_is_judged_on_the_one_percent_of_exact_counts():
+    pairs = [(1000.0, 1015.0), (1000.0, 1015.1), (1000.0, 1014.9)]
+    assert programs_analysis.instruction_ratio(pairs, 0.95).verdict == facts.SLOWER
+    assert programs_analysis.instruction_ratio([(a, a * 1.005) for a, _ in pairs], 0.95).verdict == facts.WITHIN_NOISE
 
 
 def test_a_production_change_under_two_percent_is_noise_however_tight():
-    assert service_analysis.ci_verdict([0.5, 1.5], 1.0) == facts.WITHIN_NOISE
-    assert service_analysis.ci_verdict([3.0, 7.0], 5.0) == facts.SLOWER
+    """Throughput and CPU per request of a recorded app, 1% apart in every round: noise; 5%: real."""
+    def runs(factor):
+        return [service_analysis.ArmRun(arm, n, {}, cpu_ms_per_request=1.0 * (factor if arm == "retrace" else 1)
+                                        + 0.0001 * n) for n in (1, 2, 3) for arm in ("plain", "retrace")]
+    assert service_analysis.cpu_effect(runs(1.01), "plain", "retrace").verdict == facts.WITHIN_NOISE
+    assert service_analysis.cpu_effect(runs(1.05), "plain", "retrace").verdict == facts.SLOWER
 
 
 def test_per_operation_verdicts_are_bonferroni_adjusted_over_the_tests():

@@ -57,7 +57,7 @@ def test_recorded_clock_reads_cost_more_cpu_than_latency():
     internal = next(b for b in result.benchmarks if b.name == "internal")
     test = next(t for t in internal.tests if t.name == "time.time()")
     c = test.comparisons[0]
-    assert c.cpu.estimate_us > c.latency.estimate_us > 0
+    assert c.cpu.estimate > c.latency.estimate > 0
     assert test.bytes_per_op["retrace"] >= facts.RECORDED_MIN_BYTES_PER_OP
     assert internal.idle_cpu_ms_per_s["retrace"] > internal.idle_cpu_ms_per_s["plain"]
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from retrace_bench import facts
+from retrace_bench import effects, facts
+from retrace_bench.effects import Effect
 from retrace_bench.ops.run import BenchmarkData, RunData
 from retrace_bench.rounds import Target
 from retrace_bench.handover import ProcessRecord
-from retrace_bench.stats import coefficient_of_variation, family_confidence, paired_t_interval, process_figure
+from retrace_bench.stats import coefficient_of_variation, family_confidence, process_figure
 
 LATENCY, CPU = "latency", "cpu"
 
@@ -32,37 +33,12 @@ class ArmFigures:
 
 
 @dataclass
-class Difference:
-    """One figure of arm B minus arm A, paired by round."""
-    figure: str                     # latency or cpu
-    estimate_us: float
-    low_us: float | None
-    high_us: float | None
-    rounds: int
-    reference_us: float             # arm A's figure
-    verdict: str                    # facts.SLOWER / FASTER / WITHIN_NOISE / CANNOT_TELL
-    target_us: float | None = None
-
-    @property
-    def percent(self) -> float | None:
-        return self.estimate_us / self.reference_us * 100 if self.reference_us else None
-
-    @property
-    def half_width_us(self) -> float | None:
-        return None if self.low_us is None else (self.high_us - self.low_us) / 2
-
-    @property
-    def meets_target(self) -> bool:
-        return self.target_us is None or (self.half_width_us is not None and self.half_width_us <= self.target_us)
-
-
-@dataclass
 class Comparison:
     a: str
     b: str
     kind: str                       # overhead (vs plain), versions (recorded vs recorded), aa
-    latency: Difference
-    cpu: Difference | None
+    latency: Effect
+    cpu: Effect | None
 
     @property
     def meets_target(self) -> bool:
@@ -173,26 +149,9 @@ def per_process(records: list[tuple[int, ProcessRecord]], number: int, figure: s
     return out
 
 
-def difference(figure: str, a: dict[int, float], b: dict[int, float], confidence: float,
-               target: Target | None) -> Difference | None:
-    rounds = sorted(a.keys() & b.keys())
-    if not rounds:
-        return None
-    reference = statistics.fmean(a.values())
-    estimate = statistics.fmean(b.values()) - reference
-    interval = paired_t_interval([b[r] - a[r] for r in rounds], confidence)
-    low = high = None
-    if interval is not None:
-        estimate, low, high = interval.estimate, interval.low, interval.high
-    excludes_zero = interval is not None and not interval.contains(0)
-    if interval is None:
-        verdict = facts.CANNOT_TELL
-    elif excludes_zero and abs(estimate) >= facts.minimum_effect_us(reference):
-        verdict = facts.SLOWER if estimate > 0 else facts.FASTER
-    else:
-        verdict = facts.WITHIN_NOISE
-    return Difference(figure, estimate, low, high, len(rounds), reference, verdict,
-                      None)
+def difference(figure: str, a: dict[int, float], b: dict[int, float], confidence: float) -> Effect | None:
+    """B - A of one figure (latency or CPU, µs per call), paired by round."""
+    return effects.difference(figure, effects.US, a, b, confidence)
 
 
 # --------------------------------------------------------------------------- the spec and red flags
@@ -204,20 +163,20 @@ def spec_findings(category: str, comparison: Comparison) -> list[Finding]:
     for diff in (comparison.latency, comparison.cpu):
         if diff is None:
             continue
-        figures = {"figure": diff.figure, "overhead_us": diff.estimate_us, "percent": diff.percent,
-                   "high_us": diff.high_us}
+        figures = {"figure": diff.what, "overhead_us": diff.estimate, "percent": diff.percent,
+                   "high_us": diff.high}
         noise = diff.verdict not in facts.REAL_EFFECTS
-        upper = diff.high_us if diff.high_us is not None else float("inf")
+        upper = diff.high if diff.high is not None else float("inf")
         if category == facts.INTERNAL:
-            limit = max(facts.SPEC_INTERNAL_GOOD_PERCENT / 100 * abs(diff.reference_us), facts.SPEC_INTERNAL_GOOD_US)
-            kind = ("spec_internal_met" if (upper if noise else diff.estimate_us) <= limit
+            limit = max(facts.SPEC_INTERNAL_GOOD_PERCENT / 100 * abs(diff.reference), facts.SPEC_INTERNAL_GOOD_US)
+            kind = ("spec_internal_met" if (upper if noise else diff.estimate) <= limit
                     else "spec_undetermined" if noise else "spec_internal_missed")
         else:
             low, high = facts.SPEC_BOUNDARY_RANGE_US
             if noise:
                 kind = "spec_boundary_none" if upper < low else "spec_undetermined"
             else:
-                kind = "spec_boundary_within" if low <= diff.estimate_us <= high else "spec_boundary_outside"
+                kind = "spec_boundary_within" if low <= diff.estimate <= high else "spec_boundary_outside"
         findings.append(Finding(kind, comparison.b, figures))
     return findings
 
@@ -231,8 +190,8 @@ def red_flags(category: str, comparison: Comparison, arms: dict[str, ArmFigures]
         recorded = bytes_per_op is not None and bytes_per_op >= facts.RECORDED_MIN_BYTES_PER_OP
         findings.append(Finding("internal_over_100_recorded" if recorded else "internal_over_100",
                                 comparison.b, {"percent": lat.percent, "bytes_per_op": bytes_per_op}))
-    if category == facts.BOUNDARY and lat.estimate_us > facts.RED_FLAG_BOUNDARY_US and not noise:
-        findings.append(Finding("boundary_over_50us", comparison.b, {"overhead_us": lat.estimate_us}))
+    if category == facts.BOUNDARY and lat.estimate > facts.RED_FLAG_BOUNDARY_US and not noise:
+        findings.append(Finding("boundary_over_50us", comparison.b, {"overhead_us": lat.estimate}))
     return findings
 
 
@@ -263,11 +222,11 @@ def set_targets(comparisons: list[Comparison], target: Target) -> None:
             if d is None:
                 continue
             if reference is None:
-                scale = d.reference_us
+                scale = d.reference
             else:
                 ref = reference.latency if figure == LATENCY else reference.cpu
-                scale = max(abs(ref.estimate_us), abs(ref.reference_us)) if ref is not None else d.reference_us
-            d.target_us = target.half_width_us(scale)
+                scale = max(abs(ref.estimate), abs(ref.reference)) if ref is not None else d.reference
+            d.target = target.half_width_us(scale)
 
 
 def resolution_of(comparisons: list[Comparison], bytes_per_op: dict[str, float]) -> list[Resolution]:
@@ -284,8 +243,8 @@ def resolution_of(comparisons: list[Comparison], bytes_per_op: dict[str, float])
         for d, ref in ((c.latency, reference.latency), (c.cpu, reference.cpu)):
             if d is None or ref is None:
                 continue
-            out.append(Resolution(c.a, c.b, c.kind, d.figure, d.half_width_us, ref.estimate_us,
-                                  facts.resolution_goal_us(ref.estimate_us)))
+            out.append(Resolution(c.a, c.b, c.kind, d.what, d.half_width, ref.estimate,
+                                  facts.resolution_goal_us(ref.estimate)))
     return out
 
 
@@ -345,9 +304,9 @@ def analyse_benchmark(bench: BenchmarkData, pairs, confidence: float, target: Ta
             if a in bench.failures or b in bench.failures or a not in by_arm or b not in by_arm:
                 continue
             lat = difference(LATENCY, per_process(by_arm[a], test.number, LATENCY),
-                             per_process(by_arm[b], test.number, LATENCY), confidence, target)
+                             per_process(by_arm[b], test.number, LATENCY), confidence)
             cpu = difference(CPU, per_process(by_arm[a], test.number, CPU),
-                             per_process(by_arm[b], test.number, CPU), confidence, target)
+                             per_process(by_arm[b], test.number, CPU), confidence)
             if lat is not None:
                 comparisons.append(Comparison(a, b, kind, lat, cpu))
         if target is not None:
@@ -361,15 +320,15 @@ def analyse_benchmark(bench: BenchmarkData, pairs, confidence: float, target: Ta
             if c.kind == "overhead":
                 t.findings += spec_findings(test.category, c)
                 t.findings += red_flags(test.category, c, arms, t.bytes_per_op.get(c.b))
-            if c.latency.target_us is not None and not c.meets_target:
+            if c.latency.target is not None and not c.meets_target:
                 t.findings.append(Finding("target_missed", c.b, {
-                    "a": c.a, "half_width_us": c.latency.half_width_us, "target_us": c.latency.target_us}))
+                    "a": c.a, "half_width_us": c.latency.half_width, "target_us": c.latency.target}))
         t.resolution = resolution_of(comparisons, t.bytes_per_op)
         plain = next((c.a for c in comparisons if c.kind == "overhead"), None)
         for arm, profile in bench.profile.items():
             chunks = next((pt for pt in profile.get("tests", []) if pt["number"] == test.number), None)
             if chunks and chunks.get("profile_chunks_us") and plain in arms:
-                cpu = next((c.cpu.estimate_us for c in comparisons if c.b == arm and c.cpu), None)
+                cpu = next((c.cpu.estimate for c in comparisons if c.b == arm and c.cpu), None)
                 t.regimes[arm] = regimes_of(chunks["profile_chunks_us"], chunks["profile_chunk_calls"],
                                             arms[plain].wall_us, cpu)
         for label, figures in arms.items():

@@ -33,7 +33,8 @@ from retrace_bench.results import ROOT, suite_commit
 from retrace_bench.ops.run import BenchmarkData, RunData, Runner, discover_scripts
 from retrace_bench.rounds import RunError, say
 from retrace_bench.ops.instruction_analysis import JUDGED
-from retrace_bench.stats import welch
+from retrace_bench import effects
+from retrace_bench.effects import Effect
 
 PACKAGE = "retracesoftware"
 HISTORY_FILE = "history.json"
@@ -249,21 +250,11 @@ def run_history(spec: str, releases: list[str], published: list[str], results: P
 
 @dataclass
 class Step:
-    """A change between adjacent measured releases that the instruction verdict rule calls."""
+    """A change between adjacent measured releases that the verdict rule calls real."""
     a: str
     b: str
-    measure: str
-    estimate: float
-    low: float
-    high: float
-    reference: float
-    verdict: str
-    confidence: float
+    effect: Effect                  # B - A of the caller or the total, Welch over processes
     functions: dict[str, list[instruction_analysis.FunctionChange]] = field(default_factory=dict)
-
-    @property
-    def percent(self) -> float:
-        return self.estimate / self.reference * 100 if self.reference else 0.0
 
 
 @dataclass
@@ -339,10 +330,9 @@ def analyse(history: HistoryResult) -> HistoryResult:
             for measure in JUDGED:
                 x, y = asdict(points[a].figures[measure]), asdict(points[b].figures[measure])
                 confidence = instruction_analysis.comparison_confidence(len(counted))
-                change, low, high = welch(x, y, confidence)
-                verdict = facts.instruction_verdict(change, low, high, x["value"])
-                if verdict in (facts.SLOWER, facts.FASTER):
-                    step = Step(a, b, measure, change, low, high, x["value"], verdict, confidence)
+                effect = effects.welch_difference(measure, effects.INSTRUCTIONS, x, y, confidence, exact=True)
+                if effect.real:
+                    step = Step(a, b, effect)
                     sides_a = benchmarks[t.benchmark].functions.get(f"{RETRACE}=={a}", {}).get(str(t.number))
                     sides_b = benchmarks[t.benchmark].functions.get(f"{RETRACE}=={b}", {}).get(str(t.number))
                     if sides_a and sides_b:

@@ -16,8 +16,9 @@ from retrace_bench.render import RULE, pyplot
 
 
 def step_text(s: Step) -> str:
-    return (f"{s.a} -> {s.b}, {s.measure}: {s.estimate:+,.0f} ({s.percent:+.1f}%) "
-            f"[{s.confidence * 100:.3g}% CI {s.low:+,.0f} .. {s.high:+,.0f}]: {s.verdict}")
+    e = s.effect
+    return (f"{s.a} -> {s.b}, {e.what}: {e.estimate:+,.0f} ({e.percent:+.1f}%) "
+            f"[{e.confidence * 100:.3g}% CI {e.low:+,.0f} .. {e.high:+,.0f}]: {e.verdict}")
 
 
 def duration_text(seconds: float) -> str:
@@ -76,7 +77,7 @@ def render(result: HistoryResult) -> str:
         lines += ["", "## The functions behind each step (own cost per call, from each release's profile)"]
         for (benchmark, name, a, b), found in with_functions.items():
             lines.append(f"  {benchmark}: {name}: {a} -> {b}, "
-                         + ", ".join(f"{s.measure} {s.estimate:+,.0f}" for s in found))
+                         + ", ".join(f"{s.effect.what} {s.effect.estimate:+,.0f}" for s in found))
             for side, changes in found[0].functions.items():
                 lines += [f"    {side:<7} {function_change_text(f)}" for f in changes]
     newest = [t for t in result.tests if t.newest and t.profiled()]
@@ -98,8 +99,11 @@ def to_json(result: HistoryResult) -> dict:
     for release in data["releases"]:
         del release["benchmarks"]                # every process's record: in history.json
     for t, test in zip(data["tests"], result.tests):
-        for s, step in zip(t["steps"], test.steps):
-            s["percent"] = step.percent
+        t["steps"] = [{"a": step.a, "b": step.b, "measure": step.effect.what,
+                       **{k: getattr(step.effect, k) for k in ("estimate", "low", "high", "reference", "verdict",
+                                                                "confidence")},
+                       "functions": s["functions"], "percent": step.effect.percent}
+                      for s, step in zip(t["steps"], test.steps)]
     return {"history": data, "unit": "instructions per call"}
 
 
@@ -128,7 +132,7 @@ def render_chart(result: HistoryResult, path: Path) -> bool:
                             linewidth=0.8)
         for s in t.steps:
             x = releases.index(s.b)
-            ax.annotate(f"{s.percent:+.0f}%", (x, caller[x] + others[x]), textcoords="offset points",
+            ax.annotate(f"{s.effect.percent:+.0f}%", (x, caller[x] + others[x]), textcoords="offset points",
                         xytext=(0, 6), ha="center", fontsize=7, color="#b00020")
         if t.plain:
             ax.axhline(t.plain.figures[TOTAL].value, color="grey", linestyle="--", linewidth=0.8, label="plain total")

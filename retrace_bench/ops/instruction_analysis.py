@@ -1,18 +1,19 @@
 """Compute instructions per call (instructions.py's counts in run.json): per test and arm the caller's,
 the other threads' and the total, per process; per comparison (a recorded arm against plain, a later
 version against the baseline) the paired difference over rounds, with its interval and the one
-verdict rule for instructions (facts.instruction_verdict). Data only: report.py words it."""
+verdict rule (effects.judge, for an exact count). Data only: report.py words it."""
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
 
-from retrace_bench import facts, profiles
+from retrace_bench import effects, facts, profiles
+from retrace_bench.effects import Effect
 from retrace_bench.ops.analysis import comparison_pairs
 from retrace_bench.arms import PLAIN
 from retrace_bench.handover import ProcessRecord, TestRecord
-from retrace_bench.stats import family_confidence, paired_t_interval, t_quantile
+from retrace_bench.stats import family_confidence, t_quantile
 
 CALLER, OTHERS, TOTAL = "caller", "others", "total"
 MEASURES = (CALLER, OTHERS, TOTAL)
@@ -61,33 +62,11 @@ class ArmInstructions:
 
 
 @dataclass
-class InstructionDifference:
-    measure: str                        # caller or total
-    estimate: float                     # B - A, instructions per call
-    low: float | None
-    high: float | None
-    rounds: int
-    reference: float                    # A's figure
-    verdict: str
-    confidence: float = facts.CONFIDENCE    # of the interval (comparison_confidence)
-
-    @property
-    def percent(self) -> float | None:
-        return self.estimate / self.reference * 100 if self.reference else None
-
-    @property
-    def half_width_percent(self) -> float | None:
-        if self.low is None or not self.reference:
-            return None
-        return (self.high - self.low) / 2 / abs(self.reference) * 100
-
-
-@dataclass
 class InstructionComparison:
     a: str
     b: str
     kind: str                           # overhead, versions, aa
-    differences: dict[str, InstructionDifference]
+    differences: dict[str, Effect]          # caller / total: B - A, instructions per call
 
 
 @dataclass
@@ -158,18 +137,11 @@ class InstructionResult:
         return [(t, c) for t in self.tests for c in t.comparisons if c.kind == kind]
 
 
-def difference(measure: str, a: dict[int, dict], b: dict[int, dict], confidence: float) -> InstructionDifference | None:
-    rounds = sorted(a.keys() & b.keys())
-    if not rounds:
-        return None
-    reference = statistics.fmean(a[r][measure] for r in rounds)
-    interval = paired_t_interval([b[r][measure] - a[r][measure] for r in rounds], confidence)
-    if interval is None:
-        change = b[rounds[0]][measure] - a[rounds[0]][measure]
-        return InstructionDifference(measure, change, None, None, 1, reference, facts.CANNOT_TELL, confidence)
-    return InstructionDifference(measure, interval.estimate, interval.low, interval.high, len(rounds), reference,
-                                 facts.instruction_verdict(interval.estimate, interval.low, interval.high, reference),
-                                 confidence)
+def difference(measure: str, a: dict[int, dict], b: dict[int, dict], confidence: float) -> Effect | None:
+    """B - A of one measure (caller or total) in instructions per call, paired by round, judged as
+    an exact count (effects.judge)."""
+    return effects.difference(measure, effects.INSTRUCTIONS, {r: f[measure] for r, f in a.items()},
+                              {r: f[measure] for r, f in b.items()}, confidence, exact=True)
 
 
 def comparison_confidence(tests: int) -> float:
@@ -284,7 +256,7 @@ def regressions(result: InstructionResult | None) -> list[str]:
     caller or in total."""
     if result is None:
         return []
-    return [f"{t.benchmark}: {t.name} instructions per call, {d.measure} ({c.b} vs {c.a}): "
+    return [f"{t.benchmark}: {t.name} instructions per call, {d.what} ({c.b} vs {c.a}): "
             f"{d.estimate:+,.0f} ({d.percent:+.1f}%)"
             for t, c in result.comparison("versions") for d in c.differences.values() if d.verdict == facts.SLOWER]
 

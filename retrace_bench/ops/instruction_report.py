@@ -9,7 +9,8 @@ from pathlib import Path
 
 from retrace_bench import facts, profiles
 from retrace_bench.arms import PLAIN
-from retrace_bench.ops.instruction_analysis import (CALLER, OTHERS, TOTAL, Estimate, InstructionDifference, InstructionResult)
+from retrace_bench.ops.instruction_analysis import (CALLER, OTHERS, TOTAL, Estimate, InstructionResult)
+from retrace_bench.effects import Effect
 from retrace_bench.render import pyplot
 
 
@@ -23,7 +24,7 @@ def count_text(e: Estimate) -> str:
     return f"{e.value:>10,.0f} ±{half / abs(e.value) * 100:.1f}%"
 
 
-def change_text(d: InstructionDifference) -> str:
+def change_text(d: Effect) -> str:
     percent = f" ({d.percent:+.1f}%)" if d.percent is not None else ""
     if d.low is None:
         return f"{d.estimate:+,.0f}{percent}, no interval (one round): {d.verdict}"
@@ -160,14 +161,20 @@ def versions_lines(result: InstructionResult | None) -> list[str]:
     return lines + [""]
 
 
+def format_2(effect: dict) -> dict:
+    """An Effect (as a dict) in summary.json's instructions section, as archives carry it."""
+    out = {("measure" if k == "what" else k): v for k, v in effect.items() if k not in ("unit", "target")}
+    out["percent"] = out["estimate"] / out["reference"] * 100 if out["reference"] else None
+    return out
+
+
 def to_json(result: InstructionResult | None) -> dict | None:
     if result is None:
         return None
     data = asdict(result)
     for t in data["tests"]:
         for c in t["comparisons"]:
-            for d in c["differences"].values():
-                d["percent"] = d["estimate"] / d["reference"] * 100 if d["reference"] else None
+            c["differences"] = {m: format_2(d) for m, d in c["differences"].items()}
     data["unit"] = "instructions per call"
     data["min_effect_fraction"] = facts.INSTRUCTION_MIN_EFFECT_FRACTION
     return data

@@ -9,7 +9,8 @@ from pathlib import Path
 from retrace_bench import facts
 from retrace_bench.ops import instruction_report
 from retrace_bench.arms import design_period
-from retrace_bench.ops.analysis import Comparison, Difference, Finding, RunResult, TestResult
+from retrace_bench.effects import Effect
+from retrace_bench.ops.analysis import Comparison, Finding, RunResult, TestResult
 from retrace_bench.render import RULE, fmt_us, order_text, pyplot, rounds_text
 from retrace_bench.replay import verdict_word
 
@@ -19,20 +20,20 @@ SECTION_TITLES = {
 }
 
 
-def interval_text(d: Difference) -> str:
-    if d.low_us is None:
+def interval_text(d: Effect) -> str:
+    if d.low is None:
         return "no interval (fewer than 2 paired rounds)"
-    return f"95% CI {fmt_us(d.low_us, True)} .. {fmt_us(d.high_us, True)} µs/op"
+    return f"95% CI {fmt_us(d.low, True)} .. {fmt_us(d.high, True)} µs/op"
 
 
-def difference_text(d: Difference, versions: bool = False) -> str:
+def difference_text(d: Effect, versions: bool = False) -> str:
     percent = f" ({d.percent:+.0f}%)" if d.percent is not None else ""
     if d.verdict in (facts.WITHIN_NOISE, facts.CANNOT_TELL):
-        head = f"{d.verdict} ({fmt_us(d.estimate_us, True)} µs/op{percent})"
+        head = f"{d.verdict} ({fmt_us(d.estimate, True)} µs/op{percent})"
     elif versions:
-        head = f"{d.verdict}: {fmt_us(d.estimate_us, True)} µs/op{percent}"
+        head = f"{d.verdict}: {fmt_us(d.estimate, True)} µs/op{percent}"
     else:
-        head = f"{fmt_us(d.estimate_us, True)} µs/op{percent}"
+        head = f"{fmt_us(d.estimate, True)} µs/op{percent}"
     return f"{head}   {interval_text(d)}, {d.rounds} rounds"
 
 
@@ -89,9 +90,9 @@ def comparison_lines(t: TestResult, c: Comparison) -> list[str]:
              f"      latency  {difference_text(c.latency, versions)}"]
     if c.cpu is not None:
         ratio = ""
-        if c.kind == "overhead" and c.latency.estimate_us > 0 and c.cpu.estimate_us > 0 \
+        if c.kind == "overhead" and c.latency.estimate > 0 and c.cpu.estimate > 0 \
                 and c.latency.verdict in facts.REAL_EFFECTS:
-            ratio = f"; CPU/latency {c.cpu.estimate_us / c.latency.estimate_us:.1f}x"
+            ratio = f"; CPU/latency {c.cpu.estimate / c.latency.estimate:.1f}x"
         lines.append(f"      CPU      {difference_text(c.cpu, versions)}{ratio}")
     if c.kind == "overhead":
         lines.append(f"      regimes  {regimes_text(t, c.b)}")
@@ -233,6 +234,18 @@ def resolution_summary(result: RunResult) -> list[str]:
     return lines
 
 
+#: summary.json's format 2 names an Effect's fields after the unit (µs per call).
+FORMAT_2_NAMES = {"what": "figure", "estimate": "estimate_us", "low": "low_us", "high": "high_us",
+                  "reference": "reference_us", "target": "target_us"}
+
+
+def format_2(effect: dict) -> dict:
+    """An Effect (as a dict) in summary.json's format 2, which archives and --compare read."""
+    out = {FORMAT_2_NAMES.get(k, k): v for k, v in effect.items() if k not in ("unit", "confidence")}
+    out["percent"] = out["estimate_us"] / out["reference_us"] * 100 if out["reference_us"] else None
+    return out
+
+
 def to_json(result: RunResult, production: dict | None = None) -> dict:
     data = asdict(result)
     for b in data["benchmarks"]:
@@ -240,8 +253,7 @@ def to_json(result: RunResult, production: dict | None = None) -> dict:
             for c in t["comparisons"]:
                 for key in ("latency", "cpu"):
                     if c[key] is not None:
-                        d = c[key]
-                        d["percent"] = d["estimate_us"] / d["reference_us"] * 100 if d["reference_us"] else None
+                        c[key] = format_2(c[key])
                 c["verdict"] = c["latency"]["verdict"]
     data["format"] = 2
     data["confidence_per_comparison"] = data.pop("confidence")
@@ -268,9 +280,9 @@ def render_action_benchmark(result: RunResult, extra: list[dict] = ()) -> str:
                 for d in (c.latency, c.cpu):
                     if d is None:
                         continue
-                    entries.append({"name": f"{b.name}: {name}: {d.figure} {c.b} - {c.a}", "unit": "us/op",
-                                    "value": round(d.estimate_us, 4),
-                                    "range": (f"{d.low_us:+.4f}..{d.high_us:+.4f}" if d.low_us is not None else "n/a"),
+                    entries.append({"name": f"{b.name}: {name}: {d.what} {c.b} - {c.a}", "unit": "us/op",
+                                    "value": round(d.estimate, 4),
+                                    "range": (f"{d.low:+.4f}..{d.high:+.4f}" if d.low is not None else "n/a"),
                                     "extra": d.verdict})
     return json.dumps(entries, indent=2, ensure_ascii=False)
 
@@ -293,9 +305,9 @@ def render_chart(result: RunResult, path: Path) -> bool:
             if d is None:
                 continue
             ys.append(y + offset)
-            values.append(d.estimate_us)
-            errors[0].append(d.estimate_us - d.low_us if d.low_us is not None else 0)
-            errors[1].append(d.high_us - d.estimate_us if d.high_us is not None else 0)
+            values.append(d.estimate)
+            errors[0].append(d.estimate - d.low if d.low is not None else 0)
+            errors[1].append(d.high - d.estimate if d.high is not None else 0)
         ax.barh(ys, values, height=0.38, xerr=errors, color=color, capsize=2,
                 label="latency (caller's wall time)" if figure == "latency" else "CPU incl. Retrace's writer")
     ax.set_yticks(positions)

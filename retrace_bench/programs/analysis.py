@@ -13,28 +13,16 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from retrace_bench import facts
+from retrace_bench import effects, facts
+from retrace_bench.effects import Effect
 from retrace_bench.ops.instruction_analysis import Estimate
 from retrace_bench.programs.run import COMMAND, ProgramData, ProgramRun
-from retrace_bench.stats import family_confidence, median_or_none, paired_t_interval
+from retrace_bench.stats import family_confidence, median_or_none
 
 
 #: Row statuses of a program that was not measured at all (no figure, the row says why).
 NOT_INSTALLED = "did not install"
 UNMEASURED = ("not run", "fails plainly", NOT_INSTALLED)
-
-
-@dataclass
-class Ratio:
-    estimate: float
-    low: float | None
-    high: float | None
-    rounds: int
-    verdict: str
-
-    @property
-    def percent(self) -> float:
-        return (self.estimate - 1) * 100
 
 
 @dataclass
@@ -60,17 +48,17 @@ class ProgramRow:
     status: str                            # measured / fails under recording / fails plainly / stopped / not run
     detail: str | None = None
     arms: list[ArmFigures] = field(default_factory=list)
-    time_ratio: dict[str, Ratio] = field(default_factory=dict)      # recorded arm -> vs plain
-    cpu_ratio: dict[str, Ratio] = field(default_factory=dict)
-    version_ratio: dict[str, Ratio] = field(default_factory=dict)   # later release -> vs baseline
+    time_ratio: dict[str, Effect] = field(default_factory=dict)      # recorded arm -> vs plain
+    cpu_ratio: dict[str, Effect] = field(default_factory=dict)
+    version_ratio: dict[str, Effect] = field(default_factory=dict)   # later release -> vs baseline
     output: str | None = None              # commands: is the output the same in every arm
     replay: dict = field(default_factory=dict)
     settings: dict | None = None
     # --program-instructions: arm -> caller / others / total (per loop, or beyond start-up), each a
     # mean over rounds with its interval; total ratios recorded/plain and against the baseline
     instructions: dict[str, dict[str, Estimate]] = field(default_factory=dict)
-    instruction_ratio: dict[str, Ratio] = field(default_factory=dict)
-    instruction_version_ratio: dict[str, Ratio] = field(default_factory=dict)
+    instruction_ratio: dict[str, Effect] = field(default_factory=dict)
+    instruction_version_ratio: dict[str, Effect] = field(default_factory=dict)
     instructions_note: str | None = None
 
 
@@ -79,7 +67,7 @@ class GeoMean:
     arm: str
     against: str
     figure: str                            # time or CPU
-    ratio: Ratio
+    ratio: Effect
     programs: list[str]
 
 
@@ -93,16 +81,9 @@ class ProgramsResult:
     arms: list[dict]
 
 
-def ratio_of(pairs: list[tuple[float, float]], confidence: float) -> Ratio | None:
-    """B/A from (a, b) pairs, one per round: the geometric mean of the per-round ratios with the
-    interval of the mean log ratio; None without a pair."""
-    logs = [math.log(b / a) for a, b in pairs if a and b and a > 0 and b > 0]
-    if not logs:
-        return None
-    mean = statistics.fmean(logs)
-    interval = paired_t_interval(logs, confidence)
-    low, high = (math.exp(interval.low), math.exp(interval.high)) if interval else (None, None)
-    return Ratio(math.exp(mean), low, high, len(logs), facts.ratio_verdict(math.exp(mean), low, high))
+def ratio_of(pairs: list[tuple[float, float]], confidence: float, what: str = "time") -> Effect | None:
+    """B/A from (a, b) pairs, one per round (effects.log_ratio); None without a pair."""
+    return effects.log_ratio(what, pairs, confidence)
 
 
 def by_round(runs: list[ProgramRun], arm: str, figure) -> dict[int, float]:
@@ -114,15 +95,9 @@ def paired(runs: list[ProgramRun], a: str, b: str, figure) -> list[tuple[float, 
     return [(fa[n], fb[n]) for n in sorted(fa.keys() & fb.keys())]
 
 
-def instruction_ratio(pairs: list[tuple[float, float]], confidence: float) -> Ratio | None:
-    """B/A of instruction counts, as ratio_of, judged by the instruction rule (an interval that
-    excludes 1x, and at least facts.INSTRUCTION_MIN_EFFECT_FRACTION)."""
-    found = ratio_of(pairs, confidence)
-    if found is None:
-        return None
-    found.verdict = facts.instruction_verdict(found.estimate - 1, None if found.low is None else found.low - 1,
-                                              None if found.high is None else found.high - 1, 1.0)
-    return found
+def instruction_ratio(pairs: list[tuple[float, float]], confidence: float) -> Effect | None:
+    """B/A of instruction counts, as ratio_of, judged as an exact count (effects.judge)."""
+    return effects.log_ratio("instructions", pairs, confidence, exact=True)
 
 
 def fill_instructions(row: ProgramRow, item: ProgramData, labels: list[str], recorded: list[str],
@@ -214,8 +189,8 @@ def row_of(item: ProgramData, labels: list[str], recorded: list[str], confidence
     time_figure = lambda r: r.figure_s          # noqa: E731
     cpu_figure = lambda r: r.cpu_s if r.figure_s is not None else None   # noqa: E731
     for label in recorded:
-        for target, figure in ((row.time_ratio, time_figure), (row.cpu_ratio, cpu_figure)):
-            found = ratio_of(paired(item.runs, labels[0], label, figure), confidence)
+        for target, figure, what in ((row.time_ratio, time_figure, "time"), (row.cpu_ratio, cpu_figure, "cpu")):
+            found = ratio_of(paired(item.runs, labels[0], label, figure), confidence, what)
             if found:
                 target[label] = found
     for label in recorded[1:]:
@@ -242,11 +217,7 @@ def geomean(items: list[ProgramData], a: str, b: str, figure, name: str) -> GeoM
     if not rounds:
         return None
     logs = [statistics.fmean(math.log(p[n][1] / p[n][0]) for p in per_program.values()) for n in rounds]
-    interval = paired_t_interval(logs, facts.CONFIDENCE)
-    estimate = math.exp(statistics.fmean(logs))
-    low, high = (math.exp(interval.low), math.exp(interval.high)) if interval else (None, None)
-    return GeoMean(b, a, name, Ratio(estimate, low, high, len(rounds), facts.ratio_verdict(estimate, low, high)),
-                   sorted(per_program))
+    return GeoMean(b, a, name, effects.ratio_of_logs(name, logs, facts.CONFIDENCE), sorted(per_program))
 
 
 def analyse(data: dict) -> ProgramsResult:

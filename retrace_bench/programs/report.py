@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from pathlib import Path
 
 from retrace_bench import facts
@@ -144,3 +146,21 @@ def render_programs_chart(result, path: Path) -> bool:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
+
+
+#: summary.json's programs section carries each ratio with these fields (its format since programs began).
+RATIO_FIELDS = ("estimate", "low", "high", "rounds", "verdict")
+RATIO_KEYS = ("time_ratio", "cpu_ratio", "version_ratio", "instruction_ratio", "instruction_version_ratio")
+
+
+def to_json(result) -> dict:
+    """The program workload's part of summary.json."""
+    def ratio(effect):
+        return {k: getattr(effect, k) for k in RATIO_FIELDS}
+    data = asdict(result)
+    for row, found in zip(data["rows"], result.rows):
+        for key in RATIO_KEYS:
+            row[key] = {arm: ratio(e) for arm, e in getattr(found, key).items()}
+    for g, found in zip(data["geomeans"], result.geomeans):
+        g["ratio"] = ratio(found.ratio)
+    return data

@@ -8,10 +8,11 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from retrace_bench import facts
+from retrace_bench import effects, facts
+from retrace_bench.effects import Effect
 from retrace_bench.arms import recorded_labels as recorded_arms
 from retrace_bench.service.load import AbResult, RateResult
-from retrace_bench.stats import family_confidence, median_or_none, paired_t_interval
+from retrace_bench.stats import family_confidence, median_or_none
 
 SPEC_CLAIM = "<1% latency increase for most endpoints"
 #: A recorded app whose trace grows less than this per request did not record its requests.
@@ -50,32 +51,31 @@ def load_runs(data: dict) -> list[ArmRun]:
             for r in data["runs"]]
 
 
-def paired_percent_ci(runs: list[ArmRun], plain: str, arm: str, figure,
-                      confidence: float = facts.CONFIDENCE) -> list[float] | None:
-    """The interval of the change arm / plain in percent, paired by round: Student's t on the
-    per-round log ratios, turned back into percent, so that it cannot pass -100% (a ratio's interval
-    is not symmetric in percent; the programs' ratios are computed the same way). None with fewer than
-    two rounds that have both, or a figure that is not positive. `confidence`: per comparison."""
-    import math
+def round_pairs(runs: list[ArmRun], plain: str, arm: str, figure) -> list[tuple[float, float]]:
+    """(plain's, arm's) figure in each round that has both."""
     by_round = {(r.arm, r.round): figure(r) for r in runs}
-    rounds = sorted({r.round for r in runs if by_round.get((plain, r.round)) is not None
-                     and by_round.get((arm, r.round)) is not None})
-    if any(by_round[(plain, n)] <= 0 or by_round[(arm, n)] <= 0 for n in rounds):
-        return None
-    interval = paired_t_interval([math.log(by_round[(arm, n)] / by_round[(plain, n)]) for n in rounds], confidence)
-    if interval is None:
-        return None
-    return [math.expm1(interval.low) * 100, math.expm1(interval.high) * 100]
+    return [(by_round[(plain, n)], by_round[(arm, n)]) for n in sorted({r.round for r in runs})
+            if by_round.get((plain, n)) is not None and by_round.get((arm, n)) is not None]
 
 
-def ci_verdict(ci: list[float] | None, estimate_percent: float, higher_is_slower: bool = True) -> str:
-    """slower / faster / within noise for a percent change with its interval (2% minimum effect).
-    A latency that rises is slower; a throughput that rises is faster."""
-    if ci is None:
-        return facts.CANNOT_TELL
-    if ci[0] <= 0 <= ci[1] or abs(estimate_percent) < facts.minimum_effect_percent():
-        return facts.WITHIN_NOISE
-    return facts.SLOWER if (estimate_percent > 0) == higher_is_slower else facts.FASTER
+def change_effect(what: str, runs: list[ArmRun], plain: str, arm: str, figure, a: float, b: float,
+                  confidence: float = facts.CONFIDENCE, higher_is_worse: bool = True) -> Effect:
+    """The change arm / plain in percent (of the medians `a`, `b`), with the interval of the paired
+    per-round log ratios in percent (effects.percent_change: it cannot pass -100%, as the programs'
+    ratios). A latency or a CPU that rises is slower; a throughput that rises is faster.
+    `confidence`: per comparison."""
+    return effects.percent_change(what, a, b, round_pairs(runs, plain, arm, figure), confidence, higher_is_worse)
+
+
+def cpu_effect(runs: list[ArmRun], plain: str, arm: str, confidence: float = facts.CONFIDENCE) -> Effect | None:
+    """The app's CPU per request, `arm` against `plain` (change_effect of the medians); None when
+    either has no CPU figure."""
+    figure = lambda r: r.cpu_ms_per_request   # noqa: E731
+    a = median_or_none(figure(r) for r in runs if r.arm == plain)
+    b = median_or_none(figure(r) for r in runs if r.arm == arm)
+    if not a or b is None:
+        return None
+    return change_effect("cpu_ms_per_request", runs, plain, arm, figure, a, b, confidence)
 
 
 def change(a: float | None, b: float | None) -> float | None:
@@ -102,18 +102,21 @@ def versus(runs: list[ArmRun], arms: dict, path: str, ref: str, arm: str, confid
         "p99_increase_percent": (a["p99_ms"] - p["p99_ms"]) / p["p99_ms"] * 100,
         "ranges_overlap": (a["requests_per_s_range"][1] >= p["requests_per_s_range"][0]
                            and p["requests_per_s_range"][1] >= a["requests_per_s_range"][0]),
-        **{f"{metric}_change_ci_percent": paired_percent_ci(
-            runs, ref, arm, lambda r, m=metric: getattr(r.results[path], m), confidence)
-           for metric in ("requests_per_s", "p50_ms", "p95_ms", "p99_ms")}}
-    o["throughput_verdict"] = ci_verdict(o["requests_per_s_change_ci_percent"], -o["throughput_drop_percent"],
-                                         higher_is_slower=False)
+        }
+    found = {metric: change_effect(metric, runs, ref, arm, lambda r, m=metric: getattr(r.results[path], m),
+                                   p[metric], a[metric], confidence, higher_is_worse=metric != "requests_per_s")
+             for metric in ("requests_per_s", "p50_ms", "p95_ms", "p99_ms")}
+    o.update({f"{metric}_change_ci_percent": e.interval() for metric, e in found.items()})
+    o["throughput_verdict"] = found["requests_per_s"].verdict
     if p["rate"] and a["rate"]:
         for m in ("p50_ms", "p95_ms", "p99_ms"):
-            o[f"rate_{m}_change_percent"] = change(p["rate"][m], a["rate"][m])
-            o[f"rate_{m}_change_ci_percent"] = paired_percent_ci(
-                runs, ref, arm, lambda r, m=m: getattr(r.rate_results[path], m) if path in r.rate_results else None,
-                confidence)
-        o["rate_p50_verdict"] = ci_verdict(o["rate_p50_ms_change_ci_percent"], o["rate_p50_ms_change_percent"])
+            e = change_effect(f"rate_{m}", runs, ref, arm,
+                              lambda r, m=m: getattr(r.rate_results[path], m) if path in r.rate_results else None,
+                              p["rate"][m], a["rate"][m], confidence)
+            o[f"rate_{m}_change_percent"] = e.estimate
+            o[f"rate_{m}_change_ci_percent"] = e.interval()
+            found[f"rate_{m}"] = e
+        o["rate_p50_verdict"] = found["rate_p50_ms"].verdict
     return o
 
 
@@ -122,13 +125,9 @@ def baseline_cpu(runs: list[ArmRun], labels: list[str], arm: str, confidence: fl
     recorded = recorded_arms(labels)
     if arm not in recorded[1:]:
         return {}
-    figure = lambda r: r.cpu_ms_per_request   # noqa: E731
-    base = median_or_none(figure(r) for r in runs if r.arm == recorded[0])
-    mine = median_or_none(figure(r) for r in runs if r.arm == arm)
-    ci = paired_percent_ci(runs, recorded[0], arm, figure, confidence)
-    estimate = change(base, mine)
-    return {"cpu_change_vs_baseline_percent": estimate, "cpu_change_vs_baseline_ci_percent": ci,
-            "cpu_vs_baseline_verdict": ci_verdict(ci, estimate) if estimate is not None else facts.CANNOT_TELL}
+    e = cpu_effect(runs, recorded[0], arm, confidence)
+    return {"cpu_change_vs_baseline_percent": e and e.estimate, "cpu_change_vs_baseline_ci_percent": e and e.interval(),
+            "cpu_vs_baseline_verdict": e.verdict if e else facts.CANNOT_TELL}
 
 
 def regressions(summary: dict) -> list[str]:
@@ -194,7 +193,7 @@ def app_summary(data: dict, families: int = 1) -> dict:
         per_arm[arm] = {
             "agent": data.get("agents", {}).get(arm),
             "cpu_ms_per_request": median_or_none(r.cpu_ms_per_request for r in arm_runs),
-            "cpu_change_ci_percent": (paired_percent_ci(runs, plain, arm, lambda r: r.cpu_ms_per_request, confidence)
+            "cpu_change_ci_percent": ((e := cpu_effect(runs, plain, arm, confidence)) and e.interval()
                                       if arm != plain else None),
             **baseline_cpu(runs, labels, arm, confidence),
             "peak_rss_mb": (m / 1024 if (m := median_or_none(r.peak_rss_kb for r in arm_runs)) else None),
