@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from retrace_bench.compare import compare  # noqa: E402
-from retrace_bench.ops.parse import InputError  # noqa: E402
+from retrace_bench.inputs import InputError  # noqa: E402
 from retrace_bench.summary import write_summary  # noqa: E402
 
 

@@ -3,7 +3,7 @@ core beside them (docs/development.md has the whole layout).
 
     ops/       operations: per-operation scripts        run, parse, analysis, report (+ instructions, history)
     programs/  whole programs: pyperformance, --program run, analysis, report (+ pyperformance, export_pyperf)
-    service/   an app under load (production_*)          run, analysis, report (+ load, agents, sink)
+    production/ an app under load (production_*)          run, analysis, report (+ load, agents, sink)
 
     driver     the command line and the flow of a run    rounds    the rounds loop every workload shares
     arms       plain, Retrace, other versions, agents     procs     child processes, time limits, scratch

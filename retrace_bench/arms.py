@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrace_bench import facts
+from retrace_bench.agents import AGENTS, ALL_ARMS, APP_PACKAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements.txt"
@@ -152,13 +153,11 @@ def version_field(version: str) -> str:
 
 def app_pins(requirements: Path = REQUIREMENTS) -> list[str]:
     """requirements.txt's pins of the shipped apps' packages."""
-    from retrace_bench.service.agents import APP_PACKAGES
     return [line.strip() for line in requirements.read_text().splitlines()
             if line.split("==")[0].strip().lower() in APP_PACKAGES]
 
 
 def agent_arm(name: str, progress=print) -> Arm:
-    from retrace_bench.service.agents import AGENTS
     agent = AGENTS[name]
     if agent.unavailable:
         raise ArmError(f"{name}: {agent.unavailable}")
@@ -170,7 +169,6 @@ def agent_arm(name: str, progress=print) -> Arm:
 def parse_arm_list(text: str) -> list[str]:
     """--arms: comma-separated labels (plain, retrace, retrace==X.Y.Z, an agent) or `all`;
     plain first; a repeated label is an A/A copy."""
-    from retrace_bench.service.agents import ALL_ARMS, AGENTS
     names = [n.strip() for n in text.split(",") if n.strip()]
     if names == ["all"]:
         names = list(ALL_ARMS)
@@ -186,7 +184,6 @@ def parse_arm_list(text: str) -> list[str]:
 
 def make_named_arms(names: list[str], progress=print) -> tuple[list[Arm], dict[str, str]]:
     """Arms for the labels of parse_arm_list, and the agents that cannot run here with why."""
-    from retrace_bench.service.agents import AGENTS
     arms, unavailable, seen = [], {}, {}
     for name in names:
         if name in AGENTS and AGENTS[name].unavailable:
@@ -260,3 +257,16 @@ def balanced_rounds(rounds: int, arm_count: int, carry_over: bool = True) -> int
     of the arm count, which balances the positions."""
     period = design_period(arm_count) if carry_over else max(arm_count, 1)
     return -(-rounds // period) * period
+
+
+def comparison_pairs(arms: list[dict]) -> list[tuple[str, str, str]]:
+    """(A, B, kind): every other arm against the first plain arm; every later recorded arm
+    against the first one, the baseline (--versions BASE,NEW,...); a second plain arm is an A/A."""
+    plain = [a["label"] for a in arms if a["kind"] == "plain"]
+    recorded = [a["label"] for a in arms if a["kind"] == "retrace"]
+    pairs = []
+    if plain:
+        pairs += [(plain[0], other, "aa") for other in plain[1:]]
+        pairs += [(plain[0], arm, "overhead") for arm in recorded]
+    pairs += [(recorded[0], b, "versions") for b in recorded[1:]]
+    return pairs

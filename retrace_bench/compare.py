@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from retrace_bench import effects, facts
-from retrace_bench.ops.parse import InputError, read_text
-from retrace_bench.ops.instruction_analysis import JUDGED, comparison_confidence
+from retrace_bench.inputs import InputError, read_text
+from retrace_bench.instructions.analysis import JUDGED, comparison_confidence
 from retrace_bench.render import fmt_us
 
 DRIFT_WARNING = ("These archives come from different runs: every change below includes machine drift "

@@ -16,11 +16,24 @@ import time
 from pathlib import Path
 
 from retrace_bench import arms as arms_mod
-from retrace_bench import facts, procs
+from retrace_bench import commands, facts, procs, selfcheck
+from retrace_bench.instructions import callgrind
+from retrace_bench.ops import history_report, instruction_run
 from retrace_bench.options import positive_float, positive_int
 from retrace_bench.ops.run import (REPLAY_TEXT, BenchmarkData, Plan, RunData, Runner, check_replay, discover_scripts, probe_trace_growth, profile_regimes, run_rounds, write_texts)
-from retrace_bench.results import ROOT, ResultsLock, claim_results_dir, new_run_dir, publish, suite_commit
+from retrace_bench.results import ROOT, ResultsLock, claim_results_dir, new_run_dir, publish, suite_commit, write_atomically
 from retrace_bench.rounds import RunError, Target, say
+from retrace_bench.production.run import SHIPPED_APPS
+from retrace_bench.instructions.budget import BudgetError, load
+from retrace_bench.ops import history as history_mod
+import json
+from retrace_bench.programs import run as programs_mod
+from retrace_bench.programs import export_pyperf, pyperformance
+from retrace_bench.summary import write_summary
+from retrace_bench.inputs import InputError
+from retrace_bench.ops.analysis import target_misses
+from retrace_bench.production.load import missing_tools
+from retrace_bench.agents import AGENTS
 
 DEFAULT_ROUNDS, QUICK_ROUNDS = 8, 2
 DEFAULT_TARGET_MINUTES = 10.0
@@ -136,7 +149,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.version_list is not None and (not all(args.version_list)):
         parser.error("--versions: an empty version in the list")
     if args.budget is not None:
-        from retrace_bench.budget import BudgetError, load
         if args.no_instructions or args.no_synthetic:
             parser.error("--budget judges instruction counts, which --no-instructions and --no-synthetic skip")
         try:
@@ -178,7 +190,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.app_list = [a.strip() for a in args.apps.split(",") if a.strip()]
     if len(set(args.app_list)) < len(args.app_list):
         parser.error(f"--apps: {args.apps!r} names an app twice")
-    from retrace_bench.service.run import SHIPPED_APPS
     if not args.app_list or any(a not in SHIPPED_APPS for a in args.app_list):
         parser.error(f"--apps: choose from {', '.join(SHIPPED_APPS)}")
     try:
@@ -207,7 +218,6 @@ def shown(path: Path) -> str:
 
 def parse_size(text: str) -> int:
     """500M, 2G, 1.5GB, 1048576 -> bytes."""
-    import re
     match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.I)
     if not match:
         raise ValueError(f"{text!r} is not a size (e.g. 500M, 2G)")
@@ -306,11 +316,8 @@ def run_suite(args) -> int:
 
 def run_history(args) -> int:
     """--history: the releases' instruction counts (history.py), from the cache where it has them."""
-    from retrace_bench.ops import history as history_mod
-    from retrace_bench import instructions
-    from retrace_bench.ops import history_report
     results: Path = args.results
-    reason = instructions.missing()
+    reason = callgrind.missing()
     if reason:
         raise RunError(f"--history counts instructions, which cannot be done here: {reason}")
     published = history_mod.published_releases()         # a bad spec is refused before results/ is touched
@@ -322,8 +329,6 @@ def run_history(args) -> int:
         try:
             data = history_mod.run_history(args.history, releases, published, results, run_dir, args.quick,
                                            args.instruction_rounds, args.timeout)
-            from retrace_bench.results import write_atomically
-            import json
             write_atomically(run_dir / history_mod.HISTORY_FILE, json.dumps(data, indent=1, ensure_ascii=False))
             result = history_mod.analyse(history_mod.parse(data))
             say("")
@@ -345,8 +350,6 @@ def run_history(args) -> int:
 def select_programs(args) -> list:
     """The pyperformance benchmarks and --program commands of this run; refused up front when a
     name is unknown, a command cannot be split, or pyperformance is missing."""
-    from retrace_bench.programs import run as programs_mod
-    from retrace_bench.programs import pyperformance
     chosen = []
     if args.pyperformance != "none":
         spec = args.pyperformance
@@ -360,17 +363,17 @@ def select_programs(args) -> list:
     names = set(p.name for p in chosen)
     for number, command in enumerate(args.program, 1):
         try:
-            argv = programs_mod.split_command(command, sys.executable)
-        except programs_mod.ProgramError as error:
+            argv = commands.split_command(command, sys.executable)
+        except commands.CommandError as error:
             raise RunError(f"--program: {error}") from None
-        if programs_mod.is_python(argv, sys.executable) and "{python}" not in command.split()[0]:
+        if commands.is_python(argv, sys.executable) and "{python}" not in command.split()[0]:
             raise RunError(f"--program {command!r} runs {argv[0]}, not the arm's interpreter: the recorded arm "
                               "needs the Python that has retracesoftware (and --versions one per release); write "
                               f"{{python}} {shlex.join(argv[1:])}")
         found = Path(cwd, argv[0]).is_file() if "/" in argv[0] else shutil.which(argv[0])
         if not found:
             raise RunError(f"--program {command!r}: {argv[0]} is not a program here")
-        name = programs_mod.command_name(argv, sys.executable)
+        name = commands.command_name(argv, sys.executable)
         name = name if name not in names else f"{name}#{number}"
         names.add(name)
         chosen.append(programs_mod.Program(name, programs_mod.COMMAND, template=command, cwd=cwd))
@@ -379,11 +382,6 @@ def select_programs(args) -> list:
 
 def run_programs(args, arms, programs, run_dir: Path, keep: Path | None = None) -> None:
     """The program workload in the same arms: programs.json and the pyperf export."""
-    import json
-    from retrace_bench.programs import export_pyperf
-    from retrace_bench.programs import pyperformance
-    from retrace_bench.programs import run as programs_mod
-    from retrace_bench.results import write_atomically
     rounds = args.rounds if args.rounds_given else arms_mod.balanced_rounds(
         facts.QUICK_PROGRAM_ROUNDS if args.quick else facts.DEFAULT_PROGRAM_ROUNDS, len(arms))
 
@@ -399,7 +397,7 @@ def run_programs(args, arms, programs, run_dir: Path, keep: Path | None = None) 
                                              args.quick, deadline=getattr(args, "deadline", None),
                                              python_for=python_for, progress=say,
                                              instruction_rounds=program_instruction_rounds(args), keep_dir=keep)
-        except programs_mod.ProgramError as error:
+        except commands.CommandError as error:
             raise RunError(str(error)) from None
     write_atomically(run_dir / "programs.json", json.dumps(
         {"format": 1, "arms": [a.to_json() for a in arms],
@@ -413,10 +411,9 @@ def run_programs(args, arms, programs, run_dir: Path, keep: Path | None = None) 
 def program_instruction_rounds(args) -> int:
     """Rounds of the programs' instruction counts: none without --program-instructions, or where
     instructions cannot be counted (said once)."""
-    from retrace_bench import instructions
     if not getattr(args, "program_instructions", False):
         return 0
-    reason = instructions.missing()
+    reason = callgrind.missing()
     if reason:
         say(f"[program instructions] not counted: {reason}")
         return 0
@@ -424,7 +421,7 @@ def program_instruction_rounds(args) -> int:
 
 
 def run_workloads(args, arms, scripts, run_dir: Path, programs=()) -> int:
-    """Every workload of a run into run_dir: operations, programs, the service, then the summary."""
+    """Every workload of a run into run_dir: operations, programs, production, then the summary."""
     # --max-minutes: one deadline for the rounds of the per-operation benchmarks and the programs.
     args.deadline = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
     keep = None
@@ -445,7 +442,6 @@ def run_workloads(args, arms, scripts, run_dir: Path, programs=()) -> int:
             if arm.recorded:
                 data.empty_trace_bytes[arm.label] = runner.measure_empty_trace(arm)
         deadline = args.deadline
-        from retrace_bench.ops.analysis import target_misses
         missing = run_rounds(runner, Plan(scripts, arms, args.rounds, bench_args, args.target, deadline,
                                           misses=target_misses),
                              data, texts)
@@ -462,8 +458,6 @@ def run_workloads(args, arms, scripts, run_dir: Path, programs=()) -> int:
         if scripts and not args.no_instructions:
             count_instructions(args, runner, scripts, arms, data, run_dir / facts.CALLGRIND_DIRECTORY)
     write_texts(run_dir, texts)
-    from retrace_bench.results import write_atomically
-    import json
     write_atomically(run_dir / "run.json", json.dumps(data.to_json(), indent=1, ensure_ascii=False))
     if programs:
         run_programs(args, arms, programs, run_dir, keep)
@@ -471,8 +465,6 @@ def run_workloads(args, arms, scripts, run_dir: Path, programs=()) -> int:
     if not args.no_production:
         production_failed = run_production(args, arms, run_dir)
     say("")
-    from retrace_bench.summary import write_summary
-    from retrace_bench.ops.parse import InputError
     try:
         status = write_summary(run_dir, fail_on_regression=args.fail_on_regression, in_progress=True)
     except InputError as error:
@@ -490,17 +482,16 @@ def run_workloads(args, arms, scripts, run_dir: Path, programs=()) -> int:
 def count_instructions(args, runner: Runner, scripts: list[str], arms, data: RunData, profile_dir: Path) -> None:
     """The per-operation benchmarks under Callgrind (instructions.py), or a note saying why not;
     the Callgrind files of each arm's first process kept in profile_dir."""
-    from retrace_bench import instructions
-    reason = instructions.missing()
+    reason = callgrind.missing()
     if reason is None:
         rounds = args.instruction_rounds or (facts.QUICK_INSTRUCTION_ROUNDS if args.quick else facts.INSTRUCTION_ROUNDS)
         windows = facts.QUICK_INSTRUCTION_WINDOWS if args.quick else facts.INSTRUCTION_WINDOWS
         try:
-            instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say,
+            instruction_run.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say,
                                           profile_dir=profile_dir,
                                           target_percent=None if args.quick else facts.INSTRUCTION_TARGET_PERCENT)
             return
-        except instructions.InstructionError as error:
+        except callgrind.InstructionError as error:
             reason = str(error)
     say(f"[instructions] not counted: {reason}")
     data.config["instructions_skipped"] = reason
@@ -508,12 +499,10 @@ def count_instructions(args, runner: Runner, scripts: list[str], arms, data: Run
 
 def missing_load_tools() -> list[str]:
     """The production benchmark's load generators that are not installed, with their packages."""
-    from retrace_bench.service.load import missing_tools
     return missing_tools()
 
 
 def agent_names() -> list[str]:
-    from retrace_bench.service.agents import AGENTS
     return list(AGENTS)
 
 
@@ -572,7 +561,6 @@ def run_production_app(args, app: str, names: list[str], plain, run_dir: Path) -
 def self_check(args, keep=None) -> int:
     """A/A (plain and recorded), calibration (latency and CPU), timer fidelity; nothing kept.
     `keep`: a function given the raw data before it is judged (the tests' data is made that way)."""
-    from retrace_bench import selfcheck
     bench_args = ["--quick"] if args.quick else []
     pinned = arms_mod.pinned_version()
     plain_aa = arms_mod.make_arms(plain_copies=2)[:2]
@@ -617,8 +605,7 @@ def instruction_check(args, runner: Runner) -> dict:
     """The instruction A/A (the pinned release as two recorded arms, on the per-operation benchmarks)
     and calibration/sensitivity (selfcheck/instruction_benchmark.py), or nothing when instructions
     cannot be counted here (said)."""
-    from retrace_bench import instructions
-    reason = instructions.missing()
+    reason = callgrind.missing()
     if reason:
         say(f"[self-check] instructions not checked: {reason}")
         return {}
@@ -643,10 +630,10 @@ def instruction_check(args, runner: Runner) -> dict:
         data = RunData([a.to_json() for a in arms], {})
         data.benchmarks = [BenchmarkData(facts.result_name(s), s) for s in scripts]
         try:
-            instructions.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say,
+            instruction_run.run_instructions(runner, scripts, arms, rounds, windows, data, progress=say,
                                           target_percent=facts.INSTRUCTION_TARGET_PERCENT if name == "instructions_aa"
                                           else None)     # the A/A of the procedure a versions run uses
-        except instructions.InstructionError as error:
+        except callgrind.InstructionError as error:
             raise RunError(f"self-check instructions: {error}") from None
         runs[name] = data
     return runs
@@ -656,8 +643,6 @@ def program_check(args):
     """The program workload's A/A and calibration: a pyperformance benchmark and a small program
     (selfcheck/program_calibration.py) in plain, plain#2, retrace, retrace#2 and retrace+cost, whose
     program sleeps facts.PROGRAM_COST_S more when recorded."""
-    from retrace_bench.programs import run as programs_mod
-    from retrace_bench.programs import pyperformance
     pinned = arms_mod.pinned_version()
     arms = arms_mod.make_arms(plain_copies=2) + [
         arms_mod.Arm("retrace#2", arms_mod.RETRACE, sys.executable, pinned),
@@ -681,7 +666,6 @@ def program_check(args):
 def timer_pairs(runner: Runner, args) -> list[tuple[float, float]]:
     """(harness µs per time.time(), timeit µs per time.time()) pairs, measured alternately in one
     plain process (selfcheck/timer_fidelity.py), so that the machine's state is the same for both."""
-    import json
     say("[self-check] timer: harness time.time() and timeit, alternately in one process")
     base = runner.next_name("timer")
     plain = arms_mod.make_arms()[0]
@@ -697,7 +681,6 @@ def timer_pairs(runner: Runner, args) -> list[tuple[float, float]]:
 
 def production_aa(args, scratch: Path) -> dict | None:
     """The production benchmark with two plain arms on the shipped WSGI app: the production A/A."""
-    import json
     if missing_load_tools():
         say(f"[self-check] production A/A skipped: not installed: {', '.join(missing_load_tools())}")
         return None

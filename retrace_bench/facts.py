@@ -2,6 +2,8 @@
 the minimum effect, the names of the built-in benchmarks, the spec's claims and red flags."""
 
 from __future__ import annotations
+from pathlib import Path
+import os
 
 # --------------------------------------------------------------------------- Retrace's environment
 #: Variables that ask for a recording: the spec's RETRACE_RECORDING_PATH and the package's own.
@@ -33,7 +35,7 @@ PROGRAM_COST_S = 1.0
 #: The directory the user ran the suite from: run_all_benchmarks.sh changes into the suite's own
 #: directory, and a --program command's relative paths are the user's.
 CALLER_CWD_VARIABLE = "RETRACE_BENCH_CWD"
-#: The directory of the compiled Callgrind extension (retrace_bench/native/), for benchlib.
+#: The directory of the compiled Callgrind extension (retrace_bench/instructions/native/), for benchlib.
 CALLGRIND_EXTENSION_VARIABLE = "RETRACE_BENCH_CALLGRIND_EXT"
 #: Set by the self-check in the arm whose recorded call gets a known pure-Python piece of work.
 INSTRUCTION_WORK_VARIABLE = "RETRACE_BENCH_INSTRUCTION_WORK"
@@ -152,7 +154,6 @@ def result_name(script: str) -> str:
     """internal / external for the built-ins, else the script's name without _benchmark.py; a user's
     script whose short name is a built-in's (internal_benchmark.py) keeps its whole stem, so that
     result names never collide."""
-    from pathlib import Path
     name = Path(script).name
     if name in RESULT_NAMES:
         return RESULT_NAMES[name]
@@ -194,7 +195,7 @@ INSTRUCTION_TARGET_STEPS = 3
 #: budget for a --versions run's instruction table), planned from the first processes' durations.
 INSTRUCTION_SECTION_BUDGET_S = 300.0
 #: Every counted process gets --through=K in this many digits (this value: every test), so that the
-#: extra processes' arguments are as long as the first ones' (instructions.through_argument).
+#: extra processes' arguments are as long as the first ones' (instruction_run.through_argument).
 INSTRUCTION_THROUGH_ALL = 9999
 #: Processes under Callgrind at a time (they time nothing; the self-check's instruction A/A shows
 #: that two side by side leave the counts alone).
@@ -282,7 +283,6 @@ TIMER_FIDELITY_RATIO = 1.3
 
 def pinning(enabled: bool) -> tuple[frozenset | None, frozenset | None]:
     """(app CPUs, load CPUs), or (None, None) when not pinning or the machine has one CPU."""
-    import os
     if not enabled or len(os.sched_getaffinity(0)) < 2:
         return None, None
     available = sorted(os.sched_getaffinity(0))

@@ -83,12 +83,12 @@ def operation_rows(result, arm: str, plain: str, instructions) -> list[Operation
     return rows
 
 
-def service_rows(glance: Glance, production) -> None:
+def production_rows(glance: Glance, production) -> None:
     arm = glance.arm
     for summary in production:
         app = summary.get("app", "app")
         if "failure" in summary:
-            glance.broke.append(f"service ({app}): the run FAILED: {summary['failure']}")
+            glance.broke.append(f"production ({app}): the run FAILED: {summary['failure']}")
             continue
         for path, figures in summary["paths"].items():
             against = figures["against_plain"].get(arm)
@@ -109,7 +109,7 @@ def service_rows(glance: Glance, production) -> None:
         extra = recorded.get("failed_requests", 0) - plain.get("failed_requests", 0)
         if extra > 0 or recorded.get("exceptions") and not plain.get("exceptions"):
             first = (recorded.get("exceptions") or ["no exception printed"])[0]
-            glance.broke.append(f"service ({app}): {recorded.get('failed_requests', 0)} failed requests recorded "
+            glance.broke.append(f"production ({app}): {recorded.get('failed_requests', 0)} failed requests recorded "
                                 f"against {plain.get('failed_requests', 0)} plain ({first})")
 
 
@@ -156,7 +156,7 @@ def version_rows(glance: Glance, result, instructions) -> None:
 
 
 def health_rows(glance: Glance, result) -> None:
-    if not result.benchmarks:                  # --no-synthetic: the programs and the service say theirs
+    if not result.benchmarks:                  # --no-synthetic: the programs and production say theirs
         return
     glance.health.append(f"{rounds_text(result.config)}, {order_text(result.config)}; "
                          f"intervals Bonferroni-adjusted over {sum(len(b.tests) for b in result.benchmarks)} tests")
@@ -189,7 +189,7 @@ def glance(result, instructions=None, programs=None, production=()) -> Glance | 
                       for gm in programs.geomeans if gm.arm == g.arm and gm.against == g.plain]
     version_rows(g, result, instructions)
     broke_rows(g, result, programs, production)
-    service_rows(g, production)
+    production_rows(g, production)
     health_rows(g, result)
     return g
 

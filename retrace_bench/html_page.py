@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 from html import escape
 from pathlib import Path
+from retrace_bench.render import fmt_us
 
 FILE = "report.html"
 
@@ -45,7 +46,6 @@ def items(entries: list[str], css: str = "") -> str:
 
 
 def glance_html(g) -> str:
-    from retrace_bench.render import fmt_us
     if g is None:
         return "<p>No recorded arm in this run: nothing to compare with plain.</p>"
     parts = [f"<h2>At a glance: what recording with {escape(g.arm)} cost here, against {escape(g.plain)}</h2>"]

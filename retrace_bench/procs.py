@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrace_bench import facts
+import ctypes
+import threading
+from retrace_bench.facts import TRACE_POLL_S
 
 _live: set[subprocess.Popen] = set()
 STOP_GRACE_S = 5.0
@@ -33,7 +36,6 @@ def _die_with_parent() -> None:
     """In the child before it executes: the kernel sends it SIGKILL when the suite's process dies,
     however it dies (kill -9 included), so no benchmark, app or load generator outlives the run."""
     try:
-        import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass                                # not Linux: the group stop on the way out still applies
@@ -175,8 +177,6 @@ def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, s
     None, and stops it at its time limit. The manager blocks in wait4, so the wall time ends when
     the child does, not at the next look. Returns the outcome, the usage (None when the child was
     stopped), and the watch's reason when it stopped the child."""
-    import threading
-    from retrace_bench.facts import TRACE_POLL_S
     reasons: list = []
     done = threading.Event()
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
@@ -247,7 +247,6 @@ def become_subreaper() -> bool:
     double-forks, or daemonises with setsid, is re-parented here, not to init), so that none
     outlives the run. False where the kernel does not offer it."""
     try:
-        import ctypes
         return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False

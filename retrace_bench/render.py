@@ -17,9 +17,9 @@ def pyplot():
     """matplotlib's pyplot drawing to files (no display), or None where matplotlib is missing: every
     chart is then left out, and the text says the same."""
     try:
-        import matplotlib
+        import matplotlib  # lazy: about a second of start-up, only when a chart is drawn
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # lazy: as above
     except ImportError:
         return None
     return plt

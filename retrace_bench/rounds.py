@@ -1,4 +1,4 @@
-"""The rounds loop every workload shares (per-operation scripts, programs, services), the error
+"""The rounds loop every workload shares (per-operation scripts, programs, production), the error
 that stops a run, the resolution asked for (--target-ci) and the progress line."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Target:
 
 
 class Rounds:
-    """The one rounds loop of every workload (per-operation scripts, programs, services): round r
+    """The one rounds loop of every workload (per-operation scripts, programs, production): round r
     runs every arm once, in round r's order of a Williams design (arms.rotation); `extend` plans more rounds;
     with a deadline, no round starts that would end after it (at least `minimum` rounds run)."""
 

@@ -10,7 +10,12 @@ from retrace_bench import facts
 from retrace_bench.handover import ProcessRecord
 from retrace_bench.ops import analysis
 from retrace_bench.render import fmt_us
-from retrace_bench.stats import paired_t_interval
+from retrace_bench.stats import family_confidence, paired_t_interval
+from retrace_bench.production import analysis as production_analysis
+from retrace_bench.production import report as production_report
+from retrace_bench.instructions import analysis as ia
+from retrace_bench.instructions.report import change_text
+from retrace_bench.programs.analysis import paired, ratio_of
 
 #: The calibration tests' names say what they inject (selfcheck/calibration_benchmark.py).
 INJECTED_RE = re.compile(r"injected ([\d.]+) µs per op when recorded")
@@ -82,20 +87,18 @@ def judge(runs: dict, timer: list[tuple[float, float]], production: dict | None 
                 j.report(abs(error) <= facts.CALIBRATION_TOLERANCE,
                          f"{t.name}: {figure} measured {diff_text(d)}, error {error:+.1%}")
     if production is not None:
-        from retrace_bench.service import analysis as service_analysis
-        from retrace_bench.service import report as service_report
         print("Production A/A, two plain arms: throughput and fixed-rate p50 must come out within noise "
-              f"({service_analysis.verdict_confidence(production.get('paths', []), kinds):.2%} intervals)")
-        summary = service_analysis.app_summary(production, families=kinds)
+              f"({production_analysis.verdict_confidence(production.get('paths', []), kinds):.2%} intervals)")
+        summary = production_analysis.app_summary(production, families=kinds)
         for path, p in summary["paths"].items():
             for arm, o in p["against_plain"].items():
                 j.report(o["throughput_verdict"] == facts.WITHIN_NOISE,
                          f"{path} throughput {-o['throughput_drop_percent']:+.1f}% "
-                         f"{service_report.ci_text(o['requests_per_s_change_ci_percent'])} -> {o['throughput_verdict']}")
+                         f"{production_report.ci_text(o['requests_per_s_change_ci_percent'])} -> {o['throughput_verdict']}")
                 if "rate_p50_verdict" in o:
                     j.report(o["rate_p50_verdict"] == facts.WITHIN_NOISE,
                              f"{path} p50 at a fixed rate {o['rate_p50_ms_change_percent']:+.1f}% "
-                             f"{service_report.ci_text(o['rate_p50_ms_change_ci_percent'])} -> {o['rate_p50_verdict']}")
+                             f"{production_report.ci_text(o['rate_p50_ms_change_ci_percent'])} -> {o['rate_p50_verdict']}")
     print(f"Timer fidelity: harness time.time() within {facts.TIMER_FIDELITY_RATIO}x of timeit, "
           "measured alternately in one process")
     harness_us = statistics.median(h for h, _ in timer)
@@ -194,8 +197,6 @@ def judge_instructions(j: Judge, calibration_run, aa_run=None, kinds: int = 1) -
     facts.INSTRUCTION_CALIBRATION_TOLERANCE; a work of ~5% of a recorded call's caller cost is
     called slower (selfcheck/instruction_benchmark.py; the A/A also on every per-operation test
     when `aa_run` is given)."""
-    from retrace_bench.ops import instruction_analysis as ia
-    from retrace_bench.ops.instruction_report import change_text
     runs = [(run, label) for run, label in ((calibration_run, "retrace#2"), (aa_run, None)) if run is not None]
     for run, label in runs:
         result = ia.analyse(run, families=len(runs) * kinds)
@@ -242,8 +243,6 @@ def judge_instructions(j: Judge, calibration_run, aa_run=None, kinds: int = 1) -
 def judge_programs(j: Judge, programs, cost_s: float, kinds: int = 1) -> None:
     """Program A/A (time and CPU ratios of identical arms within noise) and calibration (the known
     cost read back from the paired wall-time difference, within 10%)."""
-    from retrace_bench.programs.analysis import paired, ratio_of
-    from retrace_bench.stats import family_confidence, paired_t_interval
     # two A/A pairs and two figures per program, the family of the self-check's kinds of A/A
     confidence = family_confidence(facts.CONFIDENCE, 4 * len(programs) * kinds)
     print(f"Programs A/A: identical arms, time and CPU ratios must come out within noise ({confidence:.2%} intervals)")

@@ -6,16 +6,21 @@ import json
 import statistics
 from pathlib import Path
 
-from retrace_bench import budget, facts, glance, html_page
-from retrace_bench.ops import analysis
-from retrace_bench.ops import instruction_analysis
-from retrace_bench.ops import instruction_report
-from retrace_bench.ops import parse
-from retrace_bench.ops import report
+from retrace_bench import facts, glance, html_page
+from retrace_bench.instructions import budget
+from retrace_bench.ops import analysis, history, history_report, parse, report
+from retrace_bench.instructions import analysis as instruction_analysis
+from retrace_bench.instructions import report as instruction_report
 from retrace_bench.programs import report as programs_report
+from retrace_bench.inputs import InputError, read_text
 from retrace_bench.results import write_atomically
 from retrace_bench.arms import recorded_labels
 from retrace_bench.rounds import Target
+from retrace_bench.production import analysis as production_analysis
+from retrace_bench.production import report as production_report
+from retrace_bench.programs import analysis as program_analysis
+from retrace_bench.programs.analysis import NOT_INSTALLED, UNMEASURED
+from dataclasses import asdict
 
 
 #: The shipped apps first, in this order; an own app's results after them.
@@ -30,29 +35,26 @@ def production_files(directory: Path) -> list[Path]:
 
 def load_production(directory: Path) -> list[tuple[Path, dict, dict, str]]:
     """(file, data, summary, text) of every production benchmark result in the directory."""
-    from retrace_bench.service import analysis as service_analysis
-    from retrace_bench.service import report as service_report
     loaded = []
     for path in production_files(directory):
         try:
-            data = json.loads(parse.read_text(path))
+            data = json.loads(read_text(path))
             if not isinstance(data, dict):
                 raise ValueError
-            loaded.append((path, data, service_analysis.app_summary(data), service_report.render(data)))
-        except parse.InputError:
+            loaded.append((path, data, production_analysis.app_summary(data), production_report.render(data)))
+        except InputError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, IndexError,
                 statistics.StatisticsError, ZeroDivisionError):
-            raise parse.InputError(f"{path}: not a complete production benchmark result") from None
+            raise InputError(f"{path}: not a complete production benchmark result") from None
     return loaded
 
 
 def render_production_charts(directory: Path, production) -> list[str]:
-    from retrace_bench.service import report as service_report
     written = []
     for path, data, _, _ in production:
         chart = directory / f"{path.stem}.png"
-        if service_report.render_chart(data, chart):
+        if production_report.render_chart(data, chart):
             written.append(chart.name)
     return written
 
@@ -89,18 +91,17 @@ PROGRAMS_FILE = "programs.json"
 
 def load_programs(directory: Path):
     """The program workload's result (programs.json), analysed, or None when the run had none."""
-    from retrace_bench.programs import analysis as program_analysis
     path = directory / PROGRAMS_FILE
     if not path.exists():
         return None
     try:
-        data = json.loads(parse.read_text(path))
+        data = json.loads(read_text(path))
         return data, program_analysis.analyse(data)
-    except parse.InputError:
+    except InputError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, statistics.StatisticsError,
             ZeroDivisionError):
-        raise parse.InputError(f"{path}: not a complete program workload result") from None
+        raise InputError(f"{path}: not a complete program workload result") from None
 
 
 def program_regressions(programs) -> list[str]:
@@ -117,7 +118,6 @@ def program_regressions(programs) -> list[str]:
 def program_run_failed(result) -> bool:
     """The program workload failed: a program did not record, did not install or failed plainly,
     or no program was measured at all (a run that measured nothing is no result)."""
-    from retrace_bench.programs.analysis import NOT_INSTALLED, UNMEASURED
     statuses = [r.status for r in result.rows]
     return (any(s in ("did not record", NOT_INSTALLED, "fails plainly") for s in statuses)
             or all(s in UNMEASURED for s in statuses))
@@ -125,7 +125,6 @@ def program_run_failed(result) -> bool:
 
 def write_history_summary(result, directory: Path, quiet: bool, fail_on_regression: bool) -> int:
     """A --history run's summary (history_report); 1 when no release was measured."""
-    from retrace_bench.ops import history_report
     if fail_on_regression:
         print("error: --fail-on-regression gates a --versions or --budget run; a history has no baseline to gate on")
         return 2
@@ -137,7 +136,6 @@ def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool
               in_progress: bool = False) -> int:
     """Summarise a results directory. `in_progress`: the driver's own run directory, not yet
     published (else a .partial directory is an interrupted run's, and said so)."""
-    from retrace_bench.ops import history
     past = history.load(directory)
     if past is not None:
         return write_history_summary(past, directory, quiet, fail_on_regression)
@@ -149,20 +147,18 @@ def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool
         try:
             target = Target.parse(run.config["target_ci"])
         except ValueError as error:
-            raise parse.InputError(f"{directory / parse.RUN_FILE}: {error}") from None
+            raise InputError(f"{directory / parse.RUN_FILE}: {error}") from None
     try:
         result = analysis.analyse(run, target=target)
         counted = instruction_analysis.analyse(run)
         checks = budget.check(run.config["budget"]["budgets"], counted) if run.config.get("budget") else []
     except (KeyError, TypeError, AttributeError, IndexError, ValueError, statistics.StatisticsError) as error:
-        raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
+        raise InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
                                f"({type(error).__name__}: {error})") from None
-    from retrace_bench.service import analysis as service_analysis
-    from retrace_bench.service import report as service_report
     summaries = [summary for _, _, summary, _ in production]
     production_text = "\n".join(text for _, _, _, text in production)
     if production:
-        production_text += "\n" + "\n".join(service_report.apm_table(summaries)) + "\n"
+        production_text += "\n" + "\n".join(production_report.apm_table(summaries)) + "\n"
     programs_text = None
     if programs is not None:
         programs_text = "\n".join(programs_report.programs_lines(programs[1], programs[0].get("config", {}).get("rounds")))
@@ -171,7 +167,7 @@ def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool
         text = report.render_text(result, production_text or None, programs_text, counted, checks,
                                   glance.text_lines(first))
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
-        raise parse.InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
+        raise InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
                                f"({type(error).__name__}: {error})") from None
     write_atomically(directory / "summary.txt", text)
     production_json = {path.stem.removeprefix("production_"): summary for path, _, summary, _ in production}
@@ -179,7 +175,6 @@ def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool
     if counted is not None:
         summary_json["instructions"] = instruction_report.to_json(counted)
     if checks:
-        from dataclasses import asdict
         summary_json["budget"] = {"file": run.config["budget"]["file"],
                                   "checks": [{**asdict(c), "exceeded": c.exceeded} for c in checks]}
     if programs is not None:
@@ -208,7 +203,7 @@ def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool
     slower = ([f"budget {c.name} {c.measure}" + (f" ({c.arm}): {c.figure:,.0f} > {c.limit:,.0f}" if c.figure is not None
                                                  else ": no counted test of that name") for c in checks if c.exceeded]
               + instruction_analysis.regressions(counted) + regressions(result, counted)
-              + [r for summary in summaries for r in service_analysis.regressions(summary)]
+              + [r for summary in summaries for r in production_analysis.regressions(summary)]
               + program_regressions(programs))
     undecided = undecided_versions(result, counted) + instruction_analysis.undecided(counted)
     versions = len(recorded_labels([a["label"] for a in run.arms])) > 1

@@ -16,7 +16,7 @@ from retrace_bench.facts import RETRACE_VARIABLES, SUITE_VARIABLES  # noqa: E402
 
 
 def _missing_load_tools():
-    from retrace_bench.service.load import missing_tools
+    from retrace_bench.production.load import missing_tools
     return missing_tools()
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 
-from retrace_bench.service import analysis as sa
-from retrace_bench.service import report as sr
+from retrace_bench.production import analysis as sa
+from retrace_bench.production import report as sr
 from conftest import ROOT, needs_load_tools, run
 from retrace_bench import arms, facts
-from retrace_bench.service import agents
-from retrace_bench.service.sink import Sink, msgpack_span_count, otlp_span_count
+from retrace_bench import agents
+from retrace_bench.production.sink import Sink, msgpack_span_count, otlp_span_count
 
 DATA = ROOT / "tests" / "data"
 
@@ -140,11 +140,18 @@ def test_an_app_that_breaks_under_recording_shows_its_errors(tmp_path):
     assert result.returncode == 0, result.stderr          # some requests failed: not comparable, not FAILED
 
 
-def test_ci_verdicts_know_which_way_is_slower():
-    assert sa.ci_verdict([-30.0, -10.0], -20.0, higher_is_slower=False) == facts.SLOWER     # throughput fell
-    assert sa.ci_verdict([10.0, 30.0], 20.0) == facts.SLOWER                                # latency rose
-    assert sa.ci_verdict([-5.0, 30.0], 20.0) == facts.WITHIN_NOISE
-    assert sa.ci_verdict(None, 50.0) == facts.CANNOT_TELL                                   # one round
+def test_production_changes_know_which_way_is_slower():
+    """A figure 20% lower in the arm in every round: a throughput that fell is slower, a latency
+    that fell faster; one round cannot tell."""
+    runs = [sa.ArmRun(arm, n, {}, cpu_ms_per_request=(80.0 if arm == "retrace" else 100.0) + n)
+            for n in (1, 2, 3) for arm in ("plain", "retrace")]
+    figure = lambda r: r.cpu_ms_per_request   # noqa: E731
+    throughput = sa.change_effect("requests_per_s", runs, "plain", "retrace", figure, 100.0, 80.0, higher_is_worse=False)
+    latency = sa.change_effect("p50_ms", runs, "plain", "retrace", figure, 100.0, 80.0)
+    assert throughput.verdict == facts.SLOWER and latency.verdict == facts.FASTER
+    assert throughput.low < throughput.estimate == -20.0 < throughput.high < 0
+    one = sa.change_effect("p50_ms", runs[:2], "plain", "retrace", figure, 100.0, 80.0)
+    assert one.verdict == facts.CANNOT_TELL and one.interval() is None
 
 
 def test_first_error_line_of_a_replay():

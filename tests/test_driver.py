@@ -306,7 +306,7 @@ def test_apps_choose_the_shipped_apps_through_the_driver(tmp_path):
 
 def test_apm_alone_means_every_agent_and_a_list_means_those():
     from retrace_bench import driver
-    from retrace_bench.service import agents
+    from retrace_bench import agents
     assert driver.parse_args(["--apm", "--no-synthetic"]).agents == list(agents.AGENTS)
     assert driver.parse_args(["--apm", "all"]).agents == list(agents.AGENTS)
     assert driver.parse_args(["--apm", "otel, sentry,otel"]).agents == ["otel", "sentry"]

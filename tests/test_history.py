@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run
-from retrace_bench import driver, facts, profiles
+from retrace_bench import driver, facts
+from retrace_bench.instructions import profiles
 from retrace_bench.ops import history
 from retrace_bench.ops import history_report
-from retrace_bench.ops import instruction_analysis as ia
+from retrace_bench.instructions import analysis as ia
 from retrace_bench.ops.run import BenchmarkData, ProcessEntry, RunData
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -219,7 +220,7 @@ def test_versions_show_the_functions_whose_own_cost_changed():
     caller = next(c for c in sqlite.profile_changes if c.side == "caller")
     assert (caller.a, caller.b) == ("retrace==0.2.29", "retrace==0.2.30")
     assert caller.functions[0].function == "retracesoftware_stream::Binder::lookup(planted)"
-    from retrace_bench.ops import instruction_report
+    from retrace_bench.instructions import report as instruction_report
     text = "\n".join(instruction_report.profile_lines(result))
     assert "own cost changed most, retrace==0.2.30 vs retrace==0.2.29, caller" in text
     assert "of which the interpreter's own" in text and "[_retracesoftware_stream" in text

@@ -1,5 +1,8 @@
-"""The library's layout: one folder per workload, of the same shape, and no import circle (a module
-importing one that imports it back, at any depth, counting imports inside functions too)."""
+"""The library's layout (docs/development.md): three workloads side by side, each one folder of the same
+shape; below them the instructions measure and the shared core; above them the analyzer and the
+driver. No workload imports another, no module imports a layer above its own, no import circle (at
+any depth, counting imports inside functions too), and imports stand at the top of a file unless a
+comment says why one is lazy."""
 
 import ast
 from pathlib import Path
@@ -7,7 +10,11 @@ from pathlib import Path
 from conftest import ROOT
 
 LIBRARY = ROOT / "retrace_bench"
-WORKLOADS = ("ops", "programs", "service")
+WORKLOADS = ("ops", "programs", "production")
+#: The modules above the workloads: they read every workload's results (the analyzer, the driver).
+TOP = ("driver", "summary", "glance", "html_page", "compare", "selfcheck")
+#: Layers, lowest first: a module imports its own layer and the ones below, never above.
+LAYERS = ("core", "instructions", "workload", "top")
 SHAPE = ("run.py", "analysis.py", "report.py")
 
 
@@ -60,6 +67,66 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def layer_of(module: str) -> tuple[str, str | None]:
+    """(layer, workload) of a module of the library."""
+    parts = module.split(".")[1:]
+    if parts and parts[0] in WORKLOADS:
+        return "workload", parts[0]
+    if parts and parts[0] == "instructions":
+        return "instructions", None
+    if parts and parts[0] in TOP:
+        return "top", None
+    return "core", None
+
+
+def violations(edges: dict[str, set[str]]) -> list[str]:
+    """Every import of a workload by another workload, or of a layer above the importer's."""
+    found = []
+    for module, imported in sorted(edges.items()):
+        mine, workload = layer_of(module)
+        for other in sorted(imported):
+            theirs, their_workload = layer_of(other)
+            if other == "retrace_bench":
+                continue
+            if LAYERS.index(theirs) > LAYERS.index(mine):
+                found.append(f"{module} imports {other}, a layer above ({theirs} over {mine})")
+            elif mine == theirs == "workload" and workload != their_workload:
+                found.append(f"{module} imports {other}: a workload imports another")
+    return found
+
+
+def unexplained_lazy_imports() -> list[str]:
+    """Imports inside functions without a comment on their line saying why they are lazy."""
+    found = []
+    for path in sorted(LIBRARY.rglob("*.py")):
+        lines = path.read_text().splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for sub in ast.walk(node):
+                    if isinstance(sub, (ast.Import, ast.ImportFrom)) and "# lazy:" not in lines[sub.end_lineno - 1]:
+                        found.append(f"{path.relative_to(ROOT)}:{sub.lineno}: {lines[sub.lineno - 1].strip()}")
+    return found
+
+
+def test_the_layer_rule_finds_a_planted_upward_and_sideways_import():
+    edges = {"retrace_bench.facts": {"retrace_bench.ops.run"},                 # core -> workload
+             "retrace_bench.programs.run": {"retrace_bench.production.load"},  # workload -> workload
+             "retrace_bench.instructions.report": {"retrace_bench.summary"},   # instructions -> top
+             "retrace_bench.ops.run": {"retrace_bench.instructions.callgrind", "retrace_bench.facts"},
+             "retrace_bench.summary": {"retrace_bench.ops.run", "retrace_bench.production.report"}}
+    assert len(violations(edges)) == 3
+
+
+def test_the_workloads_are_peers_and_nothing_imports_upward():
+    edges = graph()
+    assert {layer_of(m)[1] for m in edges} >= set(WORKLOADS), "the import graph lacks a workload"
+    assert violations(edges) == []
+
+
+def test_imports_are_at_the_top_of_files_or_say_why_not():
+    assert unexplained_lazy_imports() == []
+
+
 def test_the_cycle_finder_finds_a_planted_circle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
@@ -77,5 +144,5 @@ def test_each_workload_is_one_folder_of_the_same_shape():
         missing = [name for name in SHAPE if not (folder / name).is_file()]
         assert not missing, f"retrace_bench/{workload}/ lacks {missing}"
     stray = sorted(p.name for p in LIBRARY.glob("*.py")
-                   if any(word in p.stem for word in ("service", "program", "engine", "analysis", "report")))
+                   if any(word in p.stem for word in ("production", "program", "engine", "analysis", "report")))
     assert stray == [], f"workload modules outside their folder: {stray}"

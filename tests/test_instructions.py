@@ -12,15 +12,17 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, clean_env, run
-from retrace_bench import budget, compare, facts, instructions, selfcheck
-from retrace_bench.ops import instruction_analysis as ia
-from retrace_bench.ops import instruction_report as ir
+from retrace_bench import compare, facts, selfcheck
+from retrace_bench.instructions import budget, callgrind
+from retrace_bench.ops import instruction_run
+from retrace_bench.instructions import analysis as ia
+from retrace_bench.instructions import report as ir
 from retrace_bench.ops.run import RunData
 from retrace_bench.handover import TestRecord, Window
 
 DATA = Path(__file__).resolve().parent / "data"
-needs_valgrind = pytest.mark.skipif(instructions.missing() is not None,
-                                    reason=f"instructions cannot be counted here: {instructions.missing()}")
+needs_valgrind = pytest.mark.skipif(callgrind.missing() is not None,
+                                    reason=f"instructions cannot be counted here: {callgrind.missing()}")
 
 
 # --------------------------------------------------------------------------- dump files
@@ -30,7 +32,7 @@ def test_window_counts_from_real_dump_files(tmp_path):
     every other thread is "others"; the dump at the process's end is no window."""
     for path in (DATA / "callgrind").iterdir():
         shutil.copy(path, tmp_path / path.name)
-    counts = instructions.window_counts(tmp_path / "cg.out")
+    counts = callgrind.window_counts(tmp_path / "cg.out")
     assert counts == {"t1.w0.n0": (21348, 17396806), "t1.w1.n100": (20648, 17397008),
                       "t1.w2.n100": (20188, 17395679)}
 
@@ -40,11 +42,11 @@ def test_a_window_without_its_dump_or_still_draining_fails_the_process(tmp_path)
         shutil.copy(path, tmp_path / path.name)
     test = TestRecord(1, "t", "internal", 100, [], windows=[Window("t1.w1.n100", 100), Window("t1.w9.n0", 0)])
     record = type("R", (), {"tests": [test]})
-    assert "no dump for window t1.w9.n0" in instructions.fill_windows(record, tmp_path / "cg.out")
+    assert "no dump for window t1.w9.n0" in callgrind.fill_windows(record, tmp_path / "cg.out")
     test.windows = [Window("t1.w1.n100", 100, capped=True)]
-    assert "still grew" in instructions.fill_windows(record, tmp_path / "cg.out")
+    assert "still grew" in callgrind.fill_windows(record, tmp_path / "cg.out")
     test.windows = [Window("t1.w1.n100", 100)]
-    assert instructions.fill_windows(record, tmp_path / "cg.out") is None
+    assert callgrind.fill_windows(record, tmp_path / "cg.out") is None
     assert (test.windows[0].caller, test.windows[0].others) == (20648, 17397008)
 
 
@@ -239,7 +241,9 @@ def test_a_recorded_call_counted_under_valgrind(tmp_path):
 import json, sys
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
-from retrace_bench import arms, instructions, procs
+from retrace_bench import arms, procs
+from retrace_bench.instructions import callgrind
+from retrace_bench.ops import instruction_run
 from retrace_bench.ops import run as ops_run
 with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
     runner = ops_run.Runner(scratch, 300)
@@ -248,8 +252,8 @@ with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
         if arm.recorded:
             runner.measure_empty_trace(arm)
         keep = Path({str(tmp_path)!r}) / "callgrind" / arm.label
-        result, profile = instructions.run_counted(runner, arm, {str(script)!r}, ["--instructions", "--windows", "2"],
-                                                   instructions.build_extension(), keep)
+        result, profile = instruction_run.run_counted(runner, arm, {str(script)!r}, ["--instructions", "--windows", "2"],
+                                                   callgrind.build_extension(), keep)
         out[arm.label] = [result.failure, result.trace_bytes, result.record.to_json() if result.record else None,
                           profile]
 print(json.dumps(out))
@@ -291,7 +295,8 @@ def test_a_versions_comparison_wider_than_its_target_gets_more_processes_of_its_
     code = f"""
 import json, sys
 sys.path.insert(0, {str(ROOT)!r})
-from retrace_bench import arms, facts, instructions, procs
+from retrace_bench import arms, facts, procs
+from retrace_bench.ops import instruction_run
 from retrace_bench.ops import run as ops_run
 facts.INSTRUCTION_MAX_ROUNDS = 3
 with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
@@ -303,7 +308,7 @@ with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
             runner.measure_empty_trace(arm)
     data = ops_run.RunData([a.to_json() for a in plan], {{}})
     data.benchmarks = [ops_run.BenchmarkData(facts.result_name({str(script)!r}), {str(script)!r})]
-    instructions.run_instructions(runner, [{str(script)!r}], plan, 2, 1, data, progress=lambda *a, **k: None,
+    instruction_run.run_instructions(runner, [{str(script)!r}], plan, 2, 1, data, progress=lambda *a, **k: None,
                                   target_percent=facts.INSTRUCTION_TARGET_PERCENT)
 print(json.dumps(data.to_json()))
 """
@@ -357,15 +362,15 @@ def test_the_extra_processes_stop_where_the_section_would_pass_its_time(monkeypa
     data = versions_run("os.stat()")
     ran = []
     monkeypatch.setattr(ia, "processes_for_target", lambda *a: {"internal": {1: 12}} if not ran else {})
-    monkeypatch.setattr(instructions, "run_jobs", lambda runner, jobs, *a: ran.append(jobs) or {})
+    monkeypatch.setattr(instruction_run, "run_jobs", lambda runner, jobs, *a: ran.append(jobs) or {})
     plan = [arms_mod.Arm("plain", arms_mod.PLAIN, sys.executable)] + [
         arms_mod.Arm(label, arms_mod.RETRACE, sys.executable, "0.2.30") for label in ("retrace==0.2.29", "retrace==0.2.30")]
     scripts = ["external_boundary_benchmark.py", "synthetic_benchmark.py"]
     for seconds_left, expected in ((-1.0, 0), (1e6, 2 * (12 - 3))):
         ran.clear()
         extended, lines = {}, []
-        instructions.extend_to_target(None, data, scripts, plan, 3, 1, Path("."), 2.0, extended, lines.append,
-                                      instructions.time.monotonic() + seconds_left, {"synthetic_benchmark.py": [5.0]})
+        instruction_run.extend_to_target(None, data, scripts, plan, 3, 1, Path("."), 2.0, extended, lines.append,
+                                      instruction_run.time.monotonic() + seconds_left, {"synthetic_benchmark.py": [5.0]})
         jobs = [job for batch in ran for job in batch]
         assert len(jobs) == expected
         assert {arm.label for _, _, _, arm, _ in jobs} <= {"retrace==0.2.29", "retrace==0.2.30"}
@@ -383,17 +388,17 @@ def test_a_run_without_two_recorded_arms_aims_at_no_target_and_claims_none(monke
     the target, it adds no process, keeps no target in its configuration, and the summary says
     nothing about version half-widths; with two recorded arms the target is kept."""
     from retrace_bench import arms as arms_mod
-    monkeypatch.setattr(instructions, "build_extension", lambda **k: Path("."))
-    monkeypatch.setattr(instructions, "run_jobs", lambda *a: {})
-    monkeypatch.setattr(instructions, "valgrind_version", lambda: "valgrind-test")
+    monkeypatch.setattr(instruction_run, "build_extension", lambda **k: Path("."))
+    monkeypatch.setattr(instruction_run, "run_jobs", lambda *a: {})
+    monkeypatch.setattr(instruction_run, "valgrind_version", lambda: "valgrind-test")
     aimed = []
-    monkeypatch.setattr(instructions, "extend_to_target", lambda *a: aimed.append(a[7]))
+    monkeypatch.setattr(instruction_run, "extend_to_target", lambda *a: aimed.append(a[7]))
     plain = arms_mod.Arm("plain", arms_mod.PLAIN, sys.executable)
     for recorded in (["retrace"], ["retrace==0.2.29", "retrace==0.2.30"]):
         plan = [plain] + [arms_mod.Arm(label, arms_mod.RETRACE, sys.executable, "0.2.30") for label in recorded]
         data = RunData.from_json(json.loads((DATA / "instructions" / "run" / "run.json").read_text()))
         aimed.clear()
-        instructions.run_instructions(None, ["synthetic_benchmark.py"], plan, 3, 1, data, progress=lambda *a: None,
+        instruction_run.run_instructions(None, ["synthetic_benchmark.py"], plan, 3, 1, data, progress=lambda *a: None,
                                       target_percent=facts.INSTRUCTION_TARGET_PERCENT)
         config = data.config["instructions"]
         if len(recorded) == 1:

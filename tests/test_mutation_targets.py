@@ -7,7 +7,7 @@ from pathlib import Path
 from retrace_bench import facts
 from retrace_bench.ops import analysis
 from retrace_bench.programs import analysis as programs_analysis
-from retrace_bench.service import analysis as service_analysis
+from retrace_bench.production import analysis as production_analysis
 from retrace_bench.ops.run import RunData
 from retrace_bench.rounds import Target
 from retrace_bench.stats import family_confidence
@@ -41,10 +41,10 @@ def test_an_instruction_ratio_is_judged_on_the_one_percent_of_exact_counts():
 def test_a_production_change_under_two_percent_is_noise_however_tight():
     """Throughput and CPU per request of a recorded app, 1% apart in every round: noise; 5%: real."""
     def runs(factor):
-        return [service_analysis.ArmRun(arm, n, {}, cpu_ms_per_request=1.0 * (factor if arm == "retrace" else 1)
+        return [production_analysis.ArmRun(arm, n, {}, cpu_ms_per_request=1.0 * (factor if arm == "retrace" else 1)
                                         + 0.0001 * n) for n in (1, 2, 3) for arm in ("plain", "retrace")]
-    assert service_analysis.cpu_effect(runs(1.01), "plain", "retrace").verdict == facts.WITHIN_NOISE
-    assert service_analysis.cpu_effect(runs(1.05), "plain", "retrace").verdict == facts.SLOWER
+    assert production_analysis.cpu_effect(runs(1.01), "plain", "retrace").verdict == facts.WITHIN_NOISE
+    assert production_analysis.cpu_effect(runs(1.05), "plain", "retrace").verdict == facts.SLOWER
 
 
 def test_per_operation_verdicts_are_bonferroni_adjusted_over_the_tests():
@@ -55,7 +55,7 @@ def test_per_operation_verdicts_are_bonferroni_adjusted_over_the_tests():
 
 
 def test_production_verdicts_are_bonferroni_adjusted_over_their_figures():
-    assert service_analysis.verdict_confidence(["/a", "/b"]) == family_confidence(facts.CONFIDENCE, 5)
+    assert production_analysis.verdict_confidence(["/a", "/b"]) == family_confidence(facts.CONFIDENCE, 5)
 
 
 def test_the_target_is_a_percent_of_the_figure():

@@ -14,11 +14,11 @@ import pytest
 
 
 from retrace_bench.programs import run as programs
-from retrace_bench.service import run as pb
-from retrace_bench.service import analysis as sa
-from retrace_bench.service import report as sr
+from retrace_bench.production import run as pb
+from retrace_bench.production import analysis as sa
+from retrace_bench.production import report as sr
 from retrace_bench import facts
-from retrace_bench.service import load
+from retrace_bench.production import load
 from conftest import ROOT, clean_env, needs_load_tools, run
 
 AB = Path(__file__).resolve().parent / "data" / "ab"

@@ -409,7 +409,7 @@ def test_a_child_that_hangs_after_its_error_is_stopped_and_one_that_works_on_is_
     assert stopped is None and outcome.ok
 
 
-@pytest.mark.skipif(__import__("retrace_bench.instructions").instructions.missing() is not None,
+@pytest.mark.skipif(__import__("retrace_bench.instructions.callgrind").instructions.callgrind.missing() is not None,
                     reason="instructions cannot be counted here")
 def test_program_instructions_beyond_start_up(tmp_path):
     """--program-instructions for real: a command's count beyond start-up (the command less an empty

@@ -142,7 +142,7 @@ def test_responses_that_vary_in_length_are_not_failures(tmp_path):
     failed request unless told not to; the suite must not report a working app as failing."""
     import http.server
     import threading
-    from retrace_bench.service import load
+    from retrace_bench.production import load
 
     class Varying(http.server.BaseHTTPRequestHandler):
         count = 0

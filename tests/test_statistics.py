@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from retrace_bench import facts, selfcheck
+from retrace_bench import arms as arms_mod, facts, selfcheck
 from retrace_bench.ops import analysis
 from retrace_bench.ops.run import BenchmarkData, ProcessEntry, RunData
 from retrace_bench.rounds import Target
@@ -107,7 +107,7 @@ def test_version_difference_has_its_own_verdict():
 
 def test_every_version_is_compared_with_the_first_the_baseline():
     labels = ["retrace==0.2.28", "retrace==0.2.29", "retrace==0.2.30"]
-    pairs = analysis.comparison_pairs([PLAIN] + [{**RETRACE, "label": label} for label in labels])
+    pairs = arms_mod.comparison_pairs([PLAIN] + [{**RETRACE, "label": label} for label in labels])
     assert [(a, b) for a, b, kind in pairs if kind == "versions"] == [
         ("retrace==0.2.28", "retrace==0.2.29"), ("retrace==0.2.28", "retrace==0.2.30")]
 

@@ -104,7 +104,7 @@ def test_the_asgi_app_serves_the_same_answers(tmp_path, db_path):
     from pathlib import Path
 
     from retrace_bench import procs
-    from retrace_bench.service.run import free_port
+    from retrace_bench.production.run import free_port
     root = Path(__file__).resolve().parent.parent
     port = free_port()
     wsgi = create_app(str(db_path)).test_client()

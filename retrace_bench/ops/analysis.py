@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from retrace_bench import effects, facts
 from retrace_bench.effects import Effect
 from retrace_bench.ops.run import BenchmarkData, RunData
+from retrace_bench.arms import comparison_pairs
 from retrace_bench.rounds import Target
 from retrace_bench.handover import ProcessRecord
 from retrace_bench.stats import coefficient_of_variation, family_confidence, process_figure
@@ -122,19 +123,6 @@ class RunResult:
 
 
 # --------------------------------------------------------------------------- comparisons
-
-def comparison_pairs(arms: list[dict]) -> list[tuple[str, str, str]]:
-    """(A, B, kind): every other arm against the first plain arm; every later recorded arm
-    against the first one, the baseline (--versions BASE,NEW,...); a second plain arm is an A/A."""
-    plain = [a["label"] for a in arms if a["kind"] == "plain"]
-    recorded = [a["label"] for a in arms if a["kind"] == "retrace"]
-    pairs = []
-    if plain:
-        pairs += [(plain[0], other, "aa") for other in plain[1:]]
-        pairs += [(plain[0], arm, "overhead") for arm in recorded]
-    pairs += [(recorded[0], b, "versions") for b in recorded[1:]]
-    return pairs
-
 
 def per_process(records: list[tuple[int, ProcessRecord]], number: int, figure: str) -> dict[int, float]:
     """round -> that process's per-op figure of test `number` (stats.process_figure of its runs)."""

@@ -26,15 +26,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from retrace_bench import facts
-from retrace_bench.ops import instruction_analysis
+from retrace_bench import effects, facts, procs
+from retrace_bench.instructions import analysis as instruction_analysis
 from retrace_bench.arms import PLAIN, RETRACE, Arm, ArmError, REQUIREMENTS, version_python
 from retrace_bench.results import ROOT, suite_commit
-from retrace_bench.ops.run import BenchmarkData, RunData, Runner, discover_scripts
+from retrace_bench.ops.run import BenchmarkData, ProcessEntry, RunData, Runner, discover_scripts
+from retrace_bench import harness
+from retrace_bench.instructions import callgrind
+from retrace_bench.ops import instruction_run
 from retrace_bench.rounds import RunError, say
-from retrace_bench.ops.instruction_analysis import JUDGED
-from retrace_bench import effects
+from retrace_bench.instructions.analysis import JUDGED
 from retrace_bench.effects import Effect
+from retrace_bench.inputs import InputError, read_text
 
 PACKAGE = "retracesoftware"
 HISTORY_FILE = "history.json"
@@ -99,8 +102,7 @@ def select_releases(spec: str, published: list[str]) -> list[str]:
 def benchmark_files(scripts: list[str]) -> list[Path]:
     """What a count depends on in this suite: the scripts, their runner, the Callgrind extension, and
     how the processes are launched and their windows read."""
-    from retrace_bench import instructions
-    return [ROOT / s for s in scripts] + [ROOT / "benchlib.py", instructions.NATIVE, Path(instructions.__file__)]
+    return [ROOT / s for s in scripts] + [Path(harness.__file__), callgrind.NATIVE, Path(callgrind.__file__), Path(instruction_run.__file__)]
 
 
 def cache_key(release: str, scripts: list[str], method: dict) -> str:
@@ -159,7 +161,6 @@ def measure(release: str, python, scripts: list[str], rounds: int, windows: int,
             profile_dir: Path) -> Release:
     """One release's (or plain's) instruction processes, or a failed row with the reason. `python`:
     a callable giving the release's interpreter (its virtualenv, perhaps still being built)."""
-    from retrace_bench import instructions
     started = time.monotonic()
     row = Release(release, measured_at=datetime.datetime.now().isoformat(timespec="seconds"))
     try:
@@ -172,9 +173,9 @@ def measure(release: str, python, scripts: list[str], rounds: int, windows: int,
             runner.measure_empty_trace(arm)
         data = RunData([arm.to_json()], {})
         data.benchmarks = [BenchmarkData(facts.result_name(s), s) for s in scripts]
-        instructions.run_instructions(runner, scripts, [arm], rounds, windows, data, progress=say,
+        instruction_run.run_instructions(runner, scripts, [arm], rounds, windows, data, progress=say,
                                       profile_dir=profile_dir / release)
-    except (ArmError, RunError, instructions.InstructionError) as error:
+    except (ArmError, RunError, callgrind.InstructionError) as error:
         row.status, row.error = "failed", str(error)
         return row
     row.seconds = time.monotonic() - started
@@ -211,14 +212,13 @@ def run_history(spec: str, releases: list[str], published: list[str], results: P
                 rounds: int | None, timeout: float) -> dict:
     """The releases of the spec (select_releases) and plain, each from the cache or measured now;
     history.json's data."""
-    from retrace_bench import instructions, procs
     scripts = discover_scripts()
     if not scripts:
         raise HistoryError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")
     rounds = rounds or (facts.QUICK_INSTRUCTION_ROUNDS if quick else facts.INSTRUCTION_ROUNDS)
     windows = facts.QUICK_INSTRUCTION_WINDOWS if quick else facts.INSTRUCTION_WINDOWS
     method = {"rounds": rounds, "windows": windows, "quick": quick, "calls_divisor": facts.INSTRUCTION_CALLS_DIVISOR,
-              "quiet_s": facts.INSTRUCTION_QUIET_S, "valgrind": instructions.valgrind_version(),
+              "quiet_s": facts.INSTRUCTION_QUIET_S, "valgrind": callgrind.valgrind_version(),
               "hash_seed": facts.INSTRUCTION_HASH_SEED, "version_name_width": facts.VERSION_NAME_WIDTH}
     cache = results / facts.HISTORY_CACHE_DIRECTORY
     rows: list[Release] = []
@@ -292,7 +292,6 @@ class HistoryResult:
 
 
 def parse(data: dict) -> HistoryResult:
-    from retrace_bench.ops.parse import InputError
     try:
         if data.get("format") != FORMAT:
             raise InputError(f"not a format-{FORMAT} history")
@@ -305,7 +304,6 @@ def parse(data: dict) -> HistoryResult:
 def analyse(history: HistoryResult) -> HistoryResult:
     """Per test: each release's figures (instruction_analysis, one arm per release) and the steps
     between adjacent measured releases, with the functions behind each."""
-    from retrace_bench.ops.run import ProcessEntry
     arms, benchmarks = [], {}
     for row in history.releases:
         if row.status != "ok":
@@ -350,7 +348,6 @@ def analyse(history: HistoryResult) -> HistoryResult:
 
 def load(directory: Path) -> HistoryResult | None:
     """A history run's result (history.json), analysed; None when the directory has none."""
-    from retrace_bench.ops.parse import InputError, read_text
     path = directory / HISTORY_FILE
     if not path.exists():
         return None

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from retrace_bench import facts
 from retrace_bench.ops.history import HistoryResult, Step
-from retrace_bench.ops.instruction_analysis import CALLER, OTHERS, TOTAL
-from retrace_bench.ops.instruction_report import count_text, function_change_text
+from retrace_bench.instructions.analysis import CALLER, OTHERS, TOTAL
+from retrace_bench.instructions.report import count_text, function_change_text
 from retrace_bench.render import RULE, pyplot
+from retrace_bench.results import write_atomically
 
 
 
@@ -152,7 +153,6 @@ def render_chart(result: HistoryResult, path: Path) -> bool:
 
 def write(result: HistoryResult, directory: Path, progress=print) -> list[str]:
     """summary.txt, summary.json and history.png into the run directory."""
-    from retrace_bench.results import write_atomically
     text = render(result)
     write_atomically(directory / "summary.txt", text)
     write_atomically(directory / "summary.json", json.dumps(to_json(result), indent=1, ensure_ascii=False))

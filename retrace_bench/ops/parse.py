@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from retrace_bench.ops.run import BenchmarkData, ProcessEntry, RunData
+from retrace_bench.inputs import InputError, read_text
 from retrace_bench.handover import ProcessRecord, Run, TestRecord
 
 RUN_FILE = "run.json"
@@ -19,23 +20,6 @@ HEADER_LABELS = {"Python": "python", "OS": "os", "CPU count": "cpu_count",
 TEST_RE = re.compile(r"^## Test (\d+): (.+?)\s*$")
 RUN_RE = re.compile(r"^\s*Run \d+: ([\d.]+) ms\s*$")
 CPU_RE = re.compile(r"^\s*CPU \d+: (-?[\d.]+) ms \(drained in ([\d.]+) ms(, CAPPED)?\)\s*$")
-
-
-class InputError(Exception):
-    """Bad input: the message names the file and what is wrong with it."""
-
-
-def read_text(path: Path) -> str:
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, not a file")
-    if not path.is_file():
-        raise InputError(f"{path}: missing")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path}: not UTF-8 text (byte {error.start})") from None
-    except OSError as error:
-        raise InputError(f"{path}: {error.strerror}") from None
 
 
 def load(directory: Path, allow_empty: bool = False) -> RunData:

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from retrace_bench import facts
-from retrace_bench.ops import instruction_report
+from retrace_bench.instructions import report as instruction_report
 from retrace_bench.arms import design_period
 from retrace_bench.effects import Effect
 from retrace_bench.ops.analysis import Comparison, Finding, RunResult, TestResult

@@ -24,10 +24,15 @@ from pathlib import Path
 
 from retrace_bench import facts, procs
 from retrace_bench.procs import read_output as read
+from retrace_bench.recordings import empty_recording_size
 from retrace_bench.arms import Arm, design_period
+from retrace_bench.harness import LIVE_LINE_PREFIXES
 from retrace_bench.handover import ProcessRecord, RecordError
 from retrace_bench.results import ROOT
 from retrace_bench.rounds import Rounds, RunError, Target, say
+from retrace_bench import replay as replay_words
+from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
+from dataclasses import asdict
 
 RUN_FORMAT = 1
 
@@ -66,7 +71,6 @@ class RunData:
     format: int = RUN_FORMAT
 
     def to_json(self) -> dict:
-        from dataclasses import asdict
         return asdict(self)
 
     @classmethod
@@ -86,22 +90,6 @@ class ProcessResult:
     failure: str | None = None
     trace_bytes: int | None = None
     own_text: str | None = None        # what the recorded process itself printed (for the replay check)
-
-
-def empty_recording_size(python: str, base: Path, timeout: float) -> int:
-    """What a recording that recorded nothing weighs: an empty script recorded by `python`'s Retrace
-    (files base.py, .retrace, .out, .err; the recording is deleted)."""
-    script, recording = base.with_suffix(".py"), base.with_suffix(".retrace")
-    script.write_text("")
-    outcome = procs.run([python, "-m", "retracesoftware", "--recording", str(recording), "--", str(script)],
-                        Arm("plain", "plain", python).env(os.environ), timeout,
-                        base.with_suffix(".out"), base.with_suffix(".err"))
-    if not outcome.ok or not recording.is_file():
-        raise RunError(f"retracesoftware cannot record even an empty script with {python} "
-                          f"({outcome.describe(read(base.with_suffix('.err')))})")
-    size = recording.stat().st_size
-    recording.unlink()
-    return size
 
 
 class Runner:
@@ -355,8 +343,6 @@ def profile_regimes(runner: Runner, arm: Arm, bench: BenchmarkData, bench_args: 
 def check_replay(runner: Runner, arm: Arm, bench: BenchmarkData, recorded_text: str, progress=say) -> None:
     """Replay round 1's recording with the package's replay tool; compare its output with the
     recorded run's, leaving out the lines measured live (CPU) and the recording line."""
-    from benchlib import LIVE_LINE_PREFIXES
-    from retrace_bench import replay as replay_words
     recording = runner.scratch / f"replay.{bench.name}.{arm.file_label}.retrace"
     progress(f"[replay] {bench.script:<30} {arm.label:<18} ", end="")
     if not recording.is_file():
@@ -369,7 +355,6 @@ def check_replay(runner: Runner, arm: Arm, bench: BenchmarkData, recorded_text: 
 
 
 def compare_replay(runner: Runner, arm: Arm, recording: Path, recorded_text: str, live) -> dict:
-    from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
     replayed = replay(arm.python, recording, runner.scratch, runner.timeout, runner.next_name("replay").name)
     if not replayed.stdout and replayed.problem:
         return {"verdict": FAILS, "detail": [replayed.problem]}

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 from retrace_bench import effects, facts
 from retrace_bench.effects import Effect
-from retrace_bench.ops.instruction_analysis import Estimate
+from retrace_bench.instructions.analysis import Estimate
 from retrace_bench.programs.run import COMMAND, ProgramData, ProgramRun
 from retrace_bench.stats import family_confidence, median_or_none
+from retrace_bench.instructions.analysis import CALLER, OTHERS, TOTAL, estimate
 
 
 #: Row statuses of a program that was not measured at all (no figure, the row says why).
@@ -103,7 +104,6 @@ def instruction_ratio(pairs: list[tuple[float, float]], confidence: float) -> Ef
 def fill_instructions(row: ProgramRow, item: ProgramData, labels: list[str], recorded: list[str],
                       confidence: float) -> None:
     """The program's instruction counts (programs.count_program's rounds) into its row."""
-    from retrace_bench.ops.instruction_analysis import CALLER, OTHERS, TOTAL, estimate
     if item.instructions_skipped:
         row.instructions_note = item.instructions_skipped
     counted = [c for c in item.instructions if c.get("failure") is None]

@@ -25,7 +25,7 @@ def file_name(label: str) -> str:
 
 
 def export(programs: list[ProgramData], labels: list[str], run_dir: Path) -> list[Path]:
-    import pyperf
+    import pyperf  # lazy: about a second of start-up, only for the export
     target = run_dir / DIRECTORY
     written = []
     for label in labels:

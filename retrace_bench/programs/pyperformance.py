@@ -30,7 +30,7 @@ class CatalogError(ValueError):
 
 def benchmarks_dir() -> Path:
     try:
-        import pyperformance
+        import pyperformance  # lazy: only when the catalog is read
     except ImportError:
         raise CatalogError("pyperformance is not installed in this Python (it is pinned in "
                            "requirements.txt: run ./run_all_benchmarks.sh, which installs it)") from None

@@ -10,6 +10,8 @@ from retrace_bench import facts
 from retrace_bench.arms import recorded_labels
 from retrace_bench.render import RULE, pyplot, ratio_text
 from retrace_bench.programs.analysis import UNMEASURED
+from retrace_bench.instructions.analysis import CALLER, OTHERS, TOTAL
+from retrace_bench.instructions.report import count_text
 
 
 def fmt_seconds(value: float | None) -> str:
@@ -61,8 +63,6 @@ def program_row_lines(row, labels: list[str]) -> list[str]:
 
 def program_instruction_lines(row, labels: list[str]) -> list[str]:
     """--program-instructions: each arm's count (per loop, or beyond start-up), the ratios."""
-    from retrace_bench.ops.instruction_analysis import CALLER, OTHERS, TOTAL
-    from retrace_bench.ops.instruction_report import count_text
     if not row.instructions and not row.instructions_note:
         return []
     what = "per loop (pyperf --loops L and 2L)" if row.kind == "pyperformance" else "beyond start-up (less an empty script)"

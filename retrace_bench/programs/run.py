@@ -22,77 +22,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from retrace_bench import facts, procs
+from retrace_bench.instructions import callgrind
+from retrace_bench.commands import CommandError, is_python, recorded_command, split_command
 from retrace_bench.procs import read_output as read
-from retrace_bench.arms import Arm
+from retrace_bench.arms import Arm, rotation
+from retrace_bench.rounds import Rounds, RunError
+from retrace_bench.recordings import empty_recording_size
+from concurrent.futures import ThreadPoolExecutor
+from retrace_bench.instructions.callgrind import worker_count
+from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
 
 PYPERFORMANCE, COMMAND = "pyperformance", "command"
-
-
-class ProgramError(ValueError):
-    """A --program that cannot run at all (said before anything runs)."""
-
-
-def fill_template(template: str, python: str, port: int | None = None) -> str:
-    """{python} (and {port}) filled in; any other braces (JSON in an argument) are left as they are."""
-    text = template.replace("{python}", shlex.quote(python))
-    return text.replace("{port}", str(port)) if port is not None else text
-
-
-def split_command(template: str, python: str, port: int | None = None) -> list[str]:
-    """The command's words (it is run directly, not by a shell); shell syntax is refused."""
-    try:
-        argv = shlex.split(fill_template(template, python, port))
-        operator = shell_operator(template)
-    except ValueError as error:
-        raise ProgramError(f"cannot split the command {template!r}: {error}") from None
-    if operator:
-        raise ProgramError(f"the command {template!r} has the shell syntax {operator!r}, but it is not run by a "
-                           "shell: quote it if it is an argument, or wrap the command in a script "
-                           "(or bash -c '...')")
-    if not argv:
-        raise ProgramError("an empty command")
-    return argv
-
-
-def shell_operator(template: str) -> str | None:
-    """The first unquoted shell operator (>, |, ;, &&, <, ...) in a command, or None."""
-    lexer = shlex.shlex(template, posix=False, punctuation_chars=True)
-    lexer.whitespace_split = True
-    for token in lexer:
-        if token and set(token) <= set("();<>|&"):
-            return token
-    return None
-
-
-def is_python(argv: list[str], python: str) -> bool:
-    return argv[0] == python or Path(argv[0]).name.startswith("python")
-
-
-def recorded_command(argv: list[str], python: str, base_env: dict, recording: Path | None
-                     ) -> tuple[list[str], dict, str | None]:
-    """A command line and environment that record to `recording` (None: run plainly), and how.
-
-    A Python command is wrapped in `python -m retracesoftware --recording P --`, which records with
-    or without Retrace's env hook; any other command gets RETRACE=1 and RETRACE_RECORDING=P, which
-    the env hook (`python -m retracesoftware enable-hook`) needs in the Python it starts. Whether it
-    really recorded is told by the trace afterwards."""
-    env = dict(base_env)
-    if recording is None:
-        return argv, env, None
-    if is_python(argv, python):
-        return [argv[0], "-m", "retracesoftware", "--recording", str(recording), "--", *argv[1:]], env, None
-    env.pop(facts.HOOK_DISABLE_VARIABLE, None)
-    env.update(RETRACE="1", RETRACE_RECORDING=str(recording))
-    return argv, env, "recorded through Retrace's env hook (RETRACE=1, RETRACE_RECORDING)"
-
-
-def command_name(argv: list[str], python: str) -> str:
-    """A command's name in the summary: its script, or `python -m module`, or its program."""
-    if is_python(argv, python) and len(argv) > 1:
-        if argv[1] in ("-m", "-c") and len(argv) > 2:
-            return f"python {argv[1]} {argv[2][:30]}"
-        return Path(argv[1]).name
-    return Path(argv[0]).name
 
 
 @dataclass(frozen=True)
@@ -316,9 +256,7 @@ def read_pyperf(output: Path) -> tuple[list[dict] | None, list[float] | None, st
 
 def empty_trace_sizes(scratch: Path, timeout: float):
     """python -> the size of an empty script's recording by that interpreter's Retrace (measured
-    once per interpreter, as the per-operation runner does: ops.run.empty_recording_size)."""
-    from retrace_bench.rounds import RunError
-    from retrace_bench.ops.run import empty_recording_size
+    once per interpreter, as the per-operation runner does: recordings.empty_recording_size)."""
     sizes: dict[str, int] = {}
 
     def size(python: str) -> int:
@@ -326,7 +264,7 @@ def empty_trace_sizes(scratch: Path, timeout: float):
             try:
                 sizes[python] = empty_recording_size(python, scratch / f"empty{len(sizes)}", timeout)
             except RunError as error:
-                raise ProgramError(str(error)) from None
+                raise CommandError(str(error)) from None
         return sizes[python]
     return size
 
@@ -356,7 +294,6 @@ def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch:
     `instruction_rounds`) their instruction counts, then a replay of round 1's recording of each
     (kept in `keep_dir` afterwards, 0600, with --keep-recordings).
     `python_for(program, arm)`: the interpreter (default: the arm's)."""
-    from retrace_bench.rounds import Rounds
     python_for = python_for or (lambda program, arm: arm.python)
     runner = ProgramRunner(scratch, timeout, max_trace, empty_trace_sizes(scratch, timeout))
     data, ready = [], []
@@ -437,18 +374,17 @@ class CountedRun:
 def count_program(runner: ProgramRunner, arm: Arm, program: Program, python: str, settings: Settings | None,
                   round_: int) -> CountedRun:
     """One round of a program's instruction count in an arm (two processes under Callgrind)."""
-    from retrace_bench import instructions
     counted = CountedRun(arm.label, round_)
 
     def whole(prog: Program, s: Settings | None) -> tuple[int, int] | str:
         out_file = runner.scratch / f"cg-program-{next(runner.numbers):05d}"
         try:
-            run, _ = runner.run(arm, prog, python, round_, 0, s, prefix=instructions.valgrind_prefix(out_file, True),
+            run, _ = runner.run(arm, prog, python, round_, 0, s, prefix=callgrind.valgrind_prefix(out_file, True),
                                 extra_env={"PYTHONHASHSEED": facts.INSTRUCTION_HASH_SEED})
             problem = run.stopped or run.failure or run.not_recorded
-            return problem if problem else instructions.process_counts(out_file)
+            return problem if problem else callgrind.process_counts(out_file)
         finally:
-            instructions.remove_dumps(out_file)
+            callgrind.remove_dumps(out_file)
     if program.kind == PYPERFORMANCE:
         loops = (settings or Settings()).loops
         first, second = whole(program, Settings(loops, 0, 1)), whole(program, Settings(2 * loops, 0, 1))
@@ -472,9 +408,6 @@ def count_programs(runner: ProgramRunner, ready: list, arms: list[Arm], rounds: 
     """--program-instructions: every measured program in every arm, `rounds` times, under Callgrind,
     worker_count() processes at a time; each item's `instructions` list gets the rounds,
     or `instructions_skipped` says why it has none (a command not run by the arm's Python)."""
-    from concurrent.futures import ThreadPoolExecutor
-    from retrace_bench.arms import rotation
-    from retrace_bench.instructions import worker_count
     jobs = []
     for program, item, pythons, settings in ready:
         if program.kind == COMMAND and not is_python(split_command(program.template, pythons[arms[0].label]),
@@ -503,7 +436,6 @@ def replay_program(python: str, recording: Path, item: ProgramData, arm: Arm, sc
     """Round 1's recording replayed with the package's tool: identical (the same output as the
     recorded run), differs, or fails; and how long the replay took against the recorded run. The
     recording is then deleted, or moved into `keep_dir` (0600) as program.<name>.<arm>.round1.retrace."""
-    from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
     recorded = next(r for r in item.runs if r.arm == arm.label and r.round == 1)
     limit = min(timeout, max(facts.PROGRAM_REPLAY_MIN_TIMEOUT_S, 5 * (recorded.wall_s or 0)))
     recorded_text = read(recording.with_suffix(".out"))

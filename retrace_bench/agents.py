@@ -15,8 +15,9 @@ from pathlib import Path
 
 #: The shipped apps' packages, installed into every agent's virtualenv (pinned in requirements.txt).
 APP_PACKAGES = ("flask", "waitress", "fastapi", "uvicorn")
-SENTRY_WRAPPER = Path(__file__).resolve().parent / "sentry_run.py"
-ELASTIC_WRAPPER = Path(__file__).resolve().parent / "elastic_run.py"
+#: The production workload's launchers of the agents that need one.
+SENTRY_WRAPPER = Path(__file__).resolve().parent / "production" / "sentry_run.py"
+ELASTIC_WRAPPER = Path(__file__).resolve().parent / "production" / "elastic_run.py"
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ AGENTS = {a.name: a for a in (
           notes="sentry_sdk.init(traces_sample_rate=1.0) in a small wrapper (no launcher)"),
     Agent("elastic", "Elastic APM", "", ("elastic-apm==6.26.2",),
           notes="elasticapm-run (Flask and libraries) plus, for Starlette/FastAPI apps, Elastic's "
-                "documented middleware added by retrace_bench/service/elastic_run.py; NDJSON to the sink as the "
+                "documented middleware added by retrace_bench/production/elastic_run.py; NDJSON to the sink as the "
                 "APM server's intake"),
     Agent("dynatrace", "Dynatrace", "1-3%",
           unavailable="not measurable without a OneAgent host: its Python SDK (oneagent-sdk, "

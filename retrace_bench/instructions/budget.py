@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrace_bench.ops.instruction_analysis import JUDGED, InstructionResult
+from retrace_bench.instructions.analysis import JUDGED, InstructionResult
 
 
 class BudgetError(ValueError):

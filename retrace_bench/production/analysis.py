@@ -1,4 +1,4 @@
-"""Compute for the service workload (an app under load): per arm and path the medians over rounds,
+"""Compute for the production workload (an app under load): per arm and path the medians over rounds,
 the paired intervals of every arm against plain (and of later releases against the baseline), the
 verdicts, the regressions the gate stops on, the CPU ranking of the APM agents. Statistics from
 retrace_bench.stats, as for every other workload."""
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from retrace_bench import effects, facts
 from retrace_bench.effects import Effect
 from retrace_bench.arms import recorded_labels as recorded_arms
-from retrace_bench.service.load import AbResult, RateResult
+from retrace_bench.production.load import AbResult, RateResult
 from retrace_bench.stats import family_confidence, median_or_none
 
 SPEC_CLAIM = "<1% latency increase for most endpoints"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrace_bench import facts, procs
+import shutil
 
 TIMEOUT_S = float(facts.DEFAULT_PROCESS_TIMEOUT_S)
 
@@ -31,7 +32,6 @@ TOOLS = (("ab", "apache2-utils"), ("hey", "hey"))
 def missing_tools(rate: bool = True) -> list[str]:
     """The load generators not installed here, each as "tool (apt-get install package)"; hey only
     when a fixed-rate load is asked for (`rate`)."""
-    import shutil
     return [f"{tool} (apt-get install {package})" for tool, package in TOOLS
             if (tool == "ab" or rate) and shutil.which(tool) is None]
 

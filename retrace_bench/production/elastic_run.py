@@ -16,7 +16,7 @@ def add_elastic_middleware(app) -> None:
     """Elastic's documented Starlette/FastAPI set-up, once per application."""
     if getattr(app, "_retrace_bench_elastic", False):
         return
-    from elasticapm.contrib.starlette import ElasticAPM, make_apm_client
+    from elasticapm.contrib.starlette import ElasticAPM, make_apm_client  # lazy: only inside the agent's virtualenv, on a Starlette app
     app.add_middleware(ElasticAPM, client=make_apm_client())
     app._retrace_bench_elastic = True
 

@@ -35,21 +35,22 @@ import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 
-from benchlib import retrace_version
+from retrace_bench.harness import retrace_version
 from retrace_bench import arms as arms_mod
 from retrace_bench import facts, procs
-from retrace_bench.service import load
-from retrace_bench.service.agents import AGENTS
+from retrace_bench.production import load
+from retrace_bench.agents import AGENTS
 from retrace_bench.arms import Arm
-from retrace_bench.service.load import BenchmarkError, run_ab, run_hey
+from retrace_bench.production.load import BenchmarkError, run_ab, run_hey
 from retrace_bench.rounds import Rounds
-from retrace_bench.programs.run import ProgramError, recorded_command, split_command
+from retrace_bench.commands import CommandError, recorded_command, split_command
 from retrace_bench.options import positive_float, positive_int
-from retrace_bench.service.sink import Sink
-from retrace_bench.service.analysis import ArmRun
-from retrace_bench.service.report import render
+from retrace_bench.production.sink import Sink
+from retrace_bench.production.analysis import ArmRun
+from retrace_bench.production.report import render
 
 from retrace_bench.results import ROOT
+from retrace_bench.replay import FAILS, RAN, replay
 #: The shipped apps: same business logic, database and cache; WSGI (Flask on waitress) and ASGI
 #: (FastAPI on uvicorn, with a sync endpoint that runs in the threadpool).
 SHIPPED_APPS = {
@@ -301,7 +302,6 @@ SERVER_REPLAY_TIMEOUT_S = 20.0     # a replay that fails may hang after its erro
 def replay_server(arm: Arm, scratch: Path, timeout: float) -> dict:
     """Replay a recorded run of the app with the package's replay tool: whether it runs to the
     end, and its first error line if not (a server has no output to compare)."""
-    from retrace_bench.replay import FAILS, RAN, replay
     replayed = replay(arm.python, scratch / SERVER_REPLAY_NAME, scratch, timeout, "server")
     (scratch / SERVER_REPLAY_NAME).unlink(missing_ok=True)
     if replayed.ok:
@@ -430,7 +430,7 @@ def parse_args(argv=None):
                          "the app listens (put {port} where the app takes its port, or give --port P)")
         try:
             split_command(args.app_cmd, sys.executable, 0)
-        except ProgramError as error:
+        except CommandError as error:
             parser.error(f"--app-cmd cannot be split into words: {error}")
     for path in args.paths or []:
         if not path.startswith("/"):
@@ -537,5 +537,5 @@ def main(argv=None) -> int:
     return 1 if failures else 0
 
 
-if __name__ == "__main__":                  # python -m retrace_bench.service.run
+if __name__ == "__main__":                  # python -m retrace_bench.production.run
     sys.exit(main())

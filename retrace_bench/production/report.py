@@ -1,4 +1,4 @@
-"""Render the service workload's result: its text section, the APM table, production_<app>.png."""
+"""Render the production workload's result: its text section, the APM table, production_<app>.png."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import re
 import statistics
 from pathlib import Path
 
-from retrace_bench.service.agents import AGENTS
+from retrace_bench.agents import AGENTS
 from retrace_bench.arms import recorded_labels as recorded_arms
-from retrace_bench.service.analysis import SPEC_CLAIM, cpu_change, cpu_ranking, app_summary
+from retrace_bench.production.analysis import SPEC_CLAIM, cpu_change, cpu_ranking, app_summary
 from retrace_bench.render import pyplot
 from retrace_bench.replay import verdict_word
 

@@ -1,0 +1,1 @@
+"""production: an app under load, plain against recorded and the APM agents."""

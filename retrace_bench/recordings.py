@@ -1,0 +1,28 @@
+"""What a recording that recorded nothing weighs: the baseline against which every workload's trace
+is judged real (facts.trace_problem)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from retrace_bench import procs
+from retrace_bench.arms import Arm
+from retrace_bench.procs import read_output as read
+from retrace_bench.rounds import RunError
+
+
+def empty_recording_size(python: str, base: Path, timeout: float) -> int:
+    """What a recording that recorded nothing weighs: an empty script recorded by `python`'s Retrace
+    (files base.py, .retrace, .out, .err; the recording is deleted)."""
+    script, recording = base.with_suffix(".py"), base.with_suffix(".retrace")
+    script.write_text("")
+    outcome = procs.run([python, "-m", "retracesoftware", "--recording", str(recording), "--", str(script)],
+                        Arm("plain", "plain", python).env(os.environ), timeout,
+                        base.with_suffix(".out"), base.with_suffix(".err"))
+    if not outcome.ok or not recording.is_file():
+        raise RunError(f"retracesoftware cannot record even an empty script with {python} "
+                          f"({outcome.describe(read(base.with_suffix('.err')))})")
+    size = recording.stat().st_size
+    recording.unlink()
+    return size
