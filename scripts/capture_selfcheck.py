@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/capture_selfcheck.py tests/data/selfcheck/quick.json [driver options]
 
-Run it on a quiet machine; tests/test_selfcheck_judge.py breaks each check of that data in turn and
+Run it on a quiet machine; tests/core/test_selfcheck_judge.py breaks each check of that data in turn and
 expects a miss."""
 
 import json

@@ -17,9 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The fast tests: real sample data, no benchmark runs (a few seconds each under Valgrind at most).
-FAST_TESTS = ["tests/test_statistics.py", "tests/test_compare.py", "tests/test_instructions.py",
-              "tests/test_selfcheck_judge.py", "tests/test_parse.py", "tests/test_mutation_targets.py",
-              "tests/test_history.py"]
+FAST_TESTS = ["tests/core/test_statistics.py", "tests/core/test_compare.py", "tests/instructions/test_instructions.py",
+              "tests/core/test_selfcheck_judge.py", "tests/ops/test_parse.py", "tests/core/test_mutation_targets.py",
+              "tests/ops/test_history.py", "tests/core/test_effects.py"]
 COPIED = ["retrace_bench", "benchlib.py", "analyze_results.py", "selfcheck", "tests", "examples", "requirements.txt",
           "pytest.ini", "synthetic_benchmark.py", "external_boundary_benchmark.py", "run_all_benchmarks.sh", "scripts",
           "production_benchmark.py", "apps"]

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = Path(__file__).resolve().parent / "data" / "sample"
+TESTS = Path(__file__).resolve().parent
+#: The real outputs the tests read (tests/data/README.md says where each came from).
+TEST_DATA = TESTS / "data"
+SAMPLE = TEST_DATA / "sample"
 sys.path.insert(0, str(ROOT))
 
 from retrace_bench.facts import RETRACE_VARIABLES, SUITE_VARIABLES  # noqa: E402
@@ -21,8 +24,13 @@ def _missing_load_tools():
 
 
 #: A test that puts an app under the production loads needs ab (saturated) and hey (fixed rate).
-needs_load_tools = pytest.mark.skipif(bool(_missing_load_tools()),
+_load_tools_skip = pytest.mark.skipif(bool(_missing_load_tools()),
                                       reason=f"not installed: {', '.join(_missing_load_tools())}")
+
+
+def needs_load_tools(test):
+    """Puts an app under the real loads: skipped without ab and hey, and slow."""
+    return pytest.mark.slow(_load_tools_skip(test))
 
 
 def clean_env(**extra):
@@ -43,3 +51,31 @@ def sample_dir(tmp_path):
     target = tmp_path / "results"
     shutil.copytree(SAMPLE, target)
     return target
+
+
+#: The suite's files an end-to-end test copies into a repository of its own (copy_repo).
+FILES = ["run_all_benchmarks.sh", "benchlib.py", "analyze_results.py", "synthetic_benchmark.py",
+         "external_boundary_benchmark.py", "benchmark_template.py", "production_benchmark.py",
+         "requirements.txt", "scripts", "selfcheck", "apps", "retrace_bench"]
+
+
+def copy_repo(repo):
+    """The suite's files in `repo`, sharing this checkout's .venv."""
+    repo.mkdir(exist_ok=True)
+    for name in FILES:
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(
+            source, repo / name, **({"ignore": shutil.ignore_patterns("__pycache__")} if source.is_dir() else {}))
+    (repo / ".venv").symlink_to(ROOT / ".venv")
+    return repo
+
+
+def processes_under(path):
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(path) in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            pass
+    return found

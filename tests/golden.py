@@ -14,7 +14,7 @@ TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 GOLDEN = TESTS / "data" / "golden"
 #: The committed reference archives (runs of the whole suite) and the test data's runs.
-ARCHIVES = ROOT / "results" / "archive"
+ARCHIVES = TESTS / "data" / "archives"
 TEST_RUNS = ("run", "instructions/run", "sample", "apm", "versions")
 #: Where the copy is rendered: its path is replaced by this in what is compared.
 PLACEHOLDER = "<results>"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, clean_env, run
+from conftest import ROOT, clean_env, run, TEST_DATA
 from retrace_bench import compare, facts, selfcheck
 from retrace_bench.instructions import budget, callgrind
 from retrace_bench.ops import instruction_run
@@ -20,9 +20,14 @@ from retrace_bench.instructions import report as ir
 from retrace_bench.ops.run import RunData
 from retrace_bench.handover import TestRecord, Window
 
-DATA = Path(__file__).resolve().parent / "data"
-needs_valgrind = pytest.mark.skipif(callgrind.missing() is not None,
+DATA = TEST_DATA
+_valgrind_skip = pytest.mark.skipif(callgrind.missing() is not None,
                                     reason=f"instructions cannot be counted here: {callgrind.missing()}")
+
+
+def needs_valgrind(test):
+    """Counts under Valgrind for real: skipped without it, and slow."""
+    return pytest.mark.slow(_valgrind_skip(test))
 
 
 # --------------------------------------------------------------------------- dump files

@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, clean_env, needs_load_tools, run
+from conftest import ROOT, clean_env, copy_repo, needs_load_tools, processes_under, run
 from retrace_bench import arms, driver, facts
 from retrace_bench import results as results_dir
 from retrace_bench.ops import run as ops_run
 
+
+#: Every test here starts real processes (docs/development.md: the fast loop leaves them out).
+pytestmark = pytest.mark.slow
 
 def finished_run(results: Path, files: dict) -> Path:
     """A completed run directory under results/archive with these files."""
@@ -172,7 +175,6 @@ def test_a_daemon_that_a_benchmark_leaves_behind_is_stopped(tmp_path):
     """A benchmark that starts a process in a session of its own and exits: the process is re-parented
     to the driver (a child subreaper), which stops it at the end and says so."""
     import uuid
-    from test_driver import copy_repo, processes_under
     repo = copy_repo(tmp_path / "repo")
     for name in ("synthetic_benchmark.py", "external_boundary_benchmark.py"):
         (repo / name).unlink()
@@ -192,7 +194,6 @@ def test_a_benchmark_that_prints_at_import_time_replays_identically(tmp_path):
     """The template with a print before Suite(...): the unrecorded process prints it before it
     re-executes under Retrace, the recorded one again. The replay check compares only what the
     recorded process printed (it was 'differs' before)."""
-    from test_driver import copy_repo
     repo = copy_repo(tmp_path / "repo")
     for name in ("synthetic_benchmark.py", "external_boundary_benchmark.py"):
         (repo / name).unlink()
@@ -209,7 +210,6 @@ def test_a_benchmark_that_prints_at_import_time_replays_identically(tmp_path):
 def test_a_benchmark_that_deletes_the_results_is_one_line_and_no_traceback(tmp_path):
     """A benchmark that removes everything under results/ while the run goes on (the run's own
     archive directory included): the run stops with one error line naming what is gone, exit non-zero."""
-    from test_driver import copy_repo
     repo = copy_repo(tmp_path / "repo")
     for name in ("synthetic_benchmark.py", "external_boundary_benchmark.py"):
         (repo / name).unlink()

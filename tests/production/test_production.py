@@ -19,9 +19,12 @@ from retrace_bench.production import analysis as sa
 from retrace_bench.production import report as sr
 from retrace_bench import facts
 from retrace_bench.production import load
-from conftest import ROOT, clean_env, needs_load_tools, run
+from conftest import ROOT, clean_env, needs_load_tools, run, TEST_DATA
 
-AB = Path(__file__).resolve().parent / "data" / "ab"
+#: Every test here starts real processes (docs/development.md: the fast loop leaves them out).
+pytestmark = pytest.mark.slow
+
+AB = TEST_DATA / "ab"
 
 
 def processes_with(marker):

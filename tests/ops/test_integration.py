@@ -9,6 +9,9 @@ import analyze_results as ar
 from retrace_bench.ops import parse
 from conftest import ROOT, run
 
+#: Every test here starts real processes (docs/development.md: the fast loop leaves them out).
+pytestmark = pytest.mark.slow
+
 SCRIPTS = {"synthetic_benchmark.py": "internal", "external_boundary_benchmark.py": "external"}
 
 

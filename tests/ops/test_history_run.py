@@ -7,10 +7,13 @@ import pytest
 
 from conftest import ROOT, run
 from retrace_bench import facts
-from retrace_bench.instructions import missing
+from retrace_bench.instructions.callgrind import missing
 
 needs_valgrind = pytest.mark.skipif(missing() is not None, reason=f"instructions cannot be counted here: {missing()}")
 
+
+#: Every test here starts real processes (docs/development.md: the fast loop leaves them out).
+pytestmark = pytest.mark.slow
 
 @needs_valgrind
 def test_a_real_history_is_measured_once_then_read_from_its_cache(tmp_path):

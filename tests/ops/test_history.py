@@ -7,11 +7,10 @@ test_history_run.py.)"""
 import copy
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run
+from conftest import ROOT, run, TEST_DATA
 from retrace_bench import driver, facts
 from retrace_bench.instructions import profiles
 from retrace_bench.ops import history
@@ -19,7 +18,7 @@ from retrace_bench.ops import history_report
 from retrace_bench.instructions import analysis as ia
 from retrace_bench.ops.run import BenchmarkData, ProcessEntry, RunData
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = TEST_DATA
 
 #: `pip index versions retracesoftware` on 2026-12-02 (0.2.22 and 0.2.14-0.2.15 were never published).
 PUBLISHED = ("0.2.30, 0.2.29, 0.2.28, 0.2.27, 0.2.26, 0.2.25, 0.2.24, 0.2.23, 0.2.21, 0.2.20, 0.2.19, 0.2.18, "

@@ -11,24 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, clean_env, needs_load_tools, run
+from conftest import ROOT, clean_env, copy_repo, needs_load_tools, processes_under, run
 from retrace_bench.ops import parse
 
-FILES = ["run_all_benchmarks.sh", "benchlib.py", "analyze_results.py", "synthetic_benchmark.py",
-         "external_boundary_benchmark.py", "benchmark_template.py", "production_benchmark.py",
-         "requirements.txt", "scripts", "selfcheck", "apps", "retrace_bench"]
-
-
-def copy_repo(repo):
-    """The suite's files in `repo`, sharing this checkout's .venv."""
-    repo.mkdir(exist_ok=True)
-    for name in FILES:
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy2)(
-            source, repo / name, **({"ignore": shutil.ignore_patterns("__pycache__")} if source.is_dir() else {}))
-    (repo / ".venv").symlink_to(ROOT / ".venv")
-    return repo
-
+#: Every test here starts real processes (docs/development.md: the fast loop leaves them out).
+pytestmark = pytest.mark.slow
 
 def scratch_dirs(root: Path):
     """The suite's scratch directories under `root`: each test's own TMPDIR, so that another run on
@@ -39,17 +26,6 @@ def scratch_dirs(root: Path):
 def private_tmp(path: Path) -> Path:
     path.mkdir(mode=0o700, exist_ok=True)
     return path
-
-
-def processes_under(path):
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and str(path) in (proc / "cmdline").read_bytes().decode(errors="replace"):
-                found.append(int(proc.name))
-        except OSError:
-            pass
-    return found
 
 
 @pytest.fixture(scope="module")

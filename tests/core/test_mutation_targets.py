@@ -2,7 +2,6 @@
 minimum effects, the Bonferroni adjustments, the --target-ci scale."""
 
 import json
-from pathlib import Path
 
 from retrace_bench import facts
 from retrace_bench.ops import analysis
@@ -11,8 +10,9 @@ from retrace_bench.production import analysis as production_analysis
 from retrace_bench.ops.run import RunData
 from retrace_bench.rounds import Target
 from retrace_bench.stats import family_confidence
+from conftest import ROOT, TEST_DATA
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = TEST_DATA
 
 
 def test_a_time_difference_under_the_floor_is_noise_however_tight():
@@ -67,7 +67,7 @@ def test_every_mutation_of_the_mutation_check_still_finds_its_line():
     """scripts/mutate.py names lines of the code; each must occur exactly once, or the check cannot
     apply it (a rename or a move would silently drop it)."""
     import importlib.util
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     spec = importlib.util.spec_from_file_location("mutate", root / "scripts" / "mutate.py")
     mutate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mutate)

@@ -7,14 +7,13 @@ import shutil
 
 import pytest
 
-from conftest import run
+from conftest import copy_repo, run
 from retrace_bench import arms
 from retrace_bench.ops import analysis
 from retrace_bench.ops import run as ops_run
 from retrace_bench.ops.run import Plan, ProcessResult, RunData
 from retrace_bench.rounds import Target
 from retrace_bench.handover import ProcessRecord, Run, TestRecord
-from test_driver import copy_repo
 
 
 class KnownRunner:
@@ -58,6 +57,7 @@ def test_extension_rounds_run_only_the_tests_that_miss_the_target():
     assert test2.comparisons[0].latency.estimate == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_target_ci_with_max_minutes_extends_then_stops_and_says_so(tmp_path):
     repo = copy_repo(tmp_path / "repo")
     (repo / "external_boundary_benchmark.py").unlink()       # one short benchmark script

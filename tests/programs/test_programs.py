@@ -9,7 +9,6 @@ import stat
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -21,9 +20,12 @@ from retrace_bench.programs import run as programs
 from retrace_bench.programs import pyperformance
 from retrace_bench.programs import report as programs_report
 from retrace_bench.programs.run import COMMAND, Program, ProgramData, ProgramRun
+from conftest import ROOT, TEST_DATA
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
+#: Every test here starts real processes (docs/development.md: the fast loop leaves them out).
+pytestmark = pytest.mark.slow
+
+DATA = TEST_DATA
 
 
 # --------------------------------------------------------------------------- units

@@ -39,7 +39,7 @@ def test_every_link_resolves():
 def test_every_file_the_readme_names_exists():
     text = (ROOT / "README.md").read_text()
     named = {m for m in re.findall(r"`([\w./-]+\.(?:py|md|sh|toml|txt|json|png))`", text)} - OUTPUTS
-    named |= set(re.findall(r"`(results/archive/[\w.-]+)/?`", text))
+    named |= set(re.findall(r"`(tests/data/archives/[\w.-]+)/?`", text))
     missing = sorted(n for n in named if not (ROOT / n).exists() and not n.startswith(("something_", "myjob")))
     assert not missing, f"the README names files that do not exist: {missing}"
 
@@ -52,7 +52,7 @@ def example_blocks(page):
     """(archive, lines) of each example in `page` that says which reference archive it comes from: the
     first code block after the archive's name."""
     text = page.read_text()
-    for found in re.finditer(r"`(results/archive/[\w.-]+)/?`", text):
+    for found in re.finditer(r"`(tests/data/archives/[\w.-]+)/?`", text):
         block = re.search(r"```\n(.*?)```", text[found.end():], re.S)
         if block and block.start() < 400:          # the example right below the name
             yield found[1], block[1].splitlines()

@@ -7,7 +7,11 @@ import sqlite3
 import pytest
 
 from apps.webapp import CUSTOMERS, create_app, risk_score, seed_database
+from conftest import ROOT
 
+
+#: Every test here starts real processes (docs/development.md: the fast loop leaves them out).
+pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def db_path(tmp_path):
@@ -101,11 +105,10 @@ def test_the_asgi_app_serves_the_same_answers(tmp_path, db_path):
     import time
     import urllib.error
     import urllib.request
-    from pathlib import Path
 
     from retrace_bench import procs
     from retrace_bench.production.run import free_port
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     port = free_port()
     wsgi = create_app(str(db_path)).test_client()
     with procs.managed():

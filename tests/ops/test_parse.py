@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, TEST_DATA
 from retrace_bench import facts
 from retrace_bench.ops import analysis
 from retrace_bench.ops import parse
@@ -170,7 +170,7 @@ def test_text_runs_match_their_printed_average():
 def test_a_versions_run_glances_at_the_newest_release_and_counts_the_version_verdicts(tmp_path):
     """The committed --versions 0.2.29,0.2.30 reference run: the glance is about the newest release
     against plain, with one line of the version verdicts (all 14 within noise in that run)."""
-    archive = ROOT / "results" / "archive" / "v0.2.29_v0.2.30_2026-12-02_092752"
+    archive = TEST_DATA / "archives" / "v0.2.29_v0.2.30_2026-12-02_092752"
     copy = tmp_path / "versions"
     shutil.copytree(archive, copy)
     assert write_summary(copy, quiet=True) == 0

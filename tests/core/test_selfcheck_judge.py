@@ -4,15 +4,15 @@ that always says "ok" fails these tests."""
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
 from retrace_bench import selfcheck
 from retrace_bench.ops.run import RunData
 from retrace_bench.programs.run import ProgramData
+from conftest import TEST_DATA
 
-DATA = Path(__file__).resolve().parent / "data" / "selfcheck" / "quick.json"
+DATA = TEST_DATA / "selfcheck" / "quick.json"
 
 
 def load():
