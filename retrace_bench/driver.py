@@ -28,6 +28,7 @@ from retrace_bench.instructions.budget import BudgetError, load
 from retrace_bench.ops import history as history_mod
 import json
 from retrace_bench.programs import run as programs_mod
+from retrace_bench.programs import data as programs_data
 from retrace_bench.programs import export_pyperf, pyperformance
 from retrace_bench.summary import write_summary
 from retrace_bench.inputs import InputError
@@ -399,11 +400,9 @@ def run_programs(args, arms, programs, run_dir: Path, keep: Path | None = None) 
                                              instruction_rounds=program_instruction_rounds(args), keep_dir=keep)
         except commands.CommandError as error:
             raise RunError(str(error)) from None
-    write_atomically(run_dir / "programs.json", json.dumps(
-        {"format": 1, "arms": [a.to_json() for a in arms],
-         "config": {"rounds": rounds, "quick": args.quick, "max_trace_bytes": args.max_trace_bytes,
-                    "seconds": time.monotonic() - started},
-         "programs": [d.to_json() for d in data]}, indent=1, ensure_ascii=False))
+    programs_data.write(run_dir, [a.to_json() for a in arms],
+                        {"rounds": rounds, "quick": args.quick, "max_trace_bytes": args.max_trace_bytes,
+                         "seconds": time.monotonic() - started}, data)
     export_pyperf.export(data, [a.label for a in arms], run_dir)
     say(f"[programs] done in {time.monotonic() - started:.0f}s")
 

@@ -112,6 +112,36 @@ class Effect:
         return {**where, **asdict(self), "percent": self.percent}
 
 
+def row(effect: Effect, workload: str, subject: str, a: str, b: str, kind: str, gated: bool) -> dict:
+    """summary.json's "effects" row of one Effect: where it comes from (the workload, what it is about,
+    arm B against arm A, the kind of comparison: overhead, versions or aa) and whether the regression
+    gate judges it (--fail-on-regression: a later release against the baseline, on the figure the
+    gate trusts for that workload)."""
+    return effect.to_json(workload=workload, subject=subject, a=a, b=b, kind=kind, gated=gated)
+
+
+def regressions(rows: list[dict]) -> list[dict]:
+    """The rows the gate fails on: judged by it and slower beyond noise."""
+    return [r for r in rows if r["gated"] and r["verdict"] == facts.SLOWER]
+
+
+def undecided(rows: list[dict]) -> list[dict]:
+    """The rows the gate cannot pass: judged by it, without an interval (one round)."""
+    return [r for r in rows if r["gated"] and r["verdict"] == facts.CANNOT_TELL]
+
+
+def row_text(r: dict) -> str:
+    """One row in words: the gate's line."""
+    unit = {US: " µs/op", INSTRUCTIONS: " instructions/call", RATIO: "x", PERCENT: "%"}[r["unit"]]
+    digits = ",.0f" if r["unit"] == INSTRUCTIONS else ".3f" if r["unit"] in (US, RATIO) else ".1f"
+    sign = "" if r["unit"] == RATIO else "+"
+    interval = (f" [{r['low']:{sign}{digits}} .. {r['high']:{sign}{digits}}]" if r["low"] is not None
+                else " (no interval: one round)")
+    percent = f" ({r['percent']:+.1f}%)" if r["percent"] is not None and r["unit"] != PERCENT else ""
+    return (f"{r['workload']} {r['subject']}: {r['what']} ({r['b']} vs {r['a']}): "
+            f"{r['estimate']:{sign}{digits}}{unit}{percent}{interval}")
+
+
 def difference(what: str, unit: str, a: dict, b: dict, confidence: float, exact: bool = False) -> Effect | None:
     """B - A paired by round (`a`, `b`: round -> figure): the mean of the per-round differences with
     its Student-t interval; A's figure is its mean over the paired rounds. None without a pair."""

@@ -252,18 +252,10 @@ def profile_changes(a: str, b: str, sides_a: dict, sides_b: dict) -> list[Profil
             for side in (profiles.CALLER, profiles.OTHERS)]
 
 
-def regressions(result: InstructionResult | None) -> list[str]:
-    """Version differences the gate fails on: a later version dearer than the baseline, on the
-    caller or in total."""
+def effect_rows(result: InstructionResult | None) -> list[dict]:
+    """Every comparison's caller and total as summary.json's effect rows; a version difference is
+    gated (the gate's measure wherever counts exist)."""
     if result is None:
         return []
-    return [f"{t.benchmark}: {t.name} instructions per call, {d.what} ({c.b} vs {c.a}): "
-            f"{d.estimate:+,.0f} ({d.percent:+.1f}%)"
-            for t, c in result.comparison("versions") for d in c.differences.values() if d.verdict == facts.SLOWER]
-
-
-def undecided(result: InstructionResult | None) -> list[str]:
-    if result is None:
-        return []
-    return [f"{t.benchmark}: {t.name}" for t, c in result.comparison("versions")
-            for d in c.differences.values() if d.verdict == facts.CANNOT_TELL]
+    return [effects.row(d, "instructions", f"{t.benchmark}: {t.name}", c.a, c.b, c.kind, c.kind == "versions")
+            for t in result.tests for c in t.comparisons for d in c.differences.values()]

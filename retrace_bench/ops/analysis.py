@@ -124,6 +124,21 @@ class RunResult:
 
 # --------------------------------------------------------------------------- comparisons
 
+def counted_pairs(counted) -> set[tuple[str, str, str, str]]:
+    """(benchmark, test, A, B) of every version difference counted in instructions: the gate judges
+    those on instructions, which carry no machine drift, and their wall time is information."""
+    return {(t.benchmark, t.name, c.a, c.b) for t, c in counted.comparison("versions")} if counted else set()
+
+
+def effect_rows(result: RunResult, counted=None) -> list[dict]:
+    """Every comparison's latency and CPU as summary.json's effect rows (effects.row); a version
+    difference is gated on wall time where its instructions were not counted."""
+    on_instructions = counted_pairs(counted)
+    return [effects.row(d, "ops", f"{b.name}: {t.name}", c.a, c.b, c.kind,
+                        c.kind == "versions" and (b.name, t.name, c.a, c.b) not in on_instructions)
+            for b in result.benchmarks for t in b.tests for c in t.comparisons for d in (c.latency, c.cpu) if d is not None]
+
+
 def per_process(records: list[tuple[int, ProcessRecord]], number: int, figure: str) -> dict[int, float]:
     """round -> that process's per-op figure of test `number` (stats.process_figure of its runs)."""
     out = {}

@@ -10,11 +10,10 @@ import json
 import re
 from pathlib import Path
 
-from retrace_bench.ops.run import BenchmarkData, ProcessEntry, RunData
+from retrace_bench.ops.data import RUN_FILE, BenchmarkData, ProcessEntry, RunData
 from retrace_bench.inputs import InputError, read_text
 from retrace_bench.handover import ProcessRecord, Run, TestRecord
 
-RUN_FILE = "run.json"
 HEADER_LABELS = {"Python": "python", "OS": "os", "CPU count": "cpu_count",
                  "Timestamp": "timestamp", "retracesoftware": "retrace_version"}
 TEST_RE = re.compile(r"^## Test (\d+): (.+?)\s*$")

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import asdict
 from pathlib import Path
 
 from retrace_bench import facts
+from retrace_bench.inputs import InputError
+from retrace_bench.instructions import analysis as instruction_analysis
+from retrace_bench.instructions import budget
+from retrace_bench.ops import analysis, parse
+from retrace_bench.rounds import Target
+from retrace_bench.section import Section
+from retrace_bench.arms import recorded_labels
 from retrace_bench.instructions import report as instruction_report
 from retrace_bench.arms import design_period
 from retrace_bench.effects import Effect
 from retrace_bench.ops.analysis import Comparison, Finding, RunResult, TestResult
-from retrace_bench.render import RULE, fmt_us, order_text, pyplot, rounds_text
+from retrace_bench.render import fmt_us, order_text, pyplot, rounds_text
 from retrace_bench.replay import verdict_word
+from retrace_bench.results import write_atomically
 
 SECTION_TITLES = {
     "internal": "Internal code (spec Category A: 0% overhead expected)",
@@ -99,27 +108,25 @@ def comparison_lines(t: TestResult, c: Comparison) -> list[str]:
     return lines
 
 
-def render_text(result: RunResult, production_text: str | None = None, programs_text: str | None = None,
-                instructions=None, budget_checks=(), first_screen: list[str] = ()) -> str:
-    """The summary: its header, `first_screen` (glance.text_lines), how to read, then the details."""
-    if not result.benchmarks:           # no per-operation benchmark (--no-synthetic)
-        return "\n".join([RULE, "RETRACE BENCHMARK SUMMARY (no per-operation benchmarks: --no-synthetic)", RULE,
-                          *first_screen, "",
-                          *([programs_text.rstrip(), ""] if programs_text else []),
-                          (production_text or "").rstrip(), "", RULE, ""])
+def header_lines(result: RunResult) -> list[str]:
+    """The summary's lines under its title, before the glance: the machine, the arms, the rounds."""
     system = result.system
     labels = [a["label"] for a in result.arms]
+    return [f"retracesoftware {system.get('retrace_version', '?')} | Python {system.get('python', '?')} | "
+            f"{system.get('os', '?')} | {system.get('cpu_count', '?')} CPUs",
+            f"Arms: {', '.join(labels)}; {rounds_text(result.config)}, {order_text(result.config)}",
+            f"Measured {result.measured[0]} .. {result.measured[1]}" if result.measured else "",
+            *([f"Target resolution (--target-ci): half-width at most {result.config['target_ci']}; "
+               f"{len(result.config.get('missed_target') or [])} difference(s) missed it (FLAG lines)"]
+              if result.config.get("target_ci") else [])]
+
+
+def body_lines(result: RunResult, instructions=None, budget_checks=()) -> list[str]:
+    """The per-operation workload's text below the glance: how to read it, each benchmark's tests,
+    instructions per call, the versions compared, where the instructions go, the resolution."""
+    labels = [a["label"] for a in result.arms]
     tests = sum(len(b.tests) for b in result.benchmarks)
-    lines = [RULE, "RETRACE BENCHMARK SUMMARY", RULE,
-             f"retracesoftware {system.get('retrace_version', '?')} | Python {system.get('python', '?')} | "
-             f"{system.get('os', '?')} | {system.get('cpu_count', '?')} CPUs",
-             f"Arms: {', '.join(labels)}; {rounds_text(result.config)}, {order_text(result.config)}",
-             f"Measured {result.measured[0]} .. {result.measured[1]}" if result.measured else "",
-             *([f"Target resolution (--target-ci): half-width at most {result.config['target_ci']}; "
-                f"{len(result.config.get('missed_target') or [])} difference(s) missed it (FLAG lines)"]
-               if result.config.get("target_ci") else []),
-             *first_screen,
-             "",
+    lines = ["",
              *([f"Design: {result.config['rounds_run']} rounds for {len(labels)} arms is NOT balanced "
                 f"(a whole Williams design is {design_period(len(labels))} rounds: each arm does not take each "
                 "position, and follow each other arm, equally often)"]
@@ -183,13 +190,7 @@ def render_text(result: RunResult, production_text: str | None = None, programs_
                   f"  {gate}):", *versions]
     lines += instruction_report.profile_lines(instructions)
     lines += resolution_summary(result)
-    if programs_text:
-        lines += ["", programs_text.rstrip()]
-    if production_text:
-        lines += ["", production_text.rstrip()]
-    lines += ["", RULE, "Raw data: run.json (every process's record); text outputs *_<arm>.txt; "
-              "machine-readable: summary.json", RULE, ""]
-    return "\n".join(lines)
+    return lines
 
 
 def runs_text(config: dict) -> str:
@@ -321,3 +322,47 @@ def render_chart(result: RunResult, path: Path) -> bool:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
+
+
+#: The per-operation workload's raw file, named in the summary's last line.
+RAW_DATA_LINE = ("Raw data: run.json (every process's record); text outputs *_<arm>.txt; "
+                 "machine-readable: summary.json")
+
+
+def section(directory: Path, allow_empty: bool = False) -> Section:
+    """The per-operation workload's part of the summary (run.json or the specification's text files,
+    with its instruction counts and budgets); its JSON is summary.json's base."""
+    run = parse.load(directory, allow_empty=allow_empty)
+    target = None
+    if run.config.get("target_ci"):
+        try:
+            target = Target.parse(run.config["target_ci"])
+        except ValueError as error:
+            raise InputError(f"{directory / parse.RUN_FILE}: {error}") from None
+    try:
+        result = analysis.analyse(run, target=target)
+        counted = instruction_analysis.analyse(run)
+        checks = budget.check(run.config["budget"]["budgets"], counted) if run.config.get("budget") else []
+        lines = body_lines(result, counted, checks) if result.benchmarks else []
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError, statistics.StatisticsError) as error:
+        raise InputError(f"{directory / parse.RUN_FILE}: a field is missing or malformed "
+                         f"({type(error).__name__}: {error})") from None
+    data = to_json(result)
+    if counted is not None:
+        data["instructions"] = instruction_report.to_json(counted)
+    if checks:
+        data["budget"] = {"file": run.config["budget"]["file"],
+                          "checks": [{**asdict(c), "exceeded": c.exceeded} for c in checks]}
+
+    def write(out: Path) -> list[str]:
+        write_atomically(out / "benchmark-action.json",
+                         render_action_benchmark(result, instruction_report.action_entries(counted)))
+        charts = ["overhead.png"] if render_chart(result, out / "overhead.png") else []
+        return charts + (["instructions.png"] if instruction_report.render_chart(counted, out / "instructions.png") else [])
+
+    exceeded = [f"budget {c.name} {c.measure}" + (f" ({c.arm}): {c.figure:,.0f} > {c.limit:,.0f}" if c.figure is not None
+                                                 else ": no counted test of that name") for c in checks if c.exceeded]
+    return Section("ops", lines, data, analysis.effect_rows(result, counted) + instruction_analysis.effect_rows(counted),
+                   failed=any(b.failures for b in result.benchmarks) or bool(counted and counted.failures),
+                   exceeded=exceeded, gates=len(recorded_labels([a["label"] for a in run.arms])) > 1 or bool(checks),
+                   data=(result, counted), write=write)

@@ -19,7 +19,7 @@ import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from retrace_bench import facts, procs
@@ -28,58 +28,11 @@ from retrace_bench.recordings import empty_recording_size
 from retrace_bench.arms import Arm, design_period
 from retrace_bench.harness import LIVE_LINE_PREFIXES
 from retrace_bench.handover import ProcessRecord, RecordError
+from retrace_bench.ops.data import BenchmarkData, ProcessEntry, RunData
 from retrace_bench.results import ROOT
 from retrace_bench.rounds import Rounds, RunError, Target, say
 from retrace_bench import replay as replay_words
 from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
-from dataclasses import asdict
-
-RUN_FORMAT = 1
-
-
-# --------------------------------------------------------------------------- what a run holds
-
-@dataclass
-class ProcessEntry:
-    arm: str
-    round: int
-    position: int
-    record: dict
-    trace_bytes: int | None = None
-
-
-@dataclass
-class BenchmarkData:
-    name: str
-    script: str
-    processes: list[ProcessEntry] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)            # arm -> reason
-    trace_growth: dict[str, dict[str, list[int]]] = field(default_factory=dict)
-    profile: dict[str, dict] = field(default_factory=dict)             # arm -> record
-    replay: dict[str, dict] = field(default_factory=dict)              # arm -> outcome
-    instructions: list[ProcessEntry] = field(default_factory=list)    # processes under Callgrind
-    instruction_failures: dict[str, str] = field(default_factory=dict)
-    functions: dict[str, dict] = field(default_factory=dict)          # arm -> test -> profiles.test_profile
-
-
-@dataclass
-class RunData:
-    arms: list[dict]
-    config: dict
-    benchmarks: list[BenchmarkData] = field(default_factory=list)
-    empty_trace_bytes: dict[str, int] = field(default_factory=dict)
-    format: int = RUN_FORMAT
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "RunData":
-        benchmarks = [BenchmarkData(**{**b, "processes": [ProcessEntry(**p) for p in b["processes"]],
-                                       "instructions": [ProcessEntry(**p) for p in b.get("instructions", [])]})
-                      for b in data["benchmarks"]]
-        return cls(**{**data, "benchmarks": benchmarks})
-
 
 # --------------------------------------------------------------------------- one process
 

@@ -6,12 +6,11 @@ retrace_bench.stats, as for every other workload."""
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
 
 from retrace_bench import effects, facts
 from retrace_bench.effects import Effect
 from retrace_bench.arms import recorded_labels as recorded_arms
-from retrace_bench.production.load import AbResult, RateResult
+from retrace_bench.production.data import ArmRun, load_runs
 from retrace_bench.stats import family_confidence, median_or_none
 
 SPEC_CLAIM = "<1% latency increase for most endpoints"
@@ -19,36 +18,8 @@ SPEC_CLAIM = "<1% latency increase for most endpoints"
 RECORDED_MIN_BYTES_PER_REQUEST = 1.0
 
 
-@dataclass
-class ArmRun:
-    arm: str                                  # the arm's label: plain, retrace, retrace==X.Y.Z, an agent
-    round: int
-    results: dict[str, AbResult]              # saturated: ab -c N
-    rate_results: dict[str, RateResult] = field(default_factory=dict)   # unsaturated: hey -c 1 -q R
-    breakdown: dict[str, dict[str, float]] = field(default_factory=dict)  # ms per request
-    trace_bytes: int | None = None
-    requests_sent: int = 0
-    cpu_ms_per_request: float | None = None   # the app process, all threads, over the saturated load
-    peak_rss_kb: int | None = None
-    startup_s: float | None = None
-    idle_cpu_ms_per_s: float | None = None    # after the load
-    exceptions: list[str] = field(default_factory=list)
-    warmup_requests: int = 0                  # the warm-up: unpinned, at the load's concurrency
-    warmup_failed: int = 0
-    sink_requests: int | None = None          # what an agent sent while this app ran
-    sink_bytes: int | None = None
-    sink_events: int | None = None
-
-
-
 def median_of(runs: list[ArmRun], path: str, metric: str) -> float:
     return statistics.median(getattr(r.results[path], metric) for r in runs)
-
-
-def load_runs(data: dict) -> list[ArmRun]:
-    return [ArmRun(**{**r, "results": {p: AbResult(**a) for p, a in r["results"].items()},
-                      "rate_results": {p: RateResult(**a) for p, a in r.get("rate_results", {}).items()}})
-            for r in data["runs"]]
 
 
 def round_pairs(runs: list[ArmRun], plain: str, arm: str, figure) -> list[tuple[float, float]]:
@@ -91,9 +62,16 @@ def verdict_confidence(paths: list, families: int = 1) -> float:
     return family_confidence(facts.CONFIDENCE, (2 * len(paths) + 1) * families)
 
 
-def versus(runs: list[ArmRun], arms: dict, path: str, ref: str, arm: str, confidence: float = facts.CONFIDENCE) -> dict:
+#: The figures of a path the gate judges, a later release against the baseline (CPU per request too).
+GATED = ("requests_per_s", "rate_p50_ms")
+CPU = "cpu_ms_per_request"
+
+
+def versus(runs: list[ArmRun], arms: dict, path: str, ref: str, arm: str,
+           confidence: float = facts.CONFIDENCE) -> tuple[dict, dict[str, Effect]]:
     """One path: `arm` against `ref` (plain, or the baseline version), with 95% intervals over
-    rounds (paired) and verdicts for throughput and the fixed-rate p50."""
+    rounds (paired) and verdicts for throughput and the fixed-rate p50: the summary's figures, and
+    the Effects they come from (figure -> Effect)."""
     p, a = arms[ref], arms[arm]
     o = {
         "throughput_drop_percent": (p["requests_per_s"] - a["requests_per_s"]) / p["requests_per_s"] * 100,
@@ -117,33 +95,18 @@ def versus(runs: list[ArmRun], arms: dict, path: str, ref: str, arm: str, confid
             o[f"rate_{m}_change_ci_percent"] = e.interval()
             found[f"rate_{m}"] = e
         o["rate_p50_verdict"] = found["rate_p50_ms"].verdict
-    return o
+    return o, found
 
 
-def baseline_cpu(runs: list[ArmRun], labels: list[str], arm: str, confidence: float = facts.CONFIDENCE) -> dict:
-    """For a later version: its CPU per request against the baseline version's, with a verdict."""
-    recorded = recorded_arms(labels)
-    if arm not in recorded[1:]:
-        return {}
-    e = cpu_effect(runs, recorded[0], arm, confidence)
+def baseline_cpu(e: Effect | None) -> dict:
+    """For a later version: its CPU per request against the baseline version's (cpu_effect), with a verdict."""
     return {"cpu_change_vs_baseline_percent": e and e.estimate, "cpu_change_vs_baseline_ci_percent": e and e.interval(),
             "cpu_vs_baseline_verdict": e.verdict if e else facts.CANNOT_TELL}
 
 
 def regressions(summary: dict) -> list[str]:
     """Production figures where a version is slower than the baseline beyond noise (the gate)."""
-    if "failure" in summary:
-        return []
-    found = []
-    for path, p in summary["paths"].items():
-        for arm, o in p.get("against_baseline", {}).items():
-            for key, what in (("throughput_verdict", "throughput"), ("rate_p50_verdict", "fixed-rate p50")):
-                if o.get(key) == facts.SLOWER:
-                    found.append(f"production {summary['app']} {path}: {what} ({arm} vs baseline {p['baseline']})")
-    for arm, a in summary["per_arm"].items():
-        if a.get("cpu_vs_baseline_verdict") == facts.SLOWER:
-            found.append(f"production {summary['app']}: CPU per request ({arm} vs baseline)")
-    return found
+    return [effects.row_text(r) for r in effects.regressions(summary.get("effects", []))]
 
 
 def app_summary(data: dict, families: int = 1) -> dict:
@@ -159,7 +122,7 @@ def app_summary(data: dict, families: int = 1) -> dict:
     plain = data["arms"][0]
     if plain not in labels:
         raise ValueError("production result: no run of the plain arm")
-    paths = {}
+    paths, rows = {}, []
     confidence = verdict_confidence(data["paths"], families)
     for path in data["paths"]:
         arms = {}
@@ -174,11 +137,17 @@ def app_summary(data: dict, families: int = 1) -> dict:
             arms[arm]["rate"] = ({"rate_per_s": rated[0].rate_per_s,
                                   **{m: statistics.median(getattr(x, m) for x in rated) for m in ("p50_ms", "p95_ms", "p99_ms")},
                                   "failed": sum(x.failed + x.non_2xx for x in rated)} if rated else None)
-        against = {arm: versus(runs, arms, path, plain, arm, confidence) for arm in labels[1:]}
+        subject = f"{data.get('app', 'app')} {path}"
+        against, against_baseline = {}, {}
+        for arm in labels[1:]:
+            against[arm], found = versus(runs, arms, path, plain, arm, confidence)
+            rows += [effects.row(e, "production", subject, plain, arm, "overhead", False) for e in found.values()]
         # --versions: every later recorded arm against the first one, the baseline (the gate's figures).
         baseline = recorded_arms(labels)[:1]
-        against_baseline = {arm: versus(runs, arms, path, baseline[0], arm, confidence)
-                            for arm in recorded_arms(labels)[1:]}
+        for arm in recorded_arms(labels)[1:]:
+            against_baseline[arm], found = versus(runs, arms, path, baseline[0], arm, confidence)
+            rows += [effects.row(e, "production", subject, baseline[0], arm, "versions", figure in GATED)
+                     for figure, e in found.items()]
         paths[path] = {"arms": arms, "against_plain": against,
                        **({"baseline": baseline[0], "against_baseline": against_baseline} if against_baseline else {})}
     per_arm = {}
@@ -190,12 +159,17 @@ def app_summary(data: dict, families: int = 1) -> dict:
             bytes_per_request = statistics.median((r.trace_bytes - idle_trace) / r.requests_sent for r in arm_runs)
         sink = [r for r in arm_runs if r.sink_bytes is not None]
         failed = sum(r.results[p].failed + r.results[p].non_2xx for r in arm_runs for p in r.results)
+        cpu = cpu_effect(runs, plain, arm, confidence) if arm != plain else None
+        recorded = recorded_arms(labels)
+        cpu_versions = cpu_effect(runs, recorded[0], arm, confidence) if arm in recorded[1:] else None
+        app = data.get("app", "app")
+        rows += [effects.row(cpu, "production", app, plain, arm, "overhead", False)] if cpu else []
+        rows += [effects.row(cpu_versions, "production", app, recorded[0], arm, "versions", True)] if cpu_versions else []
         per_arm[arm] = {
             "agent": data.get("agents", {}).get(arm),
             "cpu_ms_per_request": median_or_none(r.cpu_ms_per_request for r in arm_runs),
-            "cpu_change_ci_percent": ((e := cpu_effect(runs, plain, arm, confidence)) and e.interval()
-                                      if arm != plain else None),
-            **baseline_cpu(runs, labels, arm, confidence),
+            "cpu_change_ci_percent": cpu.interval() if cpu else None,
+            **(baseline_cpu(cpu_versions) if arm in recorded[1:] else {}),
             "peak_rss_mb": (m / 1024 if (m := median_or_none(r.peak_rss_kb for r in arm_runs)) else None),
             "startup_s": median_or_none(r.startup_s for r in arm_runs),
             "idle_cpu_ms_per_s": median_or_none(r.idle_cpu_ms_per_s for r in arm_runs),
@@ -214,7 +188,7 @@ def app_summary(data: dict, families: int = 1) -> dict:
             "sink_requests_per_request": (statistics.median(r.sink_requests / r.requests_sent for r in sink) if sink else None)}
     return {"app": data.get("app", "app"), "arms": labels, "paths": paths, "per_arm": per_arm,
             "failures": data.get("failures", {}), "unavailable": data.get("unavailable", {}),
-            "server_replay": data.get("server_replay"),
+            "server_replay": data.get("server_replay"), "effects": rows,
             "breakdown": {arm: mean_breakdown([r for r in runs if r.arm == arm]) for arm in labels}}
 
 

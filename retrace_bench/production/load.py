@@ -8,10 +8,10 @@ import io
 import os
 import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from retrace_bench import facts, procs
+from retrace_bench.production.data import AbResult, RateResult
 import shutil
 
 TIMEOUT_S = float(facts.DEFAULT_PROCESS_TIMEOUT_S)
@@ -50,16 +50,7 @@ def run_tool(command: list[str], what: str, timeout: float) -> tuple[int, str, s
 
 # --------------------------------------------------------------------------- ab
 
-@dataclass
-class AbResult:
-    requests_per_s: float
-    mean_ms: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    complete: int
-    failed: int
-    non_2xx: int
+
 
 
 ANSWER_RE = re.compile(r"^LOG: header received:\n(HTTP/\S+ \d{3})", re.M)
@@ -120,16 +111,7 @@ def run_ab(url: str, requests: int, concurrency: int, keep_alive: bool, scratch:
 
 # --------------------------------------------------------------------------- hey
 
-@dataclass
-class RateResult:
-    """Latency of requests sent at a fixed rate (hey -c 1 -q RATE): not saturated."""
-    rate_per_s: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    complete: int
-    failed: int                 # sent but not answered (connection errors, time-outs)
-    non_2xx: int
+
 
 
 def percentile(sorted_values: list[float], p: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 from retrace_bench.agents import AGENTS
 from retrace_bench.arms import recorded_labels as recorded_arms
 from retrace_bench.production.analysis import SPEC_CLAIM, cpu_change, cpu_ranking, app_summary
+from retrace_bench.inputs import InputError, read_text
 from retrace_bench.render import pyplot
+from retrace_bench.section import Section
 from retrace_bench.replay import verdict_word
 
 
@@ -233,3 +236,44 @@ def render_chart(data: dict, path: Path) -> bool:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
+
+
+#: The shipped apps first, in this order; an own app's results after them.
+APP_ORDER = ("wsgi", "asgi")
+
+
+def files(directory: Path) -> list[Path]:
+    """The production workload's files in a run directory (production_<app>.json), shipped apps first."""
+    found = sorted(directory.glob("production_*.json")) + sorted(directory.glob("production.json"))
+    rank = {name: i for i, name in enumerate(APP_ORDER)}
+    return sorted(found, key=lambda f: (rank.get(f.stem.removeprefix("production_"), len(rank)), f.name))
+
+
+def section(directory: Path) -> Section | None:
+    """The production workload's part of the summary (every app's result and the APM table), or None
+    when the run had none."""
+    loaded = []
+    for path in files(directory):
+        try:
+            data = json.loads(read_text(path))
+            if not isinstance(data, dict):
+                raise ValueError
+            loaded.append((path, data, app_summary(data), render(data)))
+        except InputError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError,
+                statistics.StatisticsError, ZeroDivisionError):
+            raise InputError(f"{path}: not a complete production benchmark result") from None
+    if not loaded:
+        return None
+    summaries = [summary for _, _, summary, _ in loaded]
+
+    def write(out: Path) -> list[str]:
+        return [f"{path.stem}.png" for path, data, _, _ in loaded if render_chart(data, out / f"{path.stem}.png")]
+
+    return Section("production", ["\n".join(text for _, _, _, text in loaded), *apm_table(summaries)],
+                   {"production": {path.stem.removeprefix("production_"): summary for path, _, summary, _ in loaded}},
+                   [row for summary in summaries for row in summary.get("effects", [])],
+                   failed=any("failure" in summary or summary.get("failures") for summary in summaries),
+                   gates=any(len(recorded_arms(summary.get("arms", []))) > 1 for summary in summaries),
+                   data=summaries, write=write)

@@ -46,7 +46,7 @@ from retrace_bench.rounds import Rounds
 from retrace_bench.commands import CommandError, recorded_command, split_command
 from retrace_bench.options import positive_float, positive_int
 from retrace_bench.production.sink import Sink
-from retrace_bench.production.analysis import ArmRun
+from retrace_bench.production.data import ArmRun
 from retrace_bench.production.report import render
 
 from retrace_bench.results import ROOT

@@ -247,3 +247,22 @@ def analyse(data: dict) -> ProgramsResult:
     stopped = [f"{r.name} ({r.detail})" for r in rows if r.status == "stopped"]
     # (rows that did not record are the suite's evidence failing, not the program breaking)
     return ProgramsResult(rows, geomeans, broke, stopped, confidence, arms)
+
+
+def effect_rows(result: ProgramsResult) -> list[dict]:
+    """Every program's ratios and the geometric means as summary.json's effect rows; a later
+    release against the baseline is gated on time (per program) and on the geometric means."""
+    plain = result.arms[0]["label"] if result.arms else "plain"
+    rows = []
+    for r in result.rows:
+        for ratios, kind in ((r.time_ratio, "overhead"), (r.cpu_ratio, "overhead"), (r.instruction_ratio, "overhead")):
+            rows += [effects.row(e, "programs", r.name, plain, arm, kind, False) for arm, e in ratios.items()]
+        baseline = next((a["label"] for a in result.arms if a["kind"] == "retrace"), None)
+        rows += [effects.row(e, "programs", r.name, baseline, arm, "versions", True) for arm, e in r.version_ratio.items()]
+        rows += [effects.row(e, "programs", r.name, baseline, arm, "versions", False)
+                 for arm, e in r.instruction_version_ratio.items()]
+    for g in result.geomeans:
+        versions = g.against != plain
+        rows.append(effects.row(g.ratio, "programs", f"geometric mean of {len(g.programs)}", g.against, g.arm,
+                                "versions" if versions else "overhead", versions))
+    return rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import statistics
 from dataclasses import asdict
 
 from pathlib import Path
@@ -9,7 +11,11 @@ from pathlib import Path
 from retrace_bench import facts
 from retrace_bench.arms import recorded_labels
 from retrace_bench.render import RULE, pyplot, ratio_text
-from retrace_bench.programs.analysis import UNMEASURED
+from retrace_bench.inputs import InputError, read_text
+from retrace_bench.programs import analysis
+from retrace_bench.programs.data import PROGRAMS_FILE
+from retrace_bench.programs.analysis import NOT_INSTALLED, UNMEASURED
+from retrace_bench.section import Section
 from retrace_bench.instructions.analysis import CALLER, OTHERS, TOTAL
 from retrace_bench.instructions.report import count_text
 
@@ -164,3 +170,31 @@ def to_json(result) -> dict:
     for g, found in zip(data["geomeans"], result.geomeans):
         g["ratio"] = ratio(found.ratio)
     return data
+
+
+def run_failed(result) -> bool:
+    """The program workload failed: a program did not record, did not install or failed plainly,
+    or no program was measured at all (a run that measured nothing is no result)."""
+    statuses = [r.status for r in result.rows]
+    return (any(s in ("did not record", NOT_INSTALLED, "fails plainly") for s in statuses)
+            or all(s in UNMEASURED for s in statuses))
+
+
+def section(directory: Path) -> Section | None:
+    """The program workload's part of the summary (programs.json), or None when the run had none."""
+    path = directory / PROGRAMS_FILE
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(read_text(path))
+        result = analysis.analyse(data)
+        lines = programs_lines(result, data.get("config", {}).get("rounds"))
+    except InputError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, statistics.StatisticsError,
+            ZeroDivisionError):
+        raise InputError(f"{path}: not a complete program workload result") from None
+    labels = [a["label"] for a in result.arms]
+    return Section("programs", lines, {"programs": to_json(result)}, analysis.effect_rows(result),
+                   failed=run_failed(result), gates=len(recorded_labels(labels)) > 1, data=result,
+                   write=lambda out: ["programs.png"] if render_programs_chart(result, out / "programs.png") else [])

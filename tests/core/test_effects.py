@@ -70,3 +70,20 @@ def test_an_effect_carries_where_it_comes_from_into_json():
     row = e.to_json(workload="ops", a="plain", b="retrace")
     assert row["workload"] == "ops" and row["what"] == "caller" and row["unit"] == INSTRUCTIONS
     assert row["percent"] == pytest.approx(11.0) and row["verdict"] == e.verdict
+
+
+def test_the_gate_fails_on_a_gated_regression_or_a_figure_it_cannot_tell_and_nothing_else():
+    from retrace_bench.section import Section
+    from retrace_bench.summary import gate
+    slower = effects.difference("caller", INSTRUCTIONS, {1: 100.0, 2: 100.0}, {1: 120.0, 2: 121.0}, 0.95, exact=True)
+    one_round = effects.difference("latency", US, {1: 1.0}, {1: 2.0}, 0.95)
+    sections = [Section("ops", [], {}, gates=True)]
+    def rows(effect, gated):
+        return [effects.row(effect, "ops", "t", "retrace==0.2.29", "retrace==0.2.30", "versions", gated)]
+    assert slower.verdict == facts.SLOWER and one_round.verdict == facts.CANNOT_TELL
+    assert gate(sections, rows(slower, True)) == 1
+    assert gate(sections, rows(slower, False)) == 0          # information, not the gate's measure
+    assert gate(sections, rows(one_round, True)) == 1         # no interval: the gate passes only on evidence
+    assert gate(sections, rows(one_round, False)) == 0
+    assert gate([Section("ops", [], {}, gates=False)], rows(slower, True)) == 2      # nothing to gate on
+    assert gate([Section("ops", [], {}, gates=True, exceeded=["budget x caller"])], []) == 1

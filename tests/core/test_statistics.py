@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from retrace_bench import arms as arms_mod, facts, selfcheck
+from retrace_bench import arms as arms_mod, effects, facts, selfcheck
 from retrace_bench.ops import analysis
 from retrace_bench.ops.run import BenchmarkData, ProcessEntry, RunData
 from retrace_bench.rounds import Target
@@ -113,13 +113,13 @@ def test_every_version_is_compared_with_the_first_the_baseline():
 
 
 def test_a_cpu_only_regression_fails_the_gate():
-    from retrace_bench.summary import regressions
     rng = random.Random(8)
     arms = [PLAIN, {**RETRACE, "label": "retrace==0.2.29"}, {**RETRACE, "label": "retrace==0.2.30"}]
     cpu = {"plain": 1.0, "retrace==0.2.29": 20.0, "retrace==0.2.30": 25.0}      # latency unchanged
     data = run_data(arms, lambda arm, r: record([noisy(rng, 2.0, spread=0.01)], [noisy(rng, cpu[arm], spread=0.01)]))
-    found = regressions(analysis.analyse(data))
-    assert len(found) == 1 and " cpu " in found[0] and "baseline retrace==0.2.29" in found[0]
+    found = effects.regressions(analysis.effect_rows(analysis.analyse(data)))
+    assert len(found) == 1 and found[0]["what"] == "cpu" and found[0]["a"] == "retrace==0.2.29"
+    assert "cpu (retrace==0.2.30 vs retrace==0.2.29)" in effects.row_text(found[0])
 
 
 def test_the_per_process_figure_is_the_mean_of_a_two_state_mixture():
@@ -234,14 +234,15 @@ def test_runs_stop_by_the_rule_in_facts():
 
 
 def test_one_round_is_cannot_tell_never_within_noise():
-    from retrace_bench.summary import regressions, undecided_versions
     arms = [PLAIN, {**RETRACE, "label": "retrace==0.2.29"}, {**RETRACE, "label": "retrace==0.2.30"}]
     cost = {"plain": 1.0, "retrace==0.2.29": 2.0, "retrace==0.2.30": 40.0}       # +1900%: still no interval
     data = run_data(arms, lambda arm, r: record([[cost[arm]] * 5], [[cost[arm]] * 5]), rounds=1)
     result = analysis.analyse(data)
     comparisons = result.benchmarks[0].tests[0].comparisons
     assert {c.latency.verdict for c in comparisons} == {facts.CANNOT_TELL}
-    assert regressions(result) == [] and len(undecided_versions(result)) == 1
+    rows = analysis.effect_rows(result)
+    assert effects.regressions(rows) == [] and {r["what"] for r in effects.undecided(rows)} == {"latency", "cpu"}
+    assert all(r["b"] == "retrace==0.2.30" for r in effects.undecided(rows))
     from retrace_bench.ops.report import difference_text
     assert difference_text(comparisons[-1].latency, versions=True).startswith("cannot tell (one round) (+38.0 µs/op (+1900%))")
 
@@ -256,7 +257,7 @@ def test_two_tests_with_one_name_are_told_apart_and_warned_about():
     result = analysis.analyse(data)
     names = [e["name"] for e in json.loads(report.render_action_benchmark(result))]
     assert len(names) == len(set(names)) == 4 and "x: op (test 2): latency retrace - plain" in names
-    assert "WARNING: tests 1, 2 have the same name 'op'" in report.render_text(result)
+    assert "WARNING: tests 1, 2 have the same name 'op'" in "\n".join(report.body_lines(result))
 
 
 def test_every_output_file_gets_the_same_mode(tmp_path):

@@ -442,13 +442,13 @@ def versions_run(slower_wall_test: str) -> RunData:
 def test_the_gate_judges_counted_tests_on_instructions_and_the_rest_on_wall_time(tmp_path):
     """A version 10 µs per call slower in wall time on a test whose instructions did not change passes the
     gate (its wall time is information there); without instruction counts the same run fails it."""
-    from retrace_bench import summary
+    from retrace_bench import effects
     from retrace_bench.ops import analysis
     data = versions_run("os.stat()")
     result, counted = analysis.analyse(data), ia.analyse(data)
-    assert ia.regressions(counted) == []
-    assert summary.regressions(result, counted) == []
-    assert [r for r in summary.regressions(result) if "os.stat()" in r]       # no instructions: wall time gates
+    assert effects.regressions(ia.effect_rows(counted)) == []
+    assert effects.regressions(analysis.effect_rows(result, counted)) == []
+    assert [r for r in effects.regressions(analysis.effect_rows(result)) if "os.stat()" in r["subject"]]  # wall time gates
     for name, keep in (("counted", True), ("uncounted", False)):
         directory = tmp_path / name
         directory.mkdir()
@@ -462,4 +462,4 @@ def test_the_gate_judges_counted_tests_on_instructions_and_the_rest_on_wall_time
         assert out.returncode == (0 if keep else 1), out.stdout[-1500:] + out.stderr[-1500:]
         assert "Traceback" not in out.stderr
         if not keep:
-            assert "os.stat() latency (retrace==0.2.30 vs baseline retrace==0.2.29)" in out.stdout
+            assert "ops external: os.stat(): latency (retrace==0.2.30 vs retrace==0.2.29)" in out.stdout

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from retrace_bench import arms, driver, facts, procs
+from retrace_bench import arms, driver, effects, facts, procs
 from retrace_bench import rounds
 from retrace_bench.ops import run as ops_run
 from retrace_bench.programs import analysis as program_analysis
@@ -332,11 +332,10 @@ def test_versions_each_ratio_the_difference_and_the_gate(tmp_path):
     assert row.version_ratio["retrace==0.2.30"].verdict == facts.SLOWER
     versus_baseline = [g for g in result.geomeans if g.against == "retrace==0.2.29"]
     assert versus_baseline and versus_baseline[0].ratio.estimate == pytest.approx(1.3)
-    from retrace_bench import summary
     assert "against the baseline retrace==0.2.29: 1.30x" in "\n".join(programs_report.programs_lines(result, 4))
     (tmp_path / "programs.json").write_text(json.dumps(data))
-    found = summary.program_regressions(summary.load_programs(tmp_path))
-    assert "program a: time (retrace==0.2.30 vs baseline)" in found
+    found = [effects.row_text(r) for r in effects.regressions(programs_report.section(tmp_path).effects)]
+    assert any(f.startswith("programs a: time (retrace==0.2.30 vs retrace==0.2.29): 1.300x") for f in found), found
     assert any("geometric mean" in f for f in found)
 
 
