@@ -19,7 +19,7 @@ from retrace_bench import arms as arms_mod
 from retrace_bench import commands, facts, procs, selfcheck
 from retrace_bench.instructions import callgrind
 from retrace_bench.ops import history_report, instruction_run
-from retrace_bench.options import positive_float, positive_int
+from retrace_bench.options import add_run_options, positive_float, positive_int
 from retrace_bench.ops.run import (REPLAY_TEXT, BenchmarkData, Plan, RunData, Runner, check_replay, discover_scripts, probe_trace_growth, profile_regimes, run_rounds, write_texts)
 from retrace_bench.results import ROOT, ResultsLock, claim_results_dir, new_run_dir, publish, suite_commit, write_atomically
 from retrace_bench.rounds import RunError, Target, say
@@ -39,19 +39,54 @@ from retrace_bench.agents import AGENTS
 DEFAULT_ROUNDS, QUICK_ROUNDS = 8, 2
 DEFAULT_TARGET_MINUTES = 10.0
 
+#: Options that cannot be combined: (option, the options it refuses, why). Each pair is refused
+#: with one line, never silently ignored (tests/e2e/test_driver.py gives each pair in turn).
+INCOMPATIBLE = (
+    ("--retrace-version", ("--versions",), "use --versions X,Y"),
+    ("--budget", ("--no-instructions", "--no-synthetic"), "budgets judge instruction counts, which those skip"),
+    ("--self-check", ("--versions", "--retrace-version", "--target-ci", "--fail-on-regression", "--apm",
+                      "--no-synthetic", "--program", "--pyperformance", "--program-instructions", "--keep-recordings",
+                      "--budget", "--max-minutes", "--max-trace", "--apps", "--no-production"),
+     "the self-check runs a fixed plan of its own and keeps nothing"),
+    ("--no-production", ("--apm", "--apps"), "they shape the production benchmark, which --no-production skips"),
+    ("--no-instructions", ("--instruction-rounds", "--program-instructions"),
+     "they count instructions, which --no-instructions skips"),
+    ("--no-synthetic", ("--instruction-rounds", "--target-ci"),
+     "they apply to the per-operation benchmarks, which --no-synthetic skips"),
+)
+#: A value of each option of INCOMPATIBLE that takes one, for its tests.
+EXAMPLE_VALUES = {"--retrace-version": "0.2.30", "--versions": "0.2.29,0.2.30", "--budget": "examples/instruction-budgets.toml",
+                  "--target-ci": "10%", "--apm": "sentry", "--program": "{python} x.py", "--pyperformance": "none",
+                  "--max-minutes": "5", "--max-trace": "2G", "--apps": "wsgi", "--instruction-rounds": "3"}
 
-def parse_args(argv=None) -> argparse.Namespace:
+
+def given_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> set[str]:
+    """The options the user gave (their value differs from the default), as --names."""
+    return {action.option_strings[-1] for action in parser._actions if action.option_strings
+            and action.dest != "help" and getattr(args, action.dest) != action.default}
+
+
+def refuse_incompatible(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    given = given_options(parser, args)
+    for option, refused, why in INCOMPATIBLE:
+        clash = [other for other in refused if other in given]
+        if option in given and clash:
+            parser.error(f"{option} cannot be combined with {', '.join(clash)} ({why})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The driver's options (docs/options.md)."""
     parser = argparse.ArgumentParser(
         prog="run_all_benchmarks.sh",
         description="Run every *_benchmark.py here in every arm (plain and recorded by Retrace, "
                     "or several Retrace versions), interleaved over rounds in the order of a Williams design; "
                     "then trace growth, regimes, replay, the production benchmark, and "
                     "results/summary.txt. Results are archived under results/archive/.")
-    parser.add_argument("--rounds", type=positive_int, metavar="N",
-                        help=f"rounds; each runs every arm once per benchmark and program (default {DEFAULT_ROUNDS}, "
-                             f"{QUICK_ROUNDS} with --quick, rounded up to a whole Williams design; a given N is "
-                             "run as given)")
-    parser.add_argument("--quick", action="store_true", help="small iteration counts and loads: a smoke run")
+    add_run_options(parser, rounds=f"rounds; each runs every arm once per benchmark and program (default "
+                                   f"{DEFAULT_ROUNDS}, {QUICK_ROUNDS} with --quick, rounded up to a whole Williams design; "
+                                   "a given N is run as given)",
+                    quick="small iteration counts and loads: a smoke run", timeout_of="one benchmark process",
+                    kept_in="the run's archive directory under recordings/")
     parser.add_argument("--versions", metavar="X,Y",
                         help="compare these retracesoftware releases in the same rounds (plus plain), "
                              "e.g. 0.2.29,0.2.30; each but the pinned one in its own cached virtualenv")
@@ -71,12 +106,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "after M minutes, once 2 of each have run (default "
                              f"{DEFAULT_TARGET_MINUTES:g} with --target-ci, else no limit; the instruction counts "
                              "and production are not limited)")
-    parser.add_argument("--timeout", type=positive_float, default=facts.DEFAULT_PROCESS_TIMEOUT_S,
-                        metavar="S", help="time limit of one benchmark process in seconds "
-                                          f"(default {facts.DEFAULT_PROCESS_TIMEOUT_S})")
-    parser.add_argument("--keep-recordings", action="store_true",
-                        help="keep the recordings (mode 0600) in the run's archive directory under "
-                             "recordings/ (mode 0700): they hold the whole environment, secrets included")
     parser.add_argument("--no-instructions", action="store_true",
                         help="skip the instruction counts (Callgrind) of the per-operation benchmarks")
     parser.add_argument("--instruction-rounds", type=positive_int, metavar="N",
@@ -130,28 +159,29 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="results directory (default: the suite's results/); a relative DIR is taken "
                              "from the directory you are in. It must be new, empty, or one this suite "
                              "writes to: a run replaces or removes only the files it wrote there")
+    return parser
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.history is not None:
         # A history runs only the instruction counts of the per-operation tests: every option that
         # shapes anything else is refused, not ignored.
-        allowed = {"history", "quick", "instruction_rounds", "timeout", "results"}
-        given = [f"--{name.replace('_', '-')}" for name, value in vars(args).items()
-                 if name not in allowed and value != parser.get_default(name)]
+        given = sorted(given_options(parser, args) - {"--history", "--quick", "--instruction-rounds", "--timeout",
+                                                      "--results"})
         if given:
             parser.error(f"--history cannot be combined with {', '.join(given)} (it takes --quick, "
                          "--instruction-rounds, --timeout and --results)")
         if not args.history.strip():
             parser.error("--history: name the releases, e.g. 0.2.20..0.2.30")
-    if args.versions and args.retrace_version:
-        parser.error("--versions and --retrace-version cannot be combined (use --versions X,Y)")
+    refuse_incompatible(parser, args)
     if args.retrace_version:
         args.versions = args.retrace_version
     args.version_list = [v.strip() for v in args.versions.split(",")] if args.versions else None
     if args.version_list is not None and (not all(args.version_list)):
         parser.error("--versions: an empty version in the list")
     if args.budget is not None:
-        if args.no_instructions or args.no_synthetic:
-            parser.error("--budget judges instruction counts, which --no-instructions and --no-synthetic skip")
         try:
             args.budgets = {"file": str(args.budget), "budgets": load(user_path(args.budget))}
         except BudgetError as error:
@@ -160,12 +190,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--fail-on-regression needs --versions with two or more versions, or --budget FILE")
     if args.fail_on_regression and args.rounds == 1:
         parser.error("--fail-on-regression needs at least 2 rounds: one round gives no interval")
-    if args.self_check and (args.versions or args.target_ci or args.fail_on_regression or args.apm is not None
-                            or args.no_synthetic):
-        parser.error("--self-check cannot be combined with --versions, --target-ci, --fail-on-regression, "
-                     "--apm or --no-synthetic")
-    if args.no_production and args.apm is not None:
-        parser.error("--no-production cannot be combined with --apm (the agents run in the production benchmark)")
     try:
         args.agents = select_agents(args.apm)
     except ValueError as error:
@@ -177,17 +201,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.max_trace_bytes = parse_size(args.max_trace)
     except ValueError as error:
         parser.error(f"--max-trace: {error}")
-    if args.self_check and (args.program or args.pyperformance not in ("default", "none") or args.program_instructions):
-        parser.error("--self-check cannot be combined with --program, --pyperformance or --program-instructions")
-    if args.program_instructions and (args.no_instructions or (args.pyperformance == "none" and not args.program)):
-        parser.error("--program-instructions counts the programs' instructions: it cannot be combined with "
-                     "--no-instructions, and needs programs (--pyperformance or --program)")
-    if args.no_instructions and args.instruction_rounds:
-        parser.error("--no-instructions cannot be combined with --instruction-rounds")
-    if args.no_synthetic and args.instruction_rounds:
-        parser.error("--instruction-rounds applies to the per-operation benchmarks, which --no-synthetic skips")
-    if args.no_synthetic and args.target_ci:
-        parser.error("--target-ci applies to the per-operation benchmarks, which --no-synthetic skips")
+    if args.program_instructions and args.pyperformance == "none" and not args.program:
+        parser.error("--program-instructions counts the programs' instructions: it needs programs "
+                     "(--pyperformance or --program)")
     args.app_list = [a.strip() for a in args.apps.split(",") if a.strip()]
     if len(set(args.app_list)) < len(args.app_list):
         parser.error(f"--apps: {args.apps!r} names an app twice")

@@ -1,9 +1,12 @@
-"""Argument types shared by every command line of the suite (argparse `type=`)."""
+"""What every command line of the suite shares: argument types (argparse `type=`) and the options every
+run takes the same way (run_all_benchmarks.sh and production_benchmark.py)."""
 
 from __future__ import annotations
 
 import argparse
 import math
+
+from retrace_bench import facts
 
 
 def non_negative_int(text: str) -> int:
@@ -31,3 +34,15 @@ def positive_float(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError("must be a positive number")
     return value
+
+
+def add_run_options(parser: argparse.ArgumentParser, rounds: str, quick: str, timeout_of: str, kept_in: str) -> None:
+    """--rounds, --quick, --timeout and --keep-recordings, declared once for every run's command line;
+    each names what it means there."""
+    parser.add_argument("--rounds", type=positive_int, metavar="N", help=rounds)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--timeout", type=positive_float, default=facts.DEFAULT_PROCESS_TIMEOUT_S, metavar="S",
+                        help=f"time limit of {timeout_of} in seconds (default {facts.DEFAULT_PROCESS_TIMEOUT_S})")
+    parser.add_argument("--keep-recordings", action="store_true",
+                        help=f"keep the recordings (mode 0600) in {kept_in} (mode 0700): they hold the whole "
+                             "environment, secrets included")

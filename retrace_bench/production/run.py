@@ -44,7 +44,7 @@ from retrace_bench.arms import Arm
 from retrace_bench.production.load import BenchmarkError, run_ab, run_hey
 from retrace_bench.rounds import Rounds
 from retrace_bench.commands import CommandError, recorded_command, split_command
-from retrace_bench.options import positive_float, positive_int
+from retrace_bench.options import add_run_options, positive_float, positive_int
 from retrace_bench.production.sink import Sink
 from retrace_bench.production.data import ArmRun
 from retrace_bench.production.report import render
@@ -391,22 +391,19 @@ def parse_args(argv=None):
                         help="requests per second of the fixed-rate latency load (50)")
     parser.add_argument("--rate-requests", type=int, metavar="N",
                         help="requests per path at that rate (50; 10 with --quick; 0 skips it)")
-    parser.add_argument("--rounds", type=positive_int, help="rounds, each running every arm once (4, rounded up "
-                                                             "to a multiple of the arm count; 1 with --quick)")
+    add_run_options(parser, rounds="rounds, each running every arm once (4, rounded up to a multiple of the arm "
+                                   "count; 1 with --quick)",
+                    quick="a smoke run: -n 100 --warmup 20 --rounds 1 --rate-requests 10", timeout_of="one load",
+                    kept_in="RESULTS/recordings")
     parser.add_argument("--port", type=positive_int, help="fixed port (default: a free one per start)")
     parser.add_argument("--start-timeout", type=positive_float, default=60,
                         help="seconds to wait for the app (60)")
-    parser.add_argument("--timeout", type=positive_float, default=facts.DEFAULT_PROCESS_TIMEOUT_S,
-                        help=f"time limit of one load in seconds ({facts.DEFAULT_PROCESS_TIMEOUT_S})")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: -n 100 --warmup 20 --rounds 1 --rate-requests 10")
     parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
                         help="run the app on the first CPU and ab/hey on the second (default: pinned, on "
                              "a machine of two or more CPUs; --no-pin lets the scheduler place them)")
     parser.add_argument("--results", default=str(ROOT / "results" / "production"),
                         help="directory for production_<app>.json/.txt (default results/production/ of the "
                              "suite, which a driver run leaves alone; the driver passes its run's archive)")
-    parser.add_argument("--keep-recordings", action="store_true",
-                        help="keep recordings (mode 0600) in RESULTS/recordings (0700); they hold the environment")
     args = parser.parse_args(argv)
     args.app_cpus, args.load_cpus = facts.pinning(args.pin)
     args.rounds_given = args.rounds is not None

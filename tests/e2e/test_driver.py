@@ -249,7 +249,7 @@ def test_the_self_check_runs_end_to_end(tmp_path):
     out = result.stdout
     sections = ("A/A, two plain arms", "A/A, two identical recorded arms", "Calibration: injected costs",
                 "Sensitivity:", "Programs A/A", "Programs calibration", "Timer fidelity")
-    from retrace_bench.instructions import missing
+    from retrace_bench.instructions.callgrind import missing
     if missing() is None:           # Valgrind here: the instruction checks are judged too
         sections += ("Instructions A/A", "Instructions calibration", "Instructions sensitivity")
     starts = []

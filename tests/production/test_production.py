@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 
-from retrace_bench.programs import run as programs
+from retrace_bench import commands
 from retrace_bench.production import run as pb
 from retrace_bench.production import analysis as sa
 from retrace_bench.production import report as sr
@@ -249,9 +249,9 @@ def test_own_app_mistakes_are_caught_before_anything_runs(args, message):
 def test_templates_fill_only_port_and_python_and_survive_spaces(tmp_path):
     import shlex
     template = """{python} app.py --port {port} --config '{"debug": 1}'"""
-    assert shlex.split(programs.fill_template(template, "/opt/my python/bin/python", 8080)) == [
+    assert shlex.split(commands.fill_template(template, "/opt/my python/bin/python", 8080)) == [
         "/opt/my python/bin/python", "app.py", "--port", "8080", "--config", '{"debug": 1}']
-    argv = shlex.split(programs.fill_template(pb.SHIPPED_APPS["wsgi"], sys.executable, 1))
+    argv = shlex.split(commands.fill_template(pb.SHIPPED_APPS["wsgi"], sys.executable, 1))
     assert argv[1] == str(ROOT / "apps" / "webapp.py")        # one word, whatever the clone's path holds
 
 

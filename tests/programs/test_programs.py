@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from retrace_bench import arms, driver, effects, facts, procs
+from retrace_bench import arms, commands, driver, effects, facts, procs
 from retrace_bench import rounds
 from retrace_bench.ops import run as ops_run
 from retrace_bench.programs import analysis as program_analysis
@@ -122,9 +122,9 @@ def test_catalog_subset_and_unknown_names():
 
 def test_recorded_command_wraps_python_and_uses_the_hook_otherwise(tmp_path):
     rec = tmp_path / "r.retrace"
-    argv, env, how = programs.recorded_command([sys.executable, "x.py"], sys.executable, {}, rec)
+    argv, env, how = commands.recorded_command([sys.executable, "x.py"], sys.executable, {}, rec)
     assert argv[1:6] == ["-m", "retracesoftware", "--recording", str(rec), "--"] and how is None
-    argv, env, how = programs.recorded_command(["bash", "-c", "x"], sys.executable, {}, rec)
+    argv, env, how = commands.recorded_command(["bash", "-c", "x"], sys.executable, {}, rec)
     assert argv == ["bash", "-c", "x"] and env["RETRACE_RECORDING"] == str(rec) and "env hook" in how
 
 
