@@ -46,7 +46,7 @@ INCOMPATIBLE = (
     ("--budget", ("--no-instructions", "--no-synthetic"), "budgets judge instruction counts, which those skip"),
     ("--self-check", ("--versions", "--retrace-version", "--target-ci", "--fail-on-regression", "--apm",
                       "--no-synthetic", "--program", "--pyperformance", "--program-instructions", "--keep-recordings",
-                      "--budget", "--max-minutes", "--max-trace", "--apps", "--no-production"),
+                      "--budget", "--max-minutes", "--max-trace", "--apps"),
      "the self-check runs a fixed plan of its own and keeps nothing"),
     ("--no-production", ("--apm", "--apps"), "they shape the production benchmark, which --no-production skips"),
     ("--no-instructions", ("--instruction-rounds", "--program-instructions"),
