@@ -5,6 +5,7 @@ and the archive. `python -m retrace_bench.driver --help` (or ./run_all_benchmark
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -17,24 +18,23 @@ from pathlib import Path
 
 from retrace_bench import arms as arms_mod
 from retrace_bench import commands, facts, procs, selfcheck
+from retrace_bench.agents import AGENTS
+from retrace_bench.inputs import InputError
 from retrace_bench.instructions import callgrind
-from retrace_bench.ops import history_report, instruction_run
-from retrace_bench.options import add_run_options, positive_float, positive_int
-from retrace_bench.ops.run import (REPLAY_TEXT, BenchmarkData, Plan, RunData, Runner, check_replay, discover_scripts, probe_trace_growth, profile_regimes, run_rounds, write_texts)
-from retrace_bench.results import ROOT, ResultsLock, claim_results_dir, new_run_dir, publish, suite_commit, write_atomically
-from retrace_bench.rounds import RunError, Target, say
-from retrace_bench.production.run import SHIPPED_APPS
 from retrace_bench.instructions.budget import BudgetError, load
 from retrace_bench.ops import history as history_mod
-import json
-from retrace_bench.programs import run as programs_mod
+from retrace_bench.ops import history_report, instruction_run
+from retrace_bench.ops.analysis import target_misses
+from retrace_bench.ops.run import (REPLAY_TEXT, BenchmarkData, Plan, RunData, Runner, check_replay, discover_scripts, probe_trace_growth, profile_regimes, run_rounds, write_texts)
+from retrace_bench.options import add_run_options, positive_float, positive_int
+from retrace_bench.production.load import missing_tools
+from retrace_bench.production.run import SHIPPED_APPS
 from retrace_bench.programs import data as programs_data
 from retrace_bench.programs import export_pyperf, pyperformance
+from retrace_bench.programs import run as programs_mod
+from retrace_bench.results import ROOT, ResultsLock, claim_results_dir, new_run_dir, publish, suite_commit, write_atomically
+from retrace_bench.rounds import RunError, Target, say
 from retrace_bench.summary import write_summary
-from retrace_bench.inputs import InputError
-from retrace_bench.ops.analysis import target_misses
-from retrace_bench.production.load import missing_tools
-from retrace_bench.agents import AGENTS
 
 DEFAULT_ROUNDS, QUICK_ROUNDS = 8, 2
 DEFAULT_TARGET_MINUTES = 10.0
@@ -94,9 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="measure this release instead of the pinned one (same as --versions X.Y.Z)")
     parser.add_argument("--fail-on-regression", action="store_true",
                         help="exit 1 on a regression: with --versions, a version slower than the first one "
-                             "(the baseline) beyond noise in instructions per call, per-operation latency or CPU, "
-                             "programs, production throughput, fixed-rate p50 or CPU per request; with --budget, a "
-                             "budget exceeded")
+                             "(the baseline) beyond noise in instructions per call of a per-operation test (its "
+                             "latency and CPU where they were not counted), a program's time or the programs' "
+                             "geometric means, production throughput, fixed-rate p50 or CPU per request; or such a "
+                             "figure without an interval (one round); with --budget, a budget exceeded")
     parser.add_argument("--target-ci", metavar="SPEC",
                         help="add rounds until every difference's 95%% half-width is at most SPEC: "
                              "a percent of the recording overhead (or of the plain figure, where that "

@@ -2,8 +2,8 @@
 the minimum effect, the names of the built-in benchmarks, the spec's claims and red flags."""
 
 from __future__ import annotations
-from pathlib import Path
 import os
+from pathlib import Path
 
 # --------------------------------------------------------------------------- Retrace's environment
 #: Variables that ask for a recording: the spec's RETRACE_RECORDING_PATH and the package's own.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 from html import escape
 from pathlib import Path
+
 from retrace_bench.render import fmt_us
 
 FILE = "report.html"

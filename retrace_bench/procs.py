@@ -9,20 +9,20 @@ can re-create it.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from retrace_bench import facts
-import ctypes
-import threading
 from retrace_bench.facts import TRACE_POLL_S
 
 _live: set[subprocess.Popen] = set()

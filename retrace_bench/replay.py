@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrace_bench import procs
-from retrace_bench.procs import read_output as read
 from retrace_bench.arms import Arm
+from retrace_bench.procs import read_output as read
 
 #: The replay verdicts, the same words for every workload: the replayed output is the recorded
 #: output, it is not, the replay failed (its first error line is the detail), it ran to the end (a

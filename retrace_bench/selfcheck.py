@@ -8,14 +8,14 @@ import statistics
 
 from retrace_bench import facts
 from retrace_bench.handover import ProcessRecord
-from retrace_bench.ops import analysis
-from retrace_bench.render import fmt_us
-from retrace_bench.stats import family_confidence, paired_t_interval
-from retrace_bench.production import analysis as production_analysis
-from retrace_bench.production import report as production_report
 from retrace_bench.instructions import analysis as ia
 from retrace_bench.instructions.report import change_text
+from retrace_bench.ops import analysis
+from retrace_bench.production import analysis as production_analysis
+from retrace_bench.production import report as production_report
 from retrace_bench.programs.analysis import paired, ratio_of
+from retrace_bench.render import fmt_us
+from retrace_bench.stats import family_confidence, paired_t_interval
 
 #: The calibration tests' names say what they inject (selfcheck/calibration_benchmark.py).
 INJECTED_RE = re.compile(r"injected ([\d.]+) µs per op when recorded")

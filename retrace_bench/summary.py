@@ -10,13 +10,13 @@ import json
 from pathlib import Path
 
 from retrace_bench import effects, glance, html_page
+from retrace_bench.inputs import InputError
 from retrace_bench.ops import history, history_report
 from retrace_bench.ops import report as ops_report
 from retrace_bench.production import report as production_report
 from retrace_bench.programs import report as programs_report
 from retrace_bench.render import RULE
 from retrace_bench.results import write_atomically
-from retrace_bench.inputs import InputError
 from retrace_bench.section import Section
 
 

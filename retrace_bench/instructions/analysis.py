@@ -9,11 +9,11 @@ import statistics
 from dataclasses import dataclass, field
 
 from retrace_bench import effects, facts
-from retrace_bench.instructions import profiles
-from retrace_bench.effects import Effect
-from retrace_bench.arms import comparison_pairs
 from retrace_bench.arms import PLAIN
+from retrace_bench.arms import comparison_pairs
+from retrace_bench.effects import Effect
 from retrace_bench.handover import ProcessRecord, TestRecord
+from retrace_bench.instructions import profiles
 from retrace_bench.stats import family_confidence, t_quantile
 
 CALLER, OTHERS, TOTAL = "caller", "others", "total"

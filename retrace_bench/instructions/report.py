@@ -8,10 +8,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from retrace_bench import facts
-from retrace_bench.instructions import profiles
 from retrace_bench.arms import PLAIN
-from retrace_bench.instructions.analysis import (CALLER, OTHERS, TOTAL, Estimate, InstructionResult)
 from retrace_bench.effects import Effect
+from retrace_bench.instructions import profiles
+from retrace_bench.instructions.analysis import (CALLER, OTHERS, TOTAL, Estimate, InstructionResult)
 from retrace_bench.render import pyplot
 
 

@@ -10,11 +10,11 @@ import statistics
 from dataclasses import dataclass, field
 
 from retrace_bench import effects, facts
-from retrace_bench.effects import Effect
-from retrace_bench.ops.run import BenchmarkData, RunData
 from retrace_bench.arms import comparison_pairs
-from retrace_bench.rounds import Target
+from retrace_bench.effects import Effect
 from retrace_bench.handover import ProcessRecord
+from retrace_bench.ops.run import BenchmarkData, RunData
+from retrace_bench.rounds import Target
 from retrace_bench.stats import coefficient_of_variation, family_confidence, process_figure
 
 LATENCY, CPU = "latency", "cpu"

@@ -27,17 +27,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from retrace_bench import effects, facts, procs
-from retrace_bench.instructions import analysis as instruction_analysis
-from retrace_bench.arms import PLAIN, RETRACE, Arm, ArmError, REQUIREMENTS, version_python
-from retrace_bench.results import ROOT, suite_commit
-from retrace_bench.ops.run import BenchmarkData, ProcessEntry, RunData, Runner, discover_scripts
 from retrace_bench import harness
-from retrace_bench.instructions import callgrind
-from retrace_bench.ops import instruction_run
-from retrace_bench.rounds import RunError, say
-from retrace_bench.instructions.analysis import JUDGED
+from retrace_bench.arms import PLAIN, RETRACE, Arm, ArmError, REQUIREMENTS, version_python
 from retrace_bench.effects import Effect
 from retrace_bench.inputs import InputError, read_text
+from retrace_bench.instructions import analysis as instruction_analysis
+from retrace_bench.instructions import callgrind
+from retrace_bench.instructions.analysis import JUDGED
+from retrace_bench.ops import instruction_run
+from retrace_bench.ops.run import BenchmarkData, ProcessEntry, RunData, Runner, discover_scripts
+from retrace_bench.results import ROOT, suite_commit
+from retrace_bench.rounds import RunError, say
 
 PACKAGE = "retracesoftware"
 HISTORY_FILE = "history.json"

@@ -8,9 +8,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from retrace_bench import facts
-from retrace_bench.ops.history import HistoryResult, Step
 from retrace_bench.instructions.analysis import CALLER, OTHERS, TOTAL
 from retrace_bench.instructions.report import count_text, function_change_text
+from retrace_bench.ops.history import HistoryResult, Step
 from retrace_bench.render import RULE, pyplot
 from retrace_bench.results import write_atomically
 

@@ -10,9 +10,9 @@ import json
 import re
 from pathlib import Path
 
-from retrace_bench.ops.data import RUN_FILE, BenchmarkData, ProcessEntry, RunData
-from retrace_bench.inputs import InputError, read_text
 from retrace_bench.handover import ProcessRecord, Run, TestRecord
+from retrace_bench.inputs import InputError, read_text
+from retrace_bench.ops.data import RUN_FILE, BenchmarkData, ProcessEntry, RunData
 
 HEADER_LABELS = {"Python": "python", "OS": "os", "CPU count": "cpu_count",
                  "Timestamp": "timestamp", "retracesoftware": "retrace_version"}

@@ -8,20 +8,20 @@ from dataclasses import asdict
 from pathlib import Path
 
 from retrace_bench import facts
+from retrace_bench.arms import design_period
+from retrace_bench.arms import recorded_labels
+from retrace_bench.effects import Effect
 from retrace_bench.inputs import InputError
 from retrace_bench.instructions import analysis as instruction_analysis
 from retrace_bench.instructions import budget
-from retrace_bench.ops import analysis, parse
-from retrace_bench.rounds import Target
-from retrace_bench.section import Section
-from retrace_bench.arms import recorded_labels
 from retrace_bench.instructions import report as instruction_report
-from retrace_bench.arms import design_period
-from retrace_bench.effects import Effect
+from retrace_bench.ops import analysis, parse
 from retrace_bench.ops.analysis import Comparison, Finding, RunResult, TestResult
 from retrace_bench.render import fmt_us, order_text, pyplot, rounds_text
 from retrace_bench.replay import verdict_word
 from retrace_bench.results import write_atomically
+from retrace_bench.rounds import Target
+from retrace_bench.section import Section
 
 SECTION_TITLES = {
     "internal": "Internal code (spec Category A: 0% overhead expected)",

@@ -23,16 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrace_bench import facts, procs
+from retrace_bench import replay as replay_words
+from retrace_bench.arms import Arm, design_period
+from retrace_bench.handover import ProcessRecord, RecordError
+from retrace_bench.harness import LIVE_LINE_PREFIXES
+from retrace_bench.ops.data import BenchmarkData, ProcessEntry, RunData
 from retrace_bench.procs import read_output as read
 from retrace_bench.recordings import empty_recording_size
-from retrace_bench.arms import Arm, design_period
-from retrace_bench.harness import LIVE_LINE_PREFIXES
-from retrace_bench.handover import ProcessRecord, RecordError
-from retrace_bench.ops.data import BenchmarkData, ProcessEntry, RunData
+from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
 from retrace_bench.results import ROOT
 from retrace_bench.rounds import Rounds, RunError, Target, say
-from retrace_bench import replay as replay_words
-from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
 
 # --------------------------------------------------------------------------- one process
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import statistics
 
 from retrace_bench import effects, facts
-from retrace_bench.effects import Effect
 from retrace_bench.arms import recorded_labels as recorded_arms
+from retrace_bench.effects import Effect
 from retrace_bench.production.data import ArmRun, load_runs
 from retrace_bench.stats import family_confidence, median_or_none
 

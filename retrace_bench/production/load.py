@@ -7,12 +7,12 @@ import csv
 import io
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 from retrace_bench import facts, procs
 from retrace_bench.production.data import AbResult, RateResult
-import shutil
 
 TIMEOUT_S = float(facts.DEFAULT_PROCESS_TIMEOUT_S)
 

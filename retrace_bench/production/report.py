@@ -9,11 +9,11 @@ from pathlib import Path
 
 from retrace_bench.agents import AGENTS
 from retrace_bench.arms import recorded_labels as recorded_arms
-from retrace_bench.production.analysis import SPEC_CLAIM, cpu_change, cpu_ranking, app_summary
 from retrace_bench.inputs import InputError, read_text
+from retrace_bench.production.analysis import SPEC_CLAIM, cpu_change, cpu_ranking, app_summary
 from retrace_bench.render import pyplot
-from retrace_bench.section import Section
 from retrace_bench.replay import verdict_word
+from retrace_bench.section import Section
 
 
 SPEC_VERDICT_TEXT = {"met": "as claimed", "missed": "NOT as claimed",

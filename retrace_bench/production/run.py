@@ -35,22 +35,21 @@ import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 
-from retrace_bench.harness import retrace_version
 from retrace_bench import arms as arms_mod
 from retrace_bench import facts, procs
-from retrace_bench.production import load
 from retrace_bench.agents import AGENTS
 from retrace_bench.arms import Arm
-from retrace_bench.production.load import BenchmarkError, run_ab, run_hey
-from retrace_bench.rounds import Rounds
 from retrace_bench.commands import CommandError, recorded_command, split_command
+from retrace_bench.harness import retrace_version
 from retrace_bench.options import add_run_options, positive_float, positive_int
-from retrace_bench.production.sink import Sink
+from retrace_bench.production import load
 from retrace_bench.production.data import ArmRun
+from retrace_bench.production.load import BenchmarkError, run_ab, run_hey
 from retrace_bench.production.report import render
-
-from retrace_bench.results import ROOT
+from retrace_bench.production.sink import Sink
 from retrace_bench.replay import FAILS, RAN, replay
+from retrace_bench.results import ROOT
+from retrace_bench.rounds import Rounds
 #: The shipped apps: same business logic, database and cache; WSGI (Flask on waitress) and ASGI
 #: (FastAPI on uvicorn, with a sync endpoint that runs in the threadpool).
 SHIPPED_APPS = {

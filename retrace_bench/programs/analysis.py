@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from retrace_bench import effects, facts
 from retrace_bench.effects import Effect
+from retrace_bench.instructions.analysis import CALLER, OTHERS, TOTAL, estimate
 from retrace_bench.instructions.analysis import Estimate
 from retrace_bench.programs.run import COMMAND, ProgramData, ProgramRun
 from retrace_bench.stats import family_confidence, median_or_none
-from retrace_bench.instructions.analysis import CALLER, OTHERS, TOTAL, estimate
 
 
 #: Row statuses of a program that was not measured at all (no figure, the row says why).

@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 import statistics
 from dataclasses import asdict
-
 from pathlib import Path
 
 from retrace_bench import facts
 from retrace_bench.arms import recorded_labels
-from retrace_bench.render import RULE, pyplot, ratio_text
 from retrace_bench.inputs import InputError, read_text
-from retrace_bench.programs import analysis
-from retrace_bench.programs.data import PROGRAMS_FILE
-from retrace_bench.programs.analysis import NOT_INSTALLED, UNMEASURED
-from retrace_bench.section import Section
 from retrace_bench.instructions.analysis import CALLER, OTHERS, TOTAL
 from retrace_bench.instructions.report import count_text
+from retrace_bench.programs import analysis
+from retrace_bench.programs.analysis import NOT_INSTALLED, UNMEASURED
+from retrace_bench.programs.data import PROGRAMS_FILE
+from retrace_bench.render import RULE, pyplot, ratio_text
+from retrace_bench.section import Section
 
 
 def fmt_seconds(value: float | None) -> str:

@@ -17,20 +17,20 @@ import os
 import shlex
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from retrace_bench import facts, procs
-from retrace_bench.instructions import callgrind
+from retrace_bench.arms import Arm, rotation
 from retrace_bench.commands import CommandError, is_python, recorded_command, split_command
+from retrace_bench.instructions import callgrind
+from retrace_bench.instructions.callgrind import worker_count
 from retrace_bench.procs import read_output as read
 from retrace_bench.programs.data import Program, ProgramData, ProgramRun, Settings
-from retrace_bench.arms import Arm, rotation
-from retrace_bench.rounds import Rounds, RunError
 from retrace_bench.recordings import empty_recording_size
-from concurrent.futures import ThreadPoolExecutor
-from retrace_bench.instructions.callgrind import worker_count
 from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
+from retrace_bench.rounds import Rounds, RunError
 
 PYPERFORMANCE, COMMAND = "pyperformance", "command"
 
