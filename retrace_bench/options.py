@@ -46,3 +46,11 @@ def add_run_options(parser: argparse.ArgumentParser, rounds: str, quick: str, ti
     parser.add_argument("--keep-recordings", action="store_true",
                         help=f"keep the recordings (mode 0600) in {kept_in} (mode 0700): they hold the whole "
                              "environment, secrets included")
+
+
+def run_argv(args: argparse.Namespace) -> list[str]:
+    """add_run_options' options as given to this run, for a child run of another workload's command
+    line (the driver's production benchmark): --rounds only when the user gave it."""
+    return ([f"--timeout={args.timeout:g}"] + (["--quick"] if args.quick else [])
+            + ([f"--rounds={args.rounds}"] if getattr(args, "rounds_given", args.rounds is not None) else [])
+            + (["--keep-recordings"] if args.keep_recordings else []))

@@ -327,6 +327,22 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
+#: The variables Python's tempfile (and most programs) take a temporary directory from.
+TEMP_VARIABLES = ("TMPDIR", "TEMP", "TMP")
+
+
+def absolute_tmpdir(base: str | None = None) -> None:
+    """Make a relative temporary directory (TMPDIR=.) absolute, from `base` (the directory the user
+    ran the suite from) or the current one, for this process and every process it starts: a child
+    that runs in another directory would otherwise make its temporary files there, recordings (the
+    whole environment inside) included."""
+    for name in TEMP_VARIABLES:
+        value = os.environ.get(name)
+        if value and not os.path.isabs(value):
+            os.environ[name] = os.path.abspath(os.path.join(base or os.getcwd(), value))
+            tempfile.tempdir = None                 # tempfile reads the variables again
+
+
 def remove_stale_scratch(parent: str | None = None) -> int:
     """Remove the scratch directories of suite processes that are gone (killed with SIGKILL, so
     their own cleanup never ran): only directories with the suite's prefix, this user's, with an

@@ -10,14 +10,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from retrace_bench import driver, procs  # noqa: E402
+from retrace_bench import driver, procs, selfcheck_plan  # noqa: E402
 
 
 def main() -> int:
     target = Path(sys.argv[1])
     args = driver.parse_args(["--self-check", "--quick", *sys.argv[2:]])
     with procs.managed(reap=True):
-        status = driver.self_check(args, keep=lambda data: target.write_text(json.dumps(data)))
+        status = selfcheck_plan.self_check(args, keep=lambda data: target.write_text(json.dumps(data)))
     print(f"self-check exit status {status}; raw data in {target}")
     return 0
 

@@ -4,11 +4,14 @@ at least one of the fast tests red. Keeps the claim "the tests catch what they n
     .venv/bin/python scripts/mutate.py            # every mutation (about 15 minutes)
     .venv/bin/python scripts/mutate.py --list     # just the list
 
-Exit status 1 when a mutation survives (no test failed). The working tree is never modified."""
+Exit status 1 when a mutation survives (no test failed); 2 when the check cannot judge (pytest missing,
+the tests do not collect, no test ran, or the fast tests fail unmutated). The working tree is never
+modified."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -71,9 +74,11 @@ MUTATIONS = [
 ]
 
 
-def survives(mutation, workdir: Path) -> tuple[bool, str]:
-    """Apply one mutation in a fresh copy; run the fast tests; True when none failed."""
-    path, text, replacement, _ = mutation
+class CheckError(Exception):
+    """The check cannot judge: pytest is missing, the tests do not collect or run no test."""
+
+
+def copy_suite(workdir: Path) -> Path:
     copy = workdir / "suite"
     shutil.rmtree(copy, ignore_errors=True)
     copy.mkdir()
@@ -83,16 +88,36 @@ def survives(mutation, workdir: Path) -> tuple[bool, str]:
             shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.exists():
             shutil.copy2(source, copy / name)
-    target = copy / path
-    content = target.read_text()
-    if content.count(text) != 1:
-        return False, f"its text occurs {content.count(text)} times in {path}: update the mutation"
-    target.write_text(content.replace(text, replacement))
+    return copy
+
+
+def fast_tests(copy: Path, workdir: Path) -> tuple[bool, str]:
+    """Run the fast tests in `copy`: (True when every test passed, pytest's last line). A run that
+    is neither a pass nor a test failure (pytest missing, a collection error, no test run) is no
+    verdict: CheckError, with pytest's own words."""
     result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-q", "-x", "-p",
                              "no:cacheprovider", f"--basetemp={workdir / 'pytest'}", *FAST_TESTS],
                             cwd=copy, capture_output=True, text=True)
-    last = (result.stdout.strip().splitlines() or [""])[-1]
-    return result.returncode == 0, last
+    lines = (result.stdout + result.stderr).strip().splitlines() or [""]
+    last = next((line for line in reversed(result.stdout.strip().splitlines()) if line.strip()), lines[-1])
+    if result.returncode == 0 and re.search(r"\b\d+ passed\b", last):
+        return True, last
+    if result.returncode == 1 and re.search(r"\b\d+ failed\b", last):
+        return False, last
+    raise CheckError(f"pytest exited {result.returncode} without a test verdict: {lines[-1]}")
+
+
+def survives(mutation, workdir: Path) -> tuple[bool, str]:
+    """Apply one mutation in a fresh copy; run the fast tests; True when none failed. A mutation is
+    caught only when a test failed (never merely when pytest exited non-zero)."""
+    path, text, replacement, _ = mutation
+    copy = copy_suite(workdir)
+    target = copy / path
+    content = target.read_text()
+    if content.count(text) != 1:
+        raise CheckError(f"its text occurs {content.count(text)} times in {path}: update the mutation")
+    target.write_text(content.replace(text, replacement))
+    return fast_tests(copy, workdir)
 
 
 def main() -> int:
@@ -105,11 +130,18 @@ def main() -> int:
         return 0
     survived = 0
     with tempfile.TemporaryDirectory(prefix="retrace-mutate.") as tmp:
-        for number, mutation in enumerate(MUTATIONS, 1):
-            print(f"[{number}/{len(MUTATIONS)}] {mutation[3]}: ", end="", flush=True)
-            alive, said = survives(mutation, Path(tmp))
-            survived += alive
-            print(("SURVIVED (no test failed)" if alive else "caught") + f"  [{said}]", flush=True)
+        try:
+            passed, said = fast_tests(copy_suite(Path(tmp)), Path(tmp))
+            if not passed:
+                raise CheckError(f"the fast tests fail without any mutation: {said}")
+            for number, mutation in enumerate(MUTATIONS, 1):
+                print(f"[{number}/{len(MUTATIONS)}] {mutation[3]}: ", end="", flush=True)
+                alive, said = survives(mutation, Path(tmp))
+                survived += alive
+                print(("SURVIVED (no test failed)" if alive else "caught") + f"  [{said}]", flush=True)
+        except CheckError as error:
+            print(f"\nerror: {error}")
+            return 2
     print(f"{len(MUTATIONS) - survived} of {len(MUTATIONS)} mutations caught")
     return 1 if survived else 0
 

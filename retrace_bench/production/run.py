@@ -450,6 +450,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
+    procs.absolute_tmpdir()
     args = parse_args(argv)
     procs.remove_stale_scratch()
     missing = load.missing_tools(rate=bool(args.rate_requests))

@@ -12,10 +12,10 @@ from conftest import ROOT
 LIBRARY = ROOT / "retrace_bench"
 WORKLOADS = ("ops", "programs", "production")
 #: The modules above the workloads: they read every workload's results (the analyzer, the driver).
-TOP = ("driver", "summary", "glance", "html_page", "compare", "selfcheck")
+TOP = ("driver", "summary", "glance", "html_page", "compare", "selfcheck", "selfcheck_plan")
 #: Layers, lowest first: a module imports its own layer and the ones below, never above.
 LAYERS = ("core", "instructions", "workload", "top")
-SHAPE = ("run.py", "analysis.py", "report.py")
+SHAPE = ("run.py", "data.py", "analysis.py", "report.py")
 
 
 def module_name(path: Path) -> str:
@@ -146,3 +146,16 @@ def test_each_workload_is_one_folder_of_the_same_shape():
     stray = sorted(p.name for p in LIBRARY.glob("*.py")
                    if any(word in p.stem for word in ("production", "program", "engine", "analysis", "report")))
     assert stray == [], f"workload modules outside their folder: {stray}"
+
+
+def test_each_workload_hands_the_summary_one_section():
+    """The summary loops over the workloads' sections: each workload's report has `section`, and
+    summary.sections names every workload's."""
+    import importlib
+    import inspect
+    from retrace_bench import summary
+    source = inspect.getsource(summary.sections)
+    for workload in WORKLOADS:
+        report = importlib.import_module(f"retrace_bench.{workload}.report")
+        assert callable(getattr(report, "section", None)), f"retrace_bench/{workload}/report.py has no section()"
+        assert f"{workload}_report.section(" in source, f"summary.sections leaves out {workload}"

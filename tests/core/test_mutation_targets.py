@@ -3,6 +3,8 @@ minimum effects, the Bonferroni adjustments, the --target-ci scale."""
 
 import json
 
+import pytest
+
 from retrace_bench import facts
 from retrace_bench.ops import analysis
 from retrace_bench.programs import analysis as programs_analysis
@@ -75,3 +77,22 @@ def test_every_mutation_of_the_mutation_check_still_finds_its_line():
     for path, text, replacement, what in mutate.MUTATIONS:
         assert (root / path).read_text().count(text) == 1, f"{what}: its line is not once in {path}"
         assert text != replacement
+
+
+def test_a_mutation_is_caught_only_when_a_test_failed(tmp_path, monkeypatch):
+    """scripts/mutate.py: a failed test is a verdict ("caught"), a pass is "survived"; a test file
+    that does not collect, or no test at all, is no verdict, and the check fails with the reason."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("mutate", ROOT / "scripts" / "mutate.py")
+    mutate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutate)
+    copy = tmp_path / "suite"
+    (copy / "tests").mkdir(parents=True)
+    monkeypatch.setattr(mutate, "FAST_TESTS", ["tests/test_one.py"])
+    for body, expected in (("def test_ok():\n    pass\n", True), ("def test_bad():\n    assert False\n", False)):
+        (copy / "tests" / "test_one.py").write_text(body)
+        assert mutate.fast_tests(copy, tmp_path)[0] is expected
+    for body in ("import no_such_module_here\n", "x = 1\n"):               # a collection error; no test
+        (copy / "tests" / "test_one.py").write_text(body)
+        with pytest.raises(mutate.CheckError):
+            mutate.fast_tests(copy, tmp_path)

@@ -196,9 +196,9 @@ def hook_python(tmp_path) -> str:
     return python
 
 
-def run_suite(args, tmp_path, cwd=None):
+def run_suite(args, tmp_path, cwd=None, **env):
     return subprocess.run(["bash", str(ROOT / "run_all_benchmarks.sh"), *args], capture_output=True, text=True,
-                          timeout=600, cwd=cwd or tmp_path)
+                          timeout=600, cwd=cwd or tmp_path, env={**os.environ, **env})
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
@@ -455,3 +455,18 @@ def test_a_command_not_run_by_python_or_that_failed_has_no_count_and_says_why():
     row = program_analysis.row_of(item, ["plain", "retrace"], ["retrace"], 0.95)
     assert "not run by {python}" in row.instructions_note
     assert "not counted in every arm: not run by {python}" in "\n".join(programs_report.program_instruction_lines(row, ["plain", "retrace"]))
+
+
+def test_a_relative_tmpdir_leaves_no_recording_in_the_users_folder(tmp_path):
+    """TMPDIR=. and a --program run from the user's folder: every scratch path a child gets is
+    absolute, so nothing (no recording, no scratch directory) is written into the user's folder, and
+    the recorded arm really recorded."""
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "hi.py").write_text("import time\nprint('hi', time.time() > 0)\n")
+    results = tmp_path / "results"
+    done = run_suite(["--quick", "--no-synthetic", "--no-production", "--pyperformance", "none", "--rounds", "2",
+                      "--program", "{python} hi.py", "--results", str(results)], user, TMPDIR=".")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert sorted(p.name for p in user.iterdir()) == ["hi.py"]
+    assert "DID NOT RECORD" not in (results / "summary.txt").read_text()
