@@ -1,7 +1,7 @@
 """Mutation check: each one-line mutation below, applied to a throwaway copy of the suite, must turn
 at least one of the fast tests red. Keeps the claim "the tests catch what they name" checkable.
 
-    .venv/bin/python scripts/mutate.py            # every mutation (about 15 minutes)
+    .venv/bin/python scripts/mutate.py            # every mutation (about 35 minutes)
     .venv/bin/python scripts/mutate.py --list     # just the list
 
 Exit status 1 when a mutation survives (no test failed); 2 when the check cannot judge (pytest missing,
@@ -95,7 +95,7 @@ def fast_tests(copy: Path, workdir: Path) -> tuple[bool, str]:
     """Run the fast tests in `copy`: (True when every test passed, pytest's last line). A run that
     is neither a pass nor a test failure (pytest missing, a collection error, no test run) is no
     verdict: CheckError, with pytest's own words."""
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-q", "-x", "-p",
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p",
                              "no:cacheprovider", f"--basetemp={workdir / 'pytest'}", *FAST_TESTS],
                             cwd=copy, capture_output=True, text=True)
     lines = (result.stdout + result.stderr).strip().splitlines() or [""]
