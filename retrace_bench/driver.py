@@ -11,14 +11,12 @@ import platform
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from retrace_bench import arms as arms_mod
 from retrace_bench import commands, facts, procs
-from retrace_bench.selfcheck_plan import self_check
 from retrace_bench.agents import AGENTS
 from retrace_bench.inputs import InputError
 from retrace_bench.instructions import callgrind
@@ -28,6 +26,7 @@ from retrace_bench.ops import history_report, instruction_run
 from retrace_bench.ops.analysis import target_misses
 from retrace_bench.ops.run import (REPLAY_TEXT, Plan, RunData, Runner, check_replay, discover_scripts, probe_trace_growth, profile_regimes, run_rounds, write_texts)
 from retrace_bench.options import add_run_options, positive_float, positive_int, run_argv
+from retrace_bench.production import run as production_run
 from retrace_bench.production.load import missing_tools
 from retrace_bench.production.run import SHIPPED_APPS
 from retrace_bench.programs import data as programs_data
@@ -35,6 +34,7 @@ from retrace_bench.programs import export_pyperf, pyperformance
 from retrace_bench.programs import run as programs_mod
 from retrace_bench.results import ROOT, ResultsLock, claim_results_dir, new_run_dir, publish, suite_commit, write_atomically
 from retrace_bench.rounds import RunError, Target, say
+from retrace_bench.selfcheck_plan import self_check
 from retrace_bench.summary import write_summary
 
 DEFAULT_ROUNDS, QUICK_ROUNDS = 8, 2
@@ -538,7 +538,7 @@ def select_agents(text: str | None) -> list[str]:
 
 
 def run_production(args, arms, run_dir: Path) -> bool:
-    """production_benchmark.py on each shipped app with the same arms (and the APM agents with
+    """The production workload on each shipped app with the same arms (and the APM agents with
     --apm), its progress lines passed through. True when one failed."""
     missing = missing_load_tools()
     if missing:
@@ -547,30 +547,18 @@ def run_production(args, arms, run_dir: Path) -> bool:
     names = [a.label.split("#")[0] for a in arms] + args.agents
     failed = False
     for app in args.app_list:
-        failed |= run_production_app(args, app, names, arms[0], run_dir)
+        failed |= run_production_app(args, app, names, run_dir)
     return failed
 
 
-def run_production_app(args, app: str, names: list[str], plain, run_dir: Path) -> bool:
-    # A child process of its own: an agent's launcher or an app that misbehaves cannot take the driver
-    # down, and the production workload's settings stay in its process.
-    command = [sys.executable, str(ROOT / "production_benchmark.py"), "--app", app, "--results", str(run_dir),
-               "--arms", ",".join(names), *run_argv(args)]
-    env = plain.env(os.environ)
-    process = procs.start(command, env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    tail = []
-    try:
-        for line in process.stdout:
-            if line.startswith("[production") or line.startswith("[setup"):
-                say(line.rstrip())
-            tail = (tail + [line.rstrip()])[-20:]
-        process.wait()
-    finally:
-        process.stdout.close()
-        procs.stop(process)
-    if process.returncode != 0:
-        reason = next((line for line in tail if line.startswith("error: ")), None)
-        say(f"[production {app}] FAILED ({reason or 'an arm failed: see the summary'})")
+def run_production_app(args, app: str, names: list[str], run_dir: Path) -> bool:
+    """One shipped app, measured in this process like the other workloads (its app, load generators
+    and agents' launchers are this process's children, stopped on every way out). True when it failed."""
+    production_args = production_run.parse_args(["--app", app, "--results", str(run_dir),
+                                                 "--arms", ",".join(names), *run_argv(args)])
+    outcome = production_run.measure(production_args)
+    if outcome.status != 0:
+        say(f"[production {app}] FAILED ({outcome.error or 'an arm failed: see the summary'})")
         return True
     return False
 

@@ -32,7 +32,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from retrace_bench import arms as arms_mod
@@ -450,17 +450,43 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
+    """production_benchmark.py: parse, measure, print the result's text."""
     procs.absolute_tmpdir()
     args = parse_args(argv)
     procs.remove_stale_scratch()
+    try:
+        with procs.managed(reap=True):
+            outcome = measure(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the app was stopped", file=sys.stderr)
+        return 130
+    if outcome.error:
+        print(f"error: {outcome.error}", file=sys.stderr)
+    elif outcome.text:
+        print(outcome.text)
+    return outcome.status
+
+
+@dataclass
+class Outcome:
+    """What one app's measurement ended with: the status production_benchmark.py exits with (0
+    every arm measured, 1 an arm failed, 2 nothing could start), the error that stopped it, the
+    rendered text (empty when it stopped)."""
+    status: int
+    error: str = ""
+    text: str = ""
+
+
+def measure(args) -> Outcome:
+    """One app under every arm, the rounds interleaved; writes production_<app>.json and .txt into
+    args.results. Run in the caller's process (the driver's too): the app, the load generators and
+    the agents' launchers are child processes, stopped on every way out; Ctrl-C propagates."""
     missing = load.missing_tools(rate=bool(args.rate_requests))
     if missing:
-        print(f"error: not installed: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        return Outcome(2, f"not installed: {', '.join(missing)}")
     results = Path(args.results)
     if results.exists() and not results.is_dir():
-        print(f"error: {results}: is a file, not a results directory", file=sys.stderr)
-        return 2
+        return Outcome(2, f"{results}: is a file, not a results directory")
     results.mkdir(parents=True, exist_ok=True)
     if args.keep_recordings:
         (results / "recordings").mkdir(mode=0o700, exist_ok=True)
@@ -470,7 +496,7 @@ def main(argv=None) -> int:
     json_path, text_path = results / f"production_{args.name}.json", results / f"production_{args.name}.txt"
     sink = None
     try:
-        with procs.managed(reap=True), procs.private_dir("retrace-prod.") as scratch:
+        with procs.private_dir("retrace-prod.") as scratch:
             arms, unavailable = arms_mod.make_named_arms(args.arm_names, progress=lambda t: print(t, flush=True))
             if any(a.agent for a in arms):
                 sink = Sink()
@@ -507,12 +533,9 @@ def main(argv=None) -> int:
                 print(server_replay["verdict"] + (f" ({server_replay['detail']})" if server_replay["detail"] else ""),
                       flush=True)
     except (BenchmarkError, arms_mod.ArmError) as error:
-        print(f"FAILED\nerror: {error}", file=sys.stderr)
+        print("FAILED", flush=True)
         json_path.write_text(json.dumps({"format": FORMAT, "app": args.name, "failure": str(error)}))
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted: the app was stopped", file=sys.stderr)
-        return 130
+        return Outcome(1, str(error))
     finally:
         if sink is not None:
             sink.close()
@@ -530,8 +553,7 @@ def main(argv=None) -> int:
     text = render(data)
     json_path.write_text(json.dumps(data, indent=2))
     text_path.write_text(text)
-    print(text)
-    return 1 if failures else 0
+    return Outcome(1 if failures else 0, text=text)
 
 
 if __name__ == "__main__":                  # python -m retrace_bench.production.run

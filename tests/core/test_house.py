@@ -159,3 +159,14 @@ def test_each_workload_hands_the_summary_one_section():
         report = importlib.import_module(f"retrace_bench.{workload}.report")
         assert callable(getattr(report, "section", None)), f"retrace_bench/{workload}/report.py has no section()"
         assert f"{workload}_report.section(" in source, f"summary.sections leaves out {workload}"
+
+
+def test_the_driver_runs_every_workload_in_its_own_process_not_a_child():
+    """The driver calls each workload's run module; it never starts a top-level entry script (the
+    production workload ran as `production_benchmark.py` in a child process before)."""
+    tree = ast.parse((LIBRARY / "driver.py").read_text())
+    named = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    entry_scripts = {p.name for p in ROOT.glob("*.py")}
+    assert not named & entry_scripts, named & entry_scripts
+    calls = {n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+    assert "measure" in calls
