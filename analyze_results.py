@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Summarise Retrace benchmark results: parse -> compute -> render (the work is in retrace_bench/).
 
     analyze_results.py [RESULTS_DIR]        summary.txt, summary.json, benchmark-action.json and
@@ -14,10 +15,18 @@ the file, exit status 2, and the previous summary is kept.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+SUITE = Path(__file__).resolve().parent
+SUITE_PYTHON = SUITE / ".venv" / "bin" / "python"
+# Run as ./analyze_results.py (or with a python that lacks the suite's packages): the suite's own
+# interpreter draws the charts when it exists, started before anything is imported.
+if SUITE_PYTHON.exists() and Path(sys.prefix).resolve() != SUITE_PYTHON.parent.parent.resolve() \
+        and __name__ == "__main__":
+    os.execv(str(SUITE_PYTHON), [str(SUITE_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
+sys.path.insert(0, str(SUITE))
 from retrace_bench.compare import compare  # noqa: E402
 from retrace_bench.inputs import InputError  # noqa: E402
 from retrace_bench.summary import write_summary  # noqa: E402

@@ -2,6 +2,11 @@
 # The spec's entry point: set up .venv from the pinned requirements.txt, then hand over to the
 # Python engine (retrace_bench/driver.py), which runs every *_benchmark.py in every arm,
 # interleaved over rounds, and writes results/summary.txt. ./run_all_benchmarks.sh --help
+# Under sh (a copy without the exec bit, run as `sh FILE`), say how to run it instead of failing on bash syntax.
+if [ -z "${BASH_VERSION:-}" ]; then
+    echo "error: this script needs bash: run it as ./$(basename "$0") or bash $(basename "$0")" >&2
+    exit 2
+fi
 set -euo pipefail
 # --program commands run from the directory the user is in.
 export RETRACE_BENCH_CWD="${RETRACE_BENCH_CWD:-$PWD}"

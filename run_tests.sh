@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
 # Run the test suite in the suite's virtualenv (created on first use). Arguments go to pytest.
+# Under sh (a copy without the exec bit, run as `sh FILE`), say how to run it instead of failing on bash syntax.
+if [ -z "${BASH_VERSION:-}" ]; then
+    echo "error: this script needs bash: run it as ./$(basename "$0") or bash $(basename "$0")" >&2
+    exit 2
+fi
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=scripts/venv.sh

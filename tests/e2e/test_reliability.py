@@ -258,3 +258,21 @@ def test_a_process_that_fails_on_a_full_scratch_disk_says_so(tmp_path, monkeypat
         assert procs.full_disk_note(tmp_path) == ""    # a disk with room says nothing
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+@pytest.mark.parametrize("script", ["run_all_benchmarks.sh", "run_tests.sh"])
+def test_a_script_run_with_sh_says_to_use_bash(script):
+    """`sh FILE` (a copy that lost its exec bit): one line saying how to run it, not sh's syntax error."""
+    result = run(["sh", script, "--help"])
+    assert result.returncode == 2, result.stdout[-500:] + result.stderr
+    assert "needs bash" in result.stderr and "Illegal option" not in result.stderr, result.stderr
+
+
+def test_the_analyzer_runs_as_a_command_from_anywhere(tmp_path):
+    """./analyze_results.py DIR (shebang, exec bit, the suite's interpreter) from another folder."""
+    archive = tmp_path / "run"
+    shutil.copytree(ROOT / "tests" / "data" / "archives" / "v0.2.30_2026-12-02_091940", archive)
+    assert os.access(ROOT / "analyze_results.py", os.X_OK)
+    result = run([str(ROOT / "analyze_results.py"), str(archive)], cwd=tmp_path, PATH="/usr/bin:/bin")
+    assert result.returncode == 0, result.stdout[-1000:] + result.stderr[-2000:]
+    assert (archive / "summary.txt").read_text().strip()
