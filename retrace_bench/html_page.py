@@ -11,6 +11,8 @@ from pathlib import Path
 from retrace_bench.render import fmt_us
 
 FILE = "report.html"
+#: The page's title and heading (summary.suite_wrote knows the suite's page by it).
+TITLE = "Retrace benchmark report"
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -82,12 +84,12 @@ def render(g, text: str, directory: Path, charts: list[str]) -> str:
     """The page: the summary's header lines, the glance, the charts found in `directory`, the text."""
     lines = text.splitlines()
     header = [line for line in lines[:8] if line and not line.startswith("=") and not line.startswith("##")]
-    body = [f"<h1>Retrace benchmark report</h1><div class=\"header\">{escape(chr(10).join(header))}</div>",
+    body = [f"<h1>{TITLE}</h1><div class=\"header\">{escape(chr(10).join(header))}</div>",
             glance_html(g)]
     found = [directory / name for name in dict.fromkeys(charts) if (directory / name).is_file()]
     if found:
         body.append("<h2>Charts</h2>" + "".join(image(p) for p in found))
     body.append(f"<h2>The details (summary.txt)</h2><pre>{escape(text)}</pre>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>Retrace benchmark report</title><style>{STYLE}</style></head><body>\n"
+            f"<title>{TITLE}</title><style>{STYLE}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")

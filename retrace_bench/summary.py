@@ -51,10 +51,53 @@ def text(ops: Section, others: list[Section], first_screen: list[str]) -> str:
     return "\n".join(lines + ["", RULE, ops_report.RAW_DATA_LINE, RULE, ""])
 
 
+#: What the summary writes into a results directory besides its charts (CHARTS).
+OUTPUTS = ("summary.txt", "summary.json", html_page.FILE, "benchmark-action.json")
+CHARTS = ("overhead.png", "instructions.png", "programs.png", "history.png", "production_*.png")
+#: The first lines of a summary.txt the suite wrote say one of these.
+TITLES = ("RETRACE BENCHMARK SUMMARY", "RETRACE RELEASE HISTORY", "INCOMPLETE RUN:")
+
+
+def suite_wrote(path: Path) -> bool:
+    """Whether an existing output file is one the suite wrote (so the analyzer may replace it)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    if path.suffix == ".txt":
+        return any(title in line for line in text.splitlines()[:3] for title in TITLES)
+    if path.suffix == ".html":
+        return html_page.TITLE in text[:2000]
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    if path.name == "summary.json":
+        return isinstance(data, dict) and ("format" in data or "history" in data)
+    return isinstance(data, list) and all(isinstance(e, dict) and {"name", "unit", "value"} <= set(e) for e in data)
+
+
+def refuse_foreign_files(directory: Path) -> None:
+    """Never replace a file the suite did not write (a hand-run folder holding the user's own
+    summary.txt or report.html): the analyzer stops before writing anything."""
+    present = [name for name in OUTPUTS if (directory / name).exists()]
+    foreign = [name for name in present if not suite_wrote(directory / name)]
+    # A chart is the suite's in a directory the suite wrote into (its run.json or history.json, or
+    # another of its outputs); in a hand-run folder of text outputs alone, a chart is the user's.
+    suites = (directory / "run.json").exists() or (directory / history.HISTORY_FILE).exists() \
+        or any(name not in foreign for name in present)
+    if not suites:
+        foreign += sorted(p.name for pattern in CHARTS for p in directory.glob(pattern))
+    if foreign:
+        raise InputError(f"{directory}: the summary would replace {', '.join(foreign)}, which this suite did not "
+                         "write: move them away (or analyze a copy of the benchmark outputs)")
+
+
 def write_summary(directory: Path, quiet: bool = False, fail_on_regression: bool = False,
                   in_progress: bool = False) -> int:
     """Summarise a results directory. `in_progress`: the driver's own run directory, not yet
     published (else a .partial directory is an interrupted run's, and said so)."""
+    refuse_foreign_files(directory)
     past = history.load(directory)
     if past is not None:
         return write_history_summary(past, directory, quiet, fail_on_regression)

@@ -273,3 +273,22 @@ def test_app_and_app_cmd_cannot_be_combined():
     result = run([sys.executable, str(ROOT / "production_benchmark.py"), "--app", "asgi", "--app-cmd",
                   "{python} x.py {port}", "--path", "/x"])
     assert result.returncode == 2 and "cannot be combined" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["summary.txt", "report.html", "summary.json", "overhead.png"])
+def test_the_users_own_file_is_never_replaced(sample_dir, name):
+    """A hand-run folder (the spec's *_baseline.txt and *_retrace.txt) that also holds the user's own
+    summary.txt, report.html, ...: one line naming it, exit 2, and nothing in the folder changed."""
+    for stale in ("summary.txt", "summary.json", "report.html", "benchmark-action.json", "overhead.png"):
+        (sample_dir / stale).unlink(missing_ok=True)
+    (sample_dir / name).write_text("my own notes\n")
+    before = {p.name: p.read_bytes() for p in sample_dir.iterdir()}
+    assert_clean_error(analyze(sample_dir), name)
+    assert {p.name: p.read_bytes() for p in sample_dir.iterdir()} == before
+
+
+def test_a_summary_the_suite_wrote_is_replaced(sample_dir, good_summary):
+    """The rule refuses only strangers: the suite's own summary, page and charts are rewritten."""
+    result = analyze(sample_dir)
+    assert result.returncode == 0, result.stderr
+    assert (sample_dir / "summary.txt").read_text() == good_summary
