@@ -49,6 +49,28 @@ def is_python(argv: list[str], python: str) -> bool:
     return argv[0] == python or Path(argv[0]).name.startswith("python")
 
 
+def launcher_refusal(argv: list[str], cwd: str) -> str | None:
+    """Why Retrace's launcher would refuse this Python command (facts.LAUNCHER_FORMS), with the form
+    that records; None for a command it runs."""
+    if len(argv) < 2 or argv[1] in facts.LAUNCHER_FORMS or argv[1].endswith(facts.LAUNCHER_SCRIPT_SUFFIX):
+        return None
+    first, target = argv[1], Path(cwd, argv[1])
+    if first.startswith("-"):
+        way = (f"it takes no interpreter option such as {first}: drop it, or set it through the environment "
+               "(PYTHONUNBUFFERED=1 for -u, PYTHONOPTIMIZE=1 for -O, PYTHONWARNINGS for -W)")
+    elif target.is_dir() and (target / "__main__.py").is_file() and target.name.isidentifier() \
+            and target.resolve().parent == Path(cwd).resolve():
+        way = f"run the folder as a module: {{python}} -m {target.name}"
+    elif target.is_dir():
+        way = "run its package with {python} -m PACKAGE from the folder that holds it, or its .py script"
+    elif first.endswith(".pyz"):
+        way = "unpack the archive and run its module with {python} -m MODULE, or its .py script"
+    else:
+        way = f"give the script a name that ends in .py (a copy named {target.name}.py)"
+    return (f"Retrace's launcher records only {{python}} -m MODULE, {{python}} -c CODE or a file ending in .py "
+            f"(it refuses {first!r} and exits 0, recording nothing): {way}")
+
+
 def recorded_command(argv: list[str], python: str, base_env: dict, recording: Path | None
                      ) -> tuple[list[str], dict, str | None]:
     """A command line and environment that record to `recording` (None: run plainly), and how.

@@ -390,6 +390,9 @@ def select_programs(args) -> list:
             raise RunError(f"--program {command!r} runs {argv[0]}, not the arm's interpreter: the recorded arm "
                               "needs the Python that has retracesoftware (and --versions one per release); write "
                               f"{{python}} {shlex.join(argv[1:])}")
+        refusal = commands.launcher_refusal(argv, cwd) if commands.is_python(argv, sys.executable) else None
+        if refusal:
+            raise RunError(f"--program {command!r}: {refusal}")
         found = Path(cwd, argv[0]).is_file() if "/" in argv[0] else shutil.which(argv[0])
         if not found:
             raise RunError(f"--program {command!r}: {argv[0]} is not a program here")

@@ -11,6 +11,12 @@ PATH_VARIABLES = ("RETRACE_RECORDING_PATH", "RETRACE_RECORDING")
 #: Set in every process the suite starts: Retrace's env hook (its "venv bootstrap") stays off, so
 #: that only the recording the suite asks for happens. Removed for a command recorded through the hook.
 HOOK_DISABLE_VARIABLE = "RETRACE_NO_VENV_BOOTSTRAP"
+#: What Retrace's launcher (`python -m retracesoftware ... -- ARGS`) runs: `-m module`, `-c code`, or
+#: a file whose name ends in .py. Anything else (a folder with __main__.py, a .pyz, a script without
+#: the suffix, an interpreter option such as -u) it refuses with this line on stderr, and exits 0.
+LAUNCHER_FORMS = ("-m", "-c")
+LAUNCHER_SCRIPT_SUFFIX = ".py"
+LAUNCHER_REFUSAL = "Error: Not a Python script"
 #: Every variable that makes a process record (cleared for plain runs).
 RETRACE_VARIABLES = ("RETRACE", *PATH_VARIABLES, "RETRACE_CONFIG")
 TRUTHY = {"1", "true", "yes", "on"}

@@ -39,7 +39,7 @@ from retrace_bench import arms as arms_mod
 from retrace_bench import facts, procs
 from retrace_bench.agents import AGENTS
 from retrace_bench.arms import Arm
-from retrace_bench.commands import CommandError, recorded_command, split_command
+from retrace_bench.commands import CommandError, is_python, launcher_refusal, recorded_command, split_command
 from retrace_bench.harness import retrace_version
 from retrace_bench.options import add_run_options, positive_float, positive_int
 from retrace_bench.production import load
@@ -425,9 +425,12 @@ def parse_args(argv=None):
             parser.error("--app-cmd has no {port} and no --port is given: the benchmark cannot know where "
                          "the app listens (put {port} where the app takes its port, or give --port P)")
         try:
-            split_command(args.app_cmd, sys.executable, 0)
+            argv = split_command(args.app_cmd, sys.executable, 0)
         except CommandError as error:
             parser.error(f"--app-cmd cannot be split into words: {error}")
+        refusal = launcher_refusal(argv, os.getcwd()) if is_python(argv, sys.executable) else None
+        if refusal:
+            parser.error(f"--app-cmd: {refusal}")
     for path in args.paths or []:
         if not path.startswith("/"):
             parser.error(f"--path {path!r}: a path starts with / (e.g. /api/orders/7)")

@@ -117,7 +117,10 @@ class ProgramRunner:
             if not outcome.ok:
                 run.failure = outcome.describe(stderr) + procs.full_disk_note(self.scratch)
                 return run, None
-            if recording is not None:
+            refused = next((line for line in stderr.splitlines() if line.startswith(facts.LAUNCHER_REFUSAL)), None)
+            if recording is not None and refused:       # the launcher refused the command, and exited 0
+                run.not_recorded = f"Retrace's launcher refused the command: {refused.strip()}"
+            elif recording is not None:
                 run.not_recorded, run.trace_note = self.trace_problem(recording, python, program)
             benches = None
             if program.kind == PYPERFORMANCE and not run.failure:

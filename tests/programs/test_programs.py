@@ -470,3 +470,31 @@ def test_a_relative_tmpdir_leaves_no_recording_in_the_users_folder(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert sorted(p.name for p in user.iterdir()) == ["hi.py"]
     assert "DID NOT RECORD" not in (results / "summary.txt").read_text()
+
+
+@pytest.mark.parametrize("form,says", [("app", "-m app"), ("app.pyz", "unpack the archive"),
+                                       ("noext", "noext.py"), ("-u hi.py", "PYTHONUNBUFFERED")])
+def test_a_command_retraces_launcher_refuses_is_refused_up_front_with_the_form_that_records(tmp_path, form, says):
+    """Retrace's launcher runs only -m, -c or a .py file; anything else it refuses and exits 0, which
+    once read as "6x faster under recording". The driver refuses it before measuring, naming the form."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__main__.py").write_text("print('hi')\n")
+    for name in ("noext", "hi.py", "app.pyz"):
+        (tmp_path / name).write_text("print('hi')\n")
+    results = tmp_path / "results"
+    done = run_suite(["--quick", "--no-synthetic", "--no-production", "--pyperformance", "none",
+                      "--program", f"{{python}} {form}", "--results", str(results)], tmp_path)
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr
+    assert "Traceback" not in done.stderr and says in done.stderr and not results.exists(), done.stderr
+
+
+def test_the_launchers_refusal_at_run_time_is_not_recorded(tmp_path):
+    """Past the up-front check (a program the driver did not vet): the launcher's refusal on stderr
+    makes the recorded run "not recorded", with the launcher's own line."""
+    (tmp_path / "noext").write_text("print('hi')\n")
+    arm = arms.make_arms()[1]
+    with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
+        runner = programs.ProgramRunner(scratch, 300, 1 << 30, programs.empty_trace_sizes(scratch, 300))
+        run, _ = runner.run(arm, Program("noext", COMMAND, template="{python} noext", cwd=str(tmp_path)),
+                            arm.python, 1, 1)
+    assert run.not_recorded and facts.LAUNCHER_REFUSAL in run.not_recorded and "noext" in run.not_recorded, run
