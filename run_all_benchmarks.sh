@@ -8,6 +8,10 @@ if [ -z "${BASH_VERSION:-}" ]; then
     exit 2
 fi
 set -euo pipefail
+# A closed stdout or stderr (`>&-`) is /dev/null for the run: the results are still written, and no
+# file the run opens takes descriptor 1 or 2 (its children would write into it).
+(exec 3>&1) 2>/dev/null || exec 1>/dev/null
+(exec 3>&2) 2>/dev/null || exec 2>/dev/null
 # --program commands run from the directory the user is in.
 export RETRACE_BENCH_CWD="${RETRACE_BENCH_CWD:-$PWD}"
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -18,4 +22,6 @@ source scripts/system-tools.sh
 ensure_venv .venv requirements.txt || exit 2
 # shellcheck disable=SC2119  # no extra package for a run (the tests add chromium)
 ensure_system_tools
-exec .venv/bin/python -m retrace_bench.driver "$@"
+# -E: the driver runs apart from the user's PYTHON* variables (PYTHONSAFEPATH, PYTHONINSPECT, PYTHONPATH),
+# which reach only the processes it measures (the summary names them).
+exec .venv/bin/python -E -m retrace_bench.driver "$@"

@@ -277,6 +277,13 @@ class QuietOnBrokenPipe:
 
 
 def main(argv=None) -> int:
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:          # closed (`>&-`) with no run_all_benchmarks.sh to reopen it: nowhere
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+        elif hasattr(stream, "reconfigure"):
+            # An ASCII or Latin-1 terminal: a name it cannot show is escaped, never a traceback after the run.
+            stream.reconfigure(errors="backslashreplace")
     sys.stdout = QuietOnBrokenPipe(sys.stdout)
     procs.absolute_tmpdir(os.environ.get(facts.CALLER_CWD_VARIABLE))
     args = parse_args(argv)
@@ -455,6 +462,7 @@ def run_workloads(args, arms, scripts, run_dir: Path, programs=()) -> int:
                     "max_minutes": args.max_minutes, "suite_commit": suite_commit(),
                     "python": platform.python_version(), "machine": f"{platform.system()} {platform.machine()}",
                     "cpu_count": os.cpu_count(), "timeout_s": args.timeout, "order": facts.WILLIAMS_ORDER,
+                    "python_variables": {k: v for k, v in sorted(os.environ.items()) if k.startswith("PYTHON")},
                     **({"budget": args.budgets} if args.budget is not None else {})})
     texts: dict = {}
     with procs.private_dir("retrace-bench.") as scratch:

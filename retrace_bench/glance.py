@@ -48,6 +48,8 @@ class Glance:
     cpu_per_request: list[str] = field(default_factory=list)   # per app
     versions: list[str] = field(default_factory=list)     # a later release against the baseline, counted
     broke: list[str] = field(default_factory=list)        # what failed recorded and not plainly
+    stopped: list[str] = field(default_factory=list)      # recorded runs the disk guard or the timeout stopped
+    failed: list[str] = field(default_factory=list)       # what failed without recording: not recording's cost
     replay: str | None = None      # round 1's recordings replayed: how many of each verdict (replay.py's words)
     health: list[str] = field(default_factory=list)
 
@@ -114,11 +116,13 @@ def production_rows(glance: Glance, production) -> None:
 
 
 def broke_rows(glance: Glance, result, programs, production) -> None:
+    plain_labels = {a["label"] for a in result.arms if a.get("kind") == "plain"}
     for b in result.benchmarks:
         for arm, reason in b.failures.items():
-            glance.broke.append(f"operations ({b.name}, {arm}): FAILED: {reason}")
+            (glance.failed if arm in plain_labels else glance.broke).append(f"operations ({b.name}, {arm}): {reason}")
     if programs is not None:
         glance.broke += [f"program {entry}" for entry in programs.broke]
+        glance.stopped += [f"program {entry}" for entry in programs.stopped]
     verdicts = [r["verdict"] for b in result.benchmarks for r in b.replay.values()]
     if programs is not None:
         verdicts += [r["verdict"] for row in programs.rows for r in row.replay.values()]
@@ -214,6 +218,8 @@ def text_lines(g: Glance | None) -> list[str]:
         lines.append(f"  per request ({r.app} {r.path}): throughput {r.throughput}; saturated p95 {r.p95}")
     lines += [f"  CPU per request, {c}" for c in g.cpu_per_request]
     lines += [f"  BROKE under recording: {b}" for b in g.broke] or ["  broke under recording: nothing"]
+    lines += [f"  STOPPED under recording (no figure): {b}" for b in g.stopped]
+    lines += [f"  FAILED without recording too (not a cost of recording): {b}" for b in g.failed]
     if g.replay:
         lines.append(f"  replay of round 1's recordings (operations, programs, servers): {g.replay}")
     lines += [f"  health: {h}" for h in g.health]

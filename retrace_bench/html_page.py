@@ -69,6 +69,10 @@ def glance_html(g) -> str:
             [[r.app, r.path, r.throughput, r.p95] for r in g.requests]))
         parts.append(items([f"CPU per request, {c}" for c in g.cpu_per_request]))
     parts.append("<h3>Broke under recording</h3>" + (items(g.broke, "broke") or "<p>nothing</p>"))
+    if g.stopped:
+        parts.append("<h3>Stopped under recording (no figure)</h3>" + items(g.stopped, "broke"))
+    if g.failed:
+        parts.append("<h3>Failed without recording too (not a cost of recording)</h3>" + items(g.failed, "broke"))
     if g.replay:
         parts.append(f"<p>Replay of round 1's recordings (operations, programs, servers): {escape(g.replay)}</p>")
     parts.append("<h3>The run's health</h3>" + items(g.health))

@@ -3,13 +3,30 @@ is judged real (facts.trace_problem)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 
 from retrace_bench import procs
 from retrace_bench.arms import Arm
 from retrace_bench.procs import read_output as read
 from retrace_bench.rounds import RunError
+
+
+#: The most characters of a name in a scratch or kept file's name (a legal 240-character program
+#: name plus the suite's suffixes would pass the file system's 255).
+NAME_PART_LIMIT = 40
+
+
+def file_part(name: str) -> str:
+    """A benchmark's or program's name as part of a file name: ASCII letters, digits, '.', '-' and
+    '_' (Retrace's replay cannot open a non-ASCII path under an ASCII locale), at most
+    NAME_PART_LIMIT characters, and a digest of the name when it was changed, so two names never meet."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:NAME_PART_LIMIT]
+    if safe == name:
+        return name
+    return f"{safe}-{hashlib.sha256(name.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
 
 
 def empty_recording_size(python: str, base: Path, timeout: float) -> int:

@@ -25,6 +25,13 @@ def pyplot():
     return plt
 
 
+def printable(text: str, limit: int | None = None) -> str:
+    """A program's own text (an output line, a test's name) as the terminal and summary.txt show it:
+    control characters (ESC sequences, newlines, carriage returns) escaped, at most `limit` characters."""
+    text = text if limit is None else text[:limit]
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def fmt_us(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "n/a"

@@ -43,6 +43,7 @@ def text(ops: Section, others: list[Section], first_screen: list[str]) -> str:
     if not result.benchmarks:                       # no per-operation benchmark (--no-synthetic)
         block = {s.name: "\n".join(s.lines).rstrip() for s in others}
         return "\n".join([RULE, "RETRACE BENCHMARK SUMMARY (no per-operation benchmarks: --no-synthetic)", RULE,
+                          *([ops_report.machine_line(result)] if result.system else []), *ops_report.variables_lines(result),
                           *first_screen, "", *([block["programs"], ""] if "programs" in block else []),
                           block.get("production", ""), "", RULE, ""])
     lines = [RULE, "RETRACE BENCHMARK SUMMARY", RULE, *ops_report.header_lines(result), *first_screen, *ops.lines]

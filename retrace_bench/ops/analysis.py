@@ -14,6 +14,7 @@ from retrace_bench.arms import comparison_pairs
 from retrace_bench.effects import Effect
 from retrace_bench.handover import ProcessRecord
 from retrace_bench.ops.run import BenchmarkData, RunData
+from retrace_bench.render import printable
 from retrace_bench.rounds import Target
 from retrace_bench.stats import coefficient_of_variation, family_confidence, process_figure
 
@@ -278,7 +279,17 @@ def analyse(run: RunData, target: Target | None = None, families: int = 1) -> Ru
     records = [ProcessRecord.from_json(p.record) for b in run.benchmarks for p in b.processes]
     stamps = sorted(r.header.get("timestamp", "") for r in records)
     return RunResult(run.arms, run.config, results, confidence,
-                     records[0].header if records else {}, (stamps[0], stamps[-1]) if stamps else None)
+                     records[0].header if records else driver_system(run), (stamps[0], stamps[-1]) if stamps else None)
+
+
+def driver_system(run) -> dict:
+    """The machine as the driver saw it (run.json's config), for a run with no benchmark process
+    (--no-synthetic, or every one failed): its header is never a row of question marks."""
+    if "python" not in run.config:            # a run.json written before the driver recorded its machine
+        return {}
+    versions = sorted({a["version"] for a in run.arms if a.get("version")})
+    return {"python": run.config.get("python", "?"), "os": run.config.get("machine", "?"),
+            "cpu_count": run.config.get("cpu_count", "?"), "retrace_version": ", ".join(versions) or "?"}
 
 
 def first_record(bench: BenchmarkData) -> ProcessRecord | None:
@@ -314,7 +325,7 @@ def analyse_benchmark(bench: BenchmarkData, pairs, confidence: float, target: Ta
                 comparisons.append(Comparison(a, b, kind, lat, cpu))
         if target is not None:
             set_targets(comparisons, target)
-        t = TestResult(bench.name, test.number, test.name, test.category, test.iterations, arms, comparisons)
+        t = TestResult(bench.name, test.number, printable(test.name), test.category, test.iterations, arms, comparisons)
         for arm, growth in bench.trace_growth.items():
             if str(test.number) in growth:
                 c1, s1, c2, s2 = growth[str(test.number)]

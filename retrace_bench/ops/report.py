@@ -108,17 +108,29 @@ def comparison_lines(t: TestResult, c: Comparison) -> list[str]:
     return lines
 
 
+def machine_line(result: RunResult) -> str:
+    system = result.system
+    return (f"retracesoftware {system.get('retrace_version', '?')} | Python {system.get('python', '?')} | "
+            f"{system.get('os', '?')} | {system.get('cpu_count', '?')} CPUs")
+
+
+def variables_lines(result: RunResult) -> list[str]:
+    """The user's PYTHON* variables: they reach the measured processes, not the driver (run with -E)."""
+    found = result.config.get("python_variables") or {}
+    return [f"Your Python variables, which reach the measured processes (not the suite's driver, run with -E): "
+            + ", ".join(f"{k}={v[:60]!r}" for k, v in found.items())] if found else []
+
+
 def header_lines(result: RunResult) -> list[str]:
     """The summary's lines under its title, before the glance: the machine, the arms, the rounds."""
-    system = result.system
     labels = [a["label"] for a in result.arms]
-    return [f"retracesoftware {system.get('retrace_version', '?')} | Python {system.get('python', '?')} | "
-            f"{system.get('os', '?')} | {system.get('cpu_count', '?')} CPUs",
+    return [machine_line(result),
             f"Arms: {', '.join(labels)}; {rounds_text(result.config)}, {order_text(result.config)}",
             f"Measured {result.measured[0]} .. {result.measured[1]}" if result.measured else "",
             *([f"Target resolution (--target-ci): half-width at most {result.config['target_ci']}; "
                f"{len(result.config.get('missed_target') or [])} difference(s) missed it (FLAG lines)"]
-              if result.config.get("target_ci") else [])]
+              if result.config.get("target_ci") else []),
+            *variables_lines(result)]
 
 
 def body_lines(result: RunResult, instructions=None, budget_checks=()) -> list[str]:

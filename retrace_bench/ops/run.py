@@ -29,7 +29,8 @@ from retrace_bench.handover import ProcessRecord, RecordError
 from retrace_bench.harness import LIVE_LINE_PREFIXES
 from retrace_bench.ops.data import BenchmarkData, ProcessEntry, RunData
 from retrace_bench.procs import read_output as read
-from retrace_bench.recordings import empty_recording_size
+from retrace_bench.recordings import empty_recording_size, file_part
+from retrace_bench.render import printable
 from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
 from retrace_bench.results import ROOT
 from retrace_bench.rounds import Rounds, RunError, Target, say
@@ -208,7 +209,7 @@ def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=
                     continue
                 started = time.monotonic()
                 progress(f"[round {round_number}/{rounds.planned}] {script:<30} {arm.label:<18} ", end="")
-                keep = f"replay.{bench.name}.{arm.file_label}.retrace" if arm.recorded and round_number == 1 else None
+                keep = f"replay.{file_part(bench.name)}.{arm.file_label}.retrace" if arm.recorded and round_number == 1 else None
                 result = runner.run(arm, script, [*plan.bench_args, *only], keep_as=keep)
                 texts.setdefault((bench.name, arm.file_label), []).append(result.text)
                 if keep and result.own_text is not None:
@@ -296,13 +297,13 @@ def profile_regimes(runner: Runner, arm: Arm, bench: BenchmarkData, bench_args: 
 def check_replay(runner: Runner, arm: Arm, bench: BenchmarkData, recorded_text: str, progress=say) -> None:
     """Replay round 1's recording with the package's replay tool; compare its output with the
     recorded run's, leaving out the lines measured live (CPU) and the recording line."""
-    recording = runner.scratch / f"replay.{bench.name}.{arm.file_label}.retrace"
+    recording = runner.scratch / f"replay.{file_part(bench.name)}.{arm.file_label}.retrace"
     progress(f"[replay] {bench.script:<30} {arm.label:<18} ", end="")
     if not recording.is_file():
         outcome = {"verdict": replay_words.NOT_RUN, "detail": ["no round-1 recording"]}
     else:
         outcome = compare_replay(runner, arm, recording, recorded_text, LIVE_LINE_PREFIXES)
-    runner.keep_or_discard(recording, f"{bench.name}.{arm.file_label}.round1")
+    runner.keep_or_discard(recording, f"{file_part(bench.name)}.{arm.file_label}.round1")
     bench.replay[arm.label] = outcome
     progress(outcome["verdict"] + (f" ({outcome['detail'][0]})" if outcome.get("detail") else ""))
 
@@ -310,7 +311,7 @@ def check_replay(runner: Runner, arm: Arm, bench: BenchmarkData, recorded_text: 
 def compare_replay(runner: Runner, arm: Arm, recording: Path, recorded_text: str, live) -> dict:
     replayed = replay(arm.python, recording, runner.scratch, runner.timeout, runner.next_name("replay").name)
     if not replayed.stdout and replayed.problem:
-        return {"verdict": FAILS, "detail": [replayed.problem]}
+        return {"verdict": FAILS, "detail": [printable(replayed.problem)]}
 
     def comparable(text):
         return [line for line in text.splitlines()
@@ -321,9 +322,10 @@ def compare_replay(runner: Runner, arm: Arm, recording: Path, recorded_text: str
     detail = []
     for a, b in zip(recorded + [""] * len(output), output + [""] * len(recorded)):
         if a != b:
-            detail = [f"recorded: {a}", f"replayed: {b}"]
+            detail = [f"recorded: {printable(a, 200)}", f"replayed: {printable(b, 200)}"]
             break
-    return {"verdict": DIFFERS, "detail": detail + ([f"replay error: {replayed.problem}"] if replayed.problem else [])}
+    return {"verdict": DIFFERS,
+            "detail": detail + ([f"replay error: {printable(replayed.problem)}"] if replayed.problem else [])}
 
 
 #: texts' key of the round-1 recorded process's own output, for the replay check.

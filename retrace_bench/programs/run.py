@@ -28,7 +28,7 @@ from retrace_bench.instructions import callgrind
 from retrace_bench.instructions.callgrind import worker_count
 from retrace_bench.procs import read_output as read
 from retrace_bench.programs.data import Program, ProgramData, ProgramRun, Settings
-from retrace_bench.recordings import empty_recording_size
+from retrace_bench.recordings import empty_recording_size, file_part
 from retrace_bench.replay import DIFFERS, FAILS, IDENTICAL, replay
 from retrace_bench.rounds import Rounds, RunError
 
@@ -259,7 +259,7 @@ def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch:
             for position, arm in enumerate(order, 1):
                 if failed.get((program.name, arm.label)):
                     continue
-                keep = scratch / f"replay.{program.name}.{arm.file_label}.retrace" \
+                keep = scratch / f"replay.{file_part(program.name)}.{arm.file_label}.retrace" \
                     if arm.recorded and round_number == 1 else None
                 progress(f"[programs round {round_number}/{schedule.planned}] {program.name:<24} {arm.label:<18} ",
                          end="")
@@ -281,7 +281,7 @@ def run_programs(programs: list[Program], arms: list[Arm], rounds: int, scratch:
         count_programs(runner, [r for r in ready if not r[1].instructions_skipped], arms, instruction_rounds, progress)
     for program, item, pythons, settings in ready:
         for arm in (a for a in arms if a.recorded):
-            recording = scratch / f"replay.{program.name}.{arm.file_label}.retrace"
+            recording = scratch / f"replay.{file_part(program.name)}.{arm.file_label}.retrace"
             if recording.is_file():
                 item.replay[arm.label] = replay_program(pythons[arm.label], recording, item, arm, scratch,
                                                         timeout, progress, keep_dir)
@@ -373,11 +373,11 @@ def replay_program(python: str, recording: Path, item: ProgramData, arm: Arm, sc
         tmp = recording.with_suffix(".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(mode=0o700)
-        replayed = replay(python, recording, scratch, limit, f"replay-{item.name}", {"TMPDIR": str(tmp)})
+        replayed = replay(python, recording, scratch, limit, f"replay-{file_part(item.name)}", {"TMPDIR": str(tmp)})
     finally:
         shutil.rmtree(recording.with_suffix(".tmp"), ignore_errors=True)
         if keep_dir is not None and recording.is_file():
-            kept = keep_dir / f"program.{item.name}.{arm.file_label}.round1.retrace"
+            kept = keep_dir / f"program.{file_part(item.name)}.{arm.file_label}.round1.retrace"
             shutil.move(recording, kept)
             kept.chmod(0o600)
         recording.unlink(missing_ok=True)

@@ -1,11 +1,13 @@
 """Every bad input: a one-line error naming the file, exit status 2, no traceback, and the
 previous good summary left untouched."""
 
+import json
+import shutil
 import sys
 
 import pytest
 
-from conftest import ROOT, run
+from conftest import ROOT, TEST_DATA, run
 
 
 def analyze(results_dir):
@@ -292,3 +294,52 @@ def test_a_summary_the_suite_wrote_is_replaced(sample_dir, good_summary):
     result = analyze(sample_dir)
     assert result.returncode == 0, result.stderr
     assert (sample_dir / "summary.txt").read_text() == good_summary
+
+
+def test_a_plain_arm_failure_is_not_said_to_break_under_recording(tmp_path):
+    """A plain-arm timeout is the program's own failure, not a cost of recording: the glance says
+    so apart from what broke under recording."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(TEST_DATA / "run", run_dir)
+    data = json.loads((run_dir / "run.json").read_text())
+    data["benchmarks"][0]["failures"] = {"plain": "timed out after 600 s"}
+    (run_dir / "run.json").write_text(json.dumps(data))
+    analyze(run_dir)
+    text = (run_dir / "summary.txt").read_text()
+    assert "FAILED without recording too (not a cost of recording): operations" in text, text[:3000]
+    assert "BROKE under recording: operations" not in text
+
+
+def test_a_run_without_per_operation_benchmarks_names_its_machine(tmp_path):
+    """--no-synthetic: the header is the driver's view of the machine, never a row of question marks."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(TEST_DATA / "archives" / "v0.2.30_2026-11-29_170241", run_dir)
+    assert analyze(run_dir).returncode in (0, 1)
+    header = (run_dir / "summary.txt").read_text().splitlines()[3]
+    assert header.startswith("retracesoftware 0.2.30 | Python 3.") and "?" not in header, header
+
+
+def test_a_test_name_with_control_characters_keeps_its_table_row(tmp_path):
+    """A test named with a newline or an escape sequence: escaped in summary.txt, one row each."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(TEST_DATA / "run", run_dir)
+    data = json.loads((run_dir / "run.json").read_text())
+    for process in data["benchmarks"][0]["processes"]:
+        process["record"]["tests"][0]["name"] = "two\nlines \x1b[2J"
+    (run_dir / "run.json").write_text(json.dumps(data))
+    analyze(run_dir)
+    text = (run_dir / "summary.txt").read_text()
+    assert "\x1b" not in text and "two\\nlines \\x1b[2J" in text, text[:2000]
+    assert not any(line.startswith("lines ") for line in text.splitlines())
+
+
+def test_a_replay_difference_is_shown_escaped(tmp_path, monkeypatch):
+    """The replay line quotes the benchmark's own output: its escape sequences never reach the terminal."""
+    from retrace_bench import arms
+    from retrace_bench.ops import run as ops_run
+    from retrace_bench.replay import Replayed
+    monkeypatch.setattr(ops_run, "replay", lambda *a, **k: Replayed(True, "\x1b]0;owned\x07\x1b[2J\n", "", None))
+    runner = ops_run.Runner(tmp_path, 60)
+    outcome = ops_run.compare_replay(runner, arms.make_arms()[1], tmp_path / "r.retrace", "fine\n", ())
+    assert outcome["verdict"] == ops_run.DIFFERS
+    assert not any("\x1b" in line for line in outcome["detail"]) and "\\x1b[2J" in outcome["detail"][1], outcome

@@ -276,3 +276,28 @@ def test_the_analyzer_runs_as_a_command_from_anywhere(tmp_path):
     result = run([str(ROOT / "analyze_results.py"), str(archive)], cwd=tmp_path, PATH="/usr/bin:/bin")
     assert result.returncode == 0, result.stdout[-1000:] + result.stderr[-2000:]
     assert (archive / "summary.txt").read_text().strip()
+
+
+@pytest.mark.parametrize("case", ["closed stdout", "ascii locale", "long name", "python variables"])
+def test_odd_environments_still_give_a_whole_run(tmp_path, case):
+    """stdout closed (`>&-`); an ASCII locale with a non-ASCII program name; a legal 240-character
+    program name; PYTHONSAFEPATH and PYTHONINSPECT set: the run measures, replays and writes its
+    summary, with no traceback (the driver runs apart from the user's PYTHON* variables)."""
+    name = {"ascii locale": "héllo_ünï.py", "long name": "x" * 237 + ".py"}.get(case, "hi.py")
+    (tmp_path / name).write_text("print('hi')\n")
+    results = tmp_path / "results"
+    env = {"ascii locale": {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": "ascii"},
+           "python variables": {"PYTHONSAFEPATH": "1", "PYTHONINSPECT": "1"}}.get(case, {})
+    command = ["bash", str(ROOT / "run_all_benchmarks.sh"), "--quick", "--no-synthetic", "--no-production",
+               "--pyperformance", "none", "--no-instructions", "--program", f"{{python}} {name}",
+               "--results", str(results)]
+    done = subprocess.run(command, cwd=tmp_path, env=clean_env(**env), stdin=subprocess.DEVNULL, text=True,
+                          stdout=subprocess.DEVNULL if case == "closed stdout" else subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=600, close_fds=True,
+                          **({"preexec_fn": lambda: os.close(1)} if case == "closed stdout" else {}))
+    assert done.returncode == 0, (done.stdout or "")[-2000:] + done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and ">>>" not in (done.stdout or ""), done.stderr[-2000:]
+    summary = (results / "summary.txt").read_text()
+    assert "replay of round 1: identical" in summary, summary[-2000:]
+    if case == "python variables":
+        assert "PYTHONSAFEPATH='1'" in summary and "PYTHONINSPECT='1'" in summary
