@@ -429,8 +429,10 @@ def run_programs(args, arms, programs, run_dir: Path, keep: Path | None = None) 
                                              instruction_rounds=program_instruction_rounds(args), keep_dir=keep)
         except commands.CommandError as error:
             raise RunError(str(error)) from None
+    # The rounds that ran (--max-minutes can stop them before the rounds planned).
+    ran = max((run.round for item in data for run in item.runs), default=0)
     programs_data.write(run_dir, [a.to_json() for a in arms],
-                        {"rounds": rounds, "quick": args.quick, "max_trace_bytes": args.max_trace_bytes,
+                        {"rounds": ran, "rounds_planned": rounds, "quick": args.quick, "max_trace_bytes": args.max_trace_bytes,
                          "seconds": time.monotonic() - started}, data)
     export_pyperf.export(data, [a.label for a in arms], run_dir)
     say(f"[programs] done in {time.monotonic() - started:.0f}s")

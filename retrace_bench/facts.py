@@ -339,6 +339,8 @@ PYPERFORMANCE_QUICK = ("richards", "json_loads")
 #: Rounds of the program workload when --rounds is not given (each round is one process per
 #: program and arm: a recorded process costs ~0.3 s of start-up).
 DEFAULT_PROGRAM_ROUNDS, QUICK_PROGRAM_ROUNDS = 4, 2
+#: --rounds at most: a round of every workload takes seconds to minutes, so 1,000 is days already.
+MAX_ROUNDS = 1000
 #: --program-instructions: rounds per arm (each two processes under Callgrind: pyperf's --loops L
 #: and 2L, or the command and an empty script).
 PROGRAM_INSTRUCTION_ROUNDS, QUICK_PROGRAM_INSTRUCTION_ROUNDS = 3, 2

@@ -26,6 +26,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def rounds_count(text: str) -> int:
+    """--rounds: at least 1, at most facts.MAX_ROUNDS (more would run for days; --max-minutes bounds time)."""
+    value = positive_int(text)
+    if value > facts.MAX_ROUNDS:
+        raise argparse.ArgumentTypeError(f"at most {facts.MAX_ROUNDS} (use --max-minutes to run for a time)")
+    return value
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -39,7 +47,7 @@ def positive_float(text: str) -> float:
 def add_run_options(parser: argparse.ArgumentParser, rounds: str, quick: str, timeout_of: str, kept_in: str) -> None:
     """--rounds, --quick, --timeout and --keep-recordings, declared once for every run's command line;
     each names what it means there."""
-    parser.add_argument("--rounds", type=positive_int, metavar="N", help=rounds)
+    parser.add_argument("--rounds", type=rounds_count, metavar="N", help=rounds)
     parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--timeout", type=positive_float, default=facts.DEFAULT_PROCESS_TIMEOUT_S, metavar="S",
                         help=f"time limit of {timeout_of} in seconds (default {facts.DEFAULT_PROCESS_TIMEOUT_S})")

@@ -26,3 +26,11 @@ def test_each_incompatible_pair_is_refused(option, other, capsys):
 def test_each_option_of_the_table_alone_is_accepted(option):
     args = driver.parse_args(argv_of(option))
     assert option in driver.given_options(driver.build_parser(), args)
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "99999999999999999999"])
+def test_rounds_out_of_bounds_are_refused(value, capsys):
+    """--rounds is at least 1 and at most facts.MAX_ROUNDS: a huge count is refused, not spun through."""
+    with pytest.raises(SystemExit) as stopped:
+        driver.parse_args(["--rounds", value])
+    assert stopped.value.code == 2 and "--rounds" in capsys.readouterr().err

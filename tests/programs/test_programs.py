@@ -498,3 +498,17 @@ def test_the_launchers_refusal_at_run_time_is_not_recorded(tmp_path):
         run, _ = runner.run(arm, Program("noext", COMMAND, template="{python} noext", cwd=str(tmp_path)),
                             arm.python, 1, 1)
     assert run.not_recorded and facts.LAUNCHER_REFUSAL in run.not_recorded and "noext" in run.not_recorded, run
+
+
+def test_the_programs_section_reports_the_rounds_that_ran(tmp_path):
+    """--rounds 50 with a --max-minutes that stops after a few: the summary says the rounds that ran."""
+    (tmp_path / "hi.py").write_text("print('hi')\n")
+    results = tmp_path / "results"
+    done = run_suite(["--quick", "--no-synthetic", "--no-production", "--pyperformance", "none", "--no-instructions",
+                      "--rounds", "50", "--max-minutes", "0.02", "--program", "{python} hi.py",
+                      "--results", str(results)], tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    config = json.loads((results / "programs.json").read_text())["config"]
+    ran = config["rounds"]
+    assert 2 <= ran < 50 and config["rounds_planned"] == 50, config
+    assert f"; {ran} rounds, " in (results / "summary.txt").read_text()
