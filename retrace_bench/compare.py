@@ -5,6 +5,7 @@ includes machine drift: for a verdict you can trust, compare versions inside one
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from retrace_bench import effects, facts
@@ -33,6 +34,24 @@ def load_summary(path: Path) -> dict:
     return data
 
 
+def checked(figure: dict, file: Path, where: str, numbers: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict:
+    """A figure of a (possibly hand-edited) summary.json whose numbers are finite numbers, or one line
+    naming the file and the field: NaN would pass the gate as "within noise", a string would crash it."""
+    if not isinstance(figure, dict):
+        raise InputError(f"{file}: {where}: not an object")
+    for key in numbers + optional:
+        if key not in figure:
+            if key in optional:
+                continue
+            raise InputError(f"{file}: {where}: the field {key!r} is missing")
+        value = figure[key]
+        if value is None and key in optional:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InputError(f"{file}: {where}: the field {key!r} is {value!r}, not a finite number")
+    return figure
+
+
 def overheads(summary: dict, file: Path) -> dict[tuple[str, str], dict]:
     """(benchmark, test) -> the latency difference of the first recorded arm against plain."""
     out = {}
@@ -41,7 +60,9 @@ def overheads(summary: dict, file: Path) -> dict[tuple[str, str], dict]:
             for t in b["tests"]:
                 c = next((c for c in t["comparisons"] if c["kind"] == "overhead"), None)
                 if c is not None:
-                    out[(b["name"], t["name"])] = {**c["latency"], "arm": c["b"]}
+                    where = f"benchmark {b['name']!r}, test {t['name']!r}, latency"
+                    latency = checked(c["latency"], file, where, ("estimate_us",), ("low_us", "high_us", "reference_us"))
+                    out[(b["name"], t["name"])] = {**latency, "arm": c["b"]}
     except (KeyError, TypeError):
         raise InputError(f"{file}: incomplete summary (missing benchmarks/tests/comparisons)") from None
     return out
@@ -61,7 +82,10 @@ def recorded_instructions(summary: dict, file: Path) -> dict[tuple[str, str, str
             if arm is None:
                 continue
             for measure in JUDGED:
-                out[(t["benchmark"], t["name"], measure)] = {**t["arms"][arm]["figures"][measure], "arm": arm}
+                figure = checked(t["arms"][arm]["figures"][measure], file,
+                                 f"instructions, test {t['benchmark']}: {t['name']!r}, {measure}", ("value", "n"),
+                                 ("low", "high"))
+                out[(t["benchmark"], t["name"], measure)] = {**figure, "arm": arm}
     except (KeyError, TypeError):
         raise InputError(f"{file}: incomplete instructions section") from None
     return out

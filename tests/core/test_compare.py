@@ -96,3 +96,44 @@ def test_compare_and_a_results_dir_cannot_be_combined(tmp_path):
     a = archive(tmp_path, "a")
     result = run([sys.executable, str(ROOT / "analyze_results.py"), str(a), "--compare", str(a), str(a)])
     assert result.returncode == 2 and "not both" in result.stderr
+
+
+VERSIONS_ARCHIVE = ROOT / "tests" / "data" / "archives" / "v0.2.29_v0.2.30_2026-12-03_002935"
+
+
+def edited(tmp_path, name, edit):
+    target = tmp_path / name
+    shutil.copytree(VERSIONS_ARCHIVE, target)
+    data = json.loads((target / "summary.json").read_text())
+    edit(data)
+    (target / "summary.json").write_text(json.dumps(data))      # NaN is written as JSON's NaN
+    return target
+
+
+def first_latency(data):
+    return data["benchmarks"][0]["tests"][0]["comparisons"][0]["latency"]
+
+
+def first_caller(data):
+    test = data["instructions"]["tests"][0]
+    return test["arms"][next(a for a in test["arms"] if a != "plain")]["figures"]["caller"]
+
+
+@pytest.mark.parametrize("damage,field", [
+    (lambda d: first_latency(d).update(estimate_us=float("nan")), "estimate_us"),
+    (lambda d: first_latency(d).update(estimate_us="fast"), "estimate_us"),
+    (lambda d: first_latency(d).pop("estimate_us"), "estimate_us"),
+    (lambda d: first_latency(d).update(high_us=float("inf")), "high_us"),
+    (lambda d: first_caller(d).update(value=float("nan")), "value"),
+    (lambda d: first_caller(d).pop("n"), "n"),
+], ids=["nan", "string", "missing", "infinite bound", "nan instructions", "missing count"])
+def test_a_hand_edited_summary_is_one_line_naming_the_field(tmp_path, damage, field):
+    """--compare --fail-on-regression on a hand-edited summary.json: NaN never passes as "within
+    noise", a string or a missing key is no traceback: one line naming the file and the field, exit 2."""
+    a = edited(tmp_path, "a", lambda d: None)
+    b = edited(tmp_path, "b", damage)
+    done = run([sys.executable, str(ROOT / "analyze_results.py"), "--compare", str(a), str(b), "--fail-on-regression"])
+    assert done.returncode == 2, done.stdout[-1500:] + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert str(b / "summary.json") in lines[0] and repr(field) in lines[0], lines[0]
