@@ -87,7 +87,12 @@ def pinned_version(requirements: Path = REQUIREMENTS) -> str:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "retrace-benchmarks"
+    """Where releases' virtualenvs and the Callgrind extension are cached: $XDG_CACHE_HOME, or
+    ~/.cache. A relative XDG_CACHE_HOME is ignored, as the XDG specification says (the driver runs
+    from the clone, so it would be a folder there)."""
+    configured = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(configured) if os.path.isabs(configured) else Path.home() / ".cache"
+    return base / "retrace-benchmarks"
 
 
 def cached_venv(name: str, requirements: str, what: str, progress=print) -> str:

@@ -1,6 +1,12 @@
 """Words every workload's report shares: the rule line around a summary, a ratio with its interval,
 a time per operation, how a run's rounds ran and in what order."""
 
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 from retrace_bench import facts
 
 RULE = "=" * 78
@@ -13,9 +19,22 @@ def ratio_text(r) -> str:
     return f"{r.estimate:.2f}x {interval} {r.verdict}"
 
 
+def writable(directory: Path) -> bool:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(directory, os.W_OK)
+
+
 def pyplot():
     """matplotlib's pyplot drawing to files (no display), or None where matplotlib is missing: every
     chart is then left out, and the text says the same."""
+    if "MPLCONFIGDIR" not in os.environ and not writable(Path.home() / ".config" / "matplotlib"):
+        # A home the run cannot write (the cache is then said once): matplotlib's own warning is not repeated.
+        scratch = tempfile.mkdtemp(prefix="retrace-bench-mpl.")
+        atexit.register(shutil.rmtree, scratch, True)
+        os.environ["MPLCONFIGDIR"] = scratch
     try:
         import matplotlib  # lazy: about a second of start-up, only when a chart is drawn
         matplotlib.use("Agg")

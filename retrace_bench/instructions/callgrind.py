@@ -66,7 +66,14 @@ def build_extension(python: str = sys.executable, progress=print) -> Path:
     if target.is_file():
         return directory
     progress(f"[setup] building the Callgrind extension in {directory} (once)")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".probe.{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise InstructionError(f"the cache folder {cache_dir()} cannot be written ({error.strerror}): set "
+                               "XDG_CACHE_HOME to a writable folder (an absolute path) to count instructions") from None
     tmp = directory / f".{target.name}.{os.getpid()}"
     compiler = shutil.which("cc") or shutil.which("gcc")
     result = subprocess.run([compiler, "-O2", "-shared", "-fPIC", f"-I{include}", str(NATIVE), "-o", str(tmp)],

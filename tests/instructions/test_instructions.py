@@ -463,3 +463,25 @@ def test_the_gate_judges_counted_tests_on_instructions_and_the_rest_on_wall_time
         assert "Traceback" not in out.stderr
         if not keep:
             assert "ops external: os.stat(): latency (retrace==0.2.30 vs retrace==0.2.29)" in out.stdout
+
+
+@needs_valgrind
+def test_an_unwritable_cache_skips_the_counts_with_the_reason(tmp_path, monkeypatch):
+    """HOME (the cache) that cannot be written: the instruction counts are skipped, naming the cache
+    folder and XDG_CACHE_HOME, and the run goes on (the driver catches InstructionError)."""
+    not_a_folder = tmp_path / "home"
+    not_a_folder.write_text("a file where a home should be\n")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(not_a_folder))
+    with pytest.raises(callgrind.InstructionError, match="cache folder .*home.* cannot be written.*XDG_CACHE_HOME"):
+        callgrind.build_extension(progress=lambda _: None)
+
+
+def test_a_relative_cache_home_is_ignored(monkeypatch, tmp_path):
+    """A relative XDG_CACHE_HOME is not taken from the clone (the driver's folder): the XDG rule, ignored."""
+    from retrace_bench import arms
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    assert arms.cache_dir() == tmp_path / ".cache" / "retrace-benchmarks"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "abs"))
+    assert arms.cache_dir() == tmp_path / "abs" / "retrace-benchmarks"
