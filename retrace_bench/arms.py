@@ -275,3 +275,41 @@ def comparison_pairs(arms: list[dict]) -> list[tuple[str, str, str]]:
         pairs += [(plain[0], arm, "overhead") for arm in recorded]
     pairs += [(recorded[0], b, "versions") for b in recorded[1:]]
     return pairs
+
+
+#: Run in an arm's interpreter with the environment its processes get: the release of the
+#: retracesoftware it imports (the package metadata beside the imported package, so a PYTHONPATH
+#: carrying another copy is seen), a tab, and where it lives.
+RELEASE_PROBE = r"""
+import importlib.util, sys
+from importlib import metadata
+from pathlib import Path
+spec = importlib.util.find_spec("retracesoftware")
+if spec is None:
+    print("none\t-"); sys.exit()
+where = Path(next(iter(spec.submodule_search_locations))) if spec.submodule_search_locations else Path(spec.origin)
+names = [d for d in metadata.distributions(path=[str(where.parent)])
+         if (d.metadata["Name"] or "").lower().replace("_", "-") == "retracesoftware"]
+print((names[0].version if names else "unknown") + "\t" + str(where))
+"""
+
+
+def check_releases(arms: list[Arm], base_env: dict | None = None) -> None:
+    """Each arm with a release runs the release it is labelled with, read from its own interpreter in
+    the environment its processes get (a user's PYTHONPATH may carry another retracesoftware):
+    a mismatch is an error before anything is measured."""
+    for arm in (a for a in arms if a.version):
+        env = Arm("probe", "plain", arm.python, extra_env=arm.extra_env).env(base_env or os.environ)
+        try:
+            done = subprocess.run([arm.python, "-c", RELEASE_PROBE], env=env, capture_output=True, text=True,
+                                  timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise ArmError(f"arm {arm.label}: cannot ask its interpreter which release it imports: {error}") from None
+        version, _, where = (done.stdout.strip().splitlines() or ["?"])[-1].partition("\t")
+        if done.returncode != 0 or version != arm.version:
+            python_path = env.get("PYTHONPATH")
+            raise ArmError(f"arm {arm.label} is labelled retracesoftware {arm.version}, but its interpreter imports "
+                           f"{version if done.returncode == 0 else 'nothing (it failed)'}"
+                           + (f" from {where}" if where and where != "-" else "")
+                           + (f" (your PYTHONPATH={python_path!r} comes first: unset it, or remove that copy)"
+                              if python_path else ""))

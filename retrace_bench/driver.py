@@ -317,6 +317,7 @@ def run_suite(args) -> int:
         raise RunError(f"--no-synthetic with no program runs only the production benchmark, which needs "
                           f"{' and '.join(missing_load_tools())}; nothing was run")
     arms = arms_mod.make_arms(args.version_list, progress=say)
+    arms_mod.check_releases(arms)
     scripts = [] if args.no_synthetic else discover_scripts()
     if not scripts and not args.no_synthetic:
         raise RunError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")

@@ -29,6 +29,7 @@ def self_check(args, keep=None) -> int:
     plain_aa = arms_mod.make_arms(plain_copies=2)[:2]
     recorded_aa = arms_mod.make_arms([pinned, pinned])[1:]      # two recorded arms, no plain
     calibration = arms_mod.make_arms()
+    arms_mod.check_releases(calibration)        # the release the self-check judges is the one it runs
     sensitivity = calibration + [arms_mod.Arm("retrace+work", arms_mod.RETRACE, sys.executable, pinned,
                                               extra_env=((facts.SENSITIVITY_VARIABLE, "1"),))]
     with procs.private_dir("retrace-selfcheck.") as scratch:

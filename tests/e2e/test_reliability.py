@@ -301,3 +301,21 @@ def test_odd_environments_still_give_a_whole_run(tmp_path, case):
     assert "replay of round 1: identical" in summary, summary[-2000:]
     if case == "python variables":
         assert "PYTHONSAFEPATH='1'" in summary and "PYTHONINSPECT='1'" in summary
+
+
+def test_another_retracesoftware_on_pythonpath_is_an_error_before_measuring(tmp_path):
+    """A user's PYTHONPATH carrying another retracesoftware (0.2.29) would make the recorded arm run it
+    under the 0.2.30 label: the release is read from the arm's own interpreter, and a mismatch is
+    one line naming it, exit 2, before anything is measured."""
+    shadow = tmp_path / "shadow"
+    (shadow / "retracesoftware").mkdir(parents=True)
+    (shadow / "retracesoftware" / "__init__.py").write_text("")
+    (shadow / "retracesoftware-0.2.29.dist-info").mkdir()
+    (shadow / "retracesoftware-0.2.29.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: retracesoftware\nVersion: 0.2.29\n")
+    results = tmp_path / "results"
+    done = run(["bash", str(ROOT / "run_all_benchmarks.sh"), "--quick", "--no-production", "--pyperformance", "none",
+                "--results", str(results)], cwd=tmp_path, PYTHONPATH=str(shadow))
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr
+    assert "imports 0.2.29" in done.stderr and "PYTHONPATH" in done.stderr and "Traceback" not in done.stderr
+    assert not results.exists()
