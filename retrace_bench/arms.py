@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +107,9 @@ def cached_venv(name: str, requirements: str, what: str, progress=print) -> str:
     stamp = venv / ".installed-requirements.txt"
     python = venv / "bin" / "python"
     venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".{venv.name}.lock", "a+") as lock:
+    # One lock for every build in the cache (builds are rare; a lock file per environment stayed
+    # behind for each release that failed to install).
+    with open(venv.parent / ".build.lock", "a+") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -117,11 +120,14 @@ def cached_venv(name: str, requirements: str, what: str, progress=print) -> str:
         progress(f"[setup] virtualenv for {what} in {venv} (once) ...")
         shutil.rmtree(venv, ignore_errors=True)
         requirements_file = venv.parent / f".requirements-{venv.name}.txt"
+        # pip's temporary files (its cacert.pem, build folders) in a private folder, removed however the build ends.
+        work = Path(tempfile.mkdtemp(prefix="retrace-bench-setup."))
         try:
             requirements_file.write_text(requirements)
             for step in ([sys.executable, "-m", "venv", str(venv)],
                          [str(python), "-m", "pip", "install", "-q", "-r", str(requirements_file)]):
-                result = subprocess.run(step, capture_output=True, text=True, timeout=1800)
+                result = subprocess.run(step, capture_output=True, text=True, timeout=1800,
+                                        env={**os.environ, "TMPDIR": str(work)})
                 if result.returncode != 0:
                     said = [line for line in (result.stderr or result.stdout).splitlines()
                             if line.strip() and not line.startswith("WARNING: Location")]
@@ -133,6 +139,7 @@ def cached_venv(name: str, requirements: str, what: str, progress=print) -> str:
             raise
         finally:
             requirements_file.unlink(missing_ok=True)
+            shutil.rmtree(work, ignore_errors=True)
     return str(python)
 
 

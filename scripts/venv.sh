@@ -18,19 +18,29 @@ ensure_venv() {
         echo "error: $base_python not found; set PYTHON=/path/to/python3.11" >&2
         return 2
     fi
-    if ! "$base_python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-        echo "error: Python 3.11 or newer is needed; $base_python is $("$base_python" -V 2>&1)" >&2
+    # The interpreter says its version, so that a PYTHON that is not a Python (PYTHON=/bin/true) is named.
+    local version
+    version=$("$base_python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
+    if [[ ! $version =~ ^3\.([0-9]+)$ ]] || ((BASH_REMATCH[1] < 11)); then
+        echo "error: Python 3.11 or newer is needed; $base_python is ${version:+Python }${version:-not a Python interpreter}" \
+             "(set PYTHON=/path/to/python3.11)" >&2
         return 2
     fi
     echo "Setting up $venv with $("$base_python" -V 2>&1) from $requirements ..."
-    local log
-    log=$(mktemp)
-    if ! { "$base_python" -m venv "$venv" && "$venv/bin/pip" install -r "$requirements"; } >"$log" 2>&1; then
-        grep -v '^WARNING: Location' "$log" | tail -n 15 >&2
-        rm -f "$log"
+    # pip's temporary files (its cacert.pem, build folders) go to a private folder removed on every exit
+    # path, an interrupted install's included.
+    local work
+    work=$(mktemp -d "${TMPDIR:-/tmp}/retrace-bench-setup.XXXXXX")
+    # shellcheck disable=SC2064  # the folder's name is fixed now
+    trap "rm -rf '$work'" EXIT
+    if ! { "$base_python" -m venv "$venv" && TMPDIR=$work "$venv/bin/pip" install -r "$requirements"; } \
+            >"$work/log" 2>&1; then
+        grep -v '^WARNING: Location' "$work/log" | tail -n 15 >&2
+        rm -rf "$work"
         echo "error: could not install $requirements into $venv (see above)" >&2
         return 2
     fi
-    rm -f "$log"
+    rm -rf "$work"
+    trap - EXIT
     printf '%s' "$wanted" >"$stamp"
 }

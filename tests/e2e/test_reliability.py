@@ -119,6 +119,20 @@ def test_a_virtualenv_is_named_by_its_requirements(tmp_path, monkeypatch):
     assert Path(a).parent.parent != Path(b).parent.parent and Path(a).exists() and Path(b).exists()
 
 
+def test_a_failed_install_leaves_nothing_behind(tmp_path, monkeypatch):
+    """A release whose install fails: one line with pip's reason, and nothing left in the cache (no
+    half-built environment, no lock per failed release) or in TMPDIR (pip's cacert.pem, build folders)."""
+    cache, tmp = tmp_path / "cache", tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(arms.tempfile, "tempdir", None)          # tempfile reads TMPDIR again
+    with pytest.raises(arms.ArmError, match="did not install"):
+        arms.cached_venv("venv-broken", "./no-such-wheel-here.whl\n", "a broken release", progress=lambda _: None)
+    assert sorted(p.name for p in (cache / "retrace-benchmarks").iterdir()) == [".build.lock"]
+    assert list(tmp.iterdir()) == []
+
+
 @pytest.mark.parametrize("how", ["file", "directory", "retrace-only"])
 def test_a_hand_recording_is_readable_by_its_owner_only(tmp_path, how):
     """The README's hand command into a shared (0755) directory writes a 0600 recording."""
@@ -319,3 +333,13 @@ def test_another_retracesoftware_on_pythonpath_is_an_error_before_measuring(tmp_
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr
     assert "imports 0.2.29" in done.stderr and "PYTHONPATH" in done.stderr and "Traceback" not in done.stderr
     assert not results.exists()
+
+
+def test_a_python_that_is_not_one_is_named(tmp_path):
+    """PYTHON=/bin/true (no virtualenv yet): one line saying it is not a Python, not pip's missing file."""
+    for name in ("run_all_benchmarks.sh", "requirements.txt", "scripts"):
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy2)(ROOT / name, tmp_path / name)
+    done = run(["bash", "run_all_benchmarks.sh", "--help"], cwd=tmp_path, PYTHON="/bin/true")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "not a Python interpreter" in done.stderr and "pip" not in done.stderr, done.stderr
+    assert not (tmp_path / ".venv").exists()
