@@ -339,6 +339,9 @@ PYPERFORMANCE_QUICK = ("richards", "json_loads")
 #: Rounds of the program workload when --rounds is not given (each round is one process per
 #: program and arm: a recorded process costs ~0.3 s of start-up).
 DEFAULT_PROGRAM_ROUNDS, QUICK_PROGRAM_ROUNDS = 4, 2
+#: A --history release measured (its virtualenv built and its processes counted): the reference
+#: run, 0.2.20..0.2.30 (10 releases and plain), took about 21 minutes on the 2-core machine.
+HISTORY_S_PER_RELEASE = 115
 #: --rounds at most: a round of every workload takes seconds to minutes, so 1,000 is days already.
 MAX_ROUNDS = 1000
 #: --program-instructions: rounds per arm (each two processes under Callgrind: pyperf's --loops L

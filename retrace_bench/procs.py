@@ -257,10 +257,16 @@ def children_of(pid: int) -> list[int]:
 
 
 def command_line(pid: int) -> str:
+    """A process's command line; for one that has exited and not been reaped yet (its command line
+    is gone), its name from /proc/PID/stat; always with its pid."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()[:240]
-    except OSError:
-        return ""
+        line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()[:240]
+        if line:
+            return f"{line} (pid {pid})"
+        stat = Path(f"/proc/{pid}/stat").read_text(errors="replace")
+        return f"{stat[stat.index('(') + 1:stat.rindex(')')]} (pid {pid}, exited)"
+    except (OSError, ValueError):
+        return f"pid {pid} (gone before it could be named)"
 
 
 def stop_strays(progress=print) -> int:
@@ -287,7 +293,7 @@ def stop_strays(progress=print) -> int:
     if stopped:
         shown = "; ".join(dict.fromkeys(n for n in names if n))
         progress(f"[cleanup] stopped {stopped} process(es) left running by a process of this run (a daemon, a "
-                 f"double fork, a child that outlived a stopped replay): {shown[:600] or '?'}")
+                 f"double fork, a child that outlived a stopped replay): {shown[:600]}")
     return stopped
 
 

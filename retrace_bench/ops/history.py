@@ -208,6 +208,15 @@ def release_row(release: str, head: str, published: list[str], path: Path, built
     return row
 
 
+def scope_lines(spec: str, releases: list[str], published: list[str]) -> list[str]:
+    """What a lastN asking for more than the index has becomes (said before anything is measured)."""
+    asked = re.fullmatch(r"last(\d+)", spec.strip())
+    if asked and int(asked[1]) > len(releases):
+        return [f"[history] {spec.strip()}: the package index has {len(published)} releases, so all "
+                f"{len(releases)} are measured"]
+    return []
+
+
 def run_history(spec: str, releases: list[str], published: list[str], results: Path, run_dir: Path, quick: bool,
                 rounds: int | None, timeout: float) -> dict:
     """The releases of the spec (select_releases) and plain, each from the cache or measured now;
@@ -229,6 +238,12 @@ def run_history(spec: str, releases: list[str], published: list[str], results: P
     # The virtualenvs of the releases to measure are built one after another beside the counting
     # (a count does not depend on what runs beside it), so that the next one is ready when needed.
     to_build = [r for r in releases if r in published and load_cached(cache_path(cache, r, keys[r])) is None]
+    for line in scope_lines(spec, releases, published):
+        say(line)
+    uncached = len(to_build) + (load_cached(cache_path(cache, PLAIN, keys[PLAIN])) is None)
+    say(f"[history] {uncached} of {len(names)} not cached yet: about {uncached * facts.HISTORY_S_PER_RELEASE / 60:.0f} "
+        f"minutes ({facts.HISTORY_S_PER_RELEASE} s each on the 2-core machine the reference run was measured on); "
+        "cached ones take seconds")
     builder = ThreadPoolExecutor(max_workers=1)
     venvs = {r: builder.submit(version_python, r, say, True) for r in to_build}
     try:

@@ -79,6 +79,14 @@ def test_select_releases(spec, expected):
     assert history.select_releases(spec, published()) == expected
 
 
+def test_a_last_n_beyond_the_index_says_how_many_it_became():
+    """--history last1000 silently became every release: it says how many, before measuring."""
+    releases = history.select_releases("last1000", published())
+    assert history.scope_lines("last1000", releases, published()) == [
+        f"[history] last1000: the package index has {len(published())} releases, so all {len(releases)} are measured"]
+    assert history.scope_lines("last3", history.select_releases("last3", published()), published()) == []
+
+
 @pytest.mark.parametrize("spec, said", [("0.2.30..0.2.20", "backwards"), ("0.2.x..0.2.30", "not a version"),
                                         ("last0", "at least 1"), ("0.3.0..0.3.9", "no release in that range"),
                                         ("latest", "expected A..B")])

@@ -24,12 +24,14 @@ def test_a_real_history_is_measured_once_then_read_from_its_cache(tmp_path):
                  "--results", str(results)], timeout=900)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     assert "0.2.30: measured in" in first.stdout and "0.2.99: not on the package index" in first.stdout
+    assert "[history] 2 of 3 not cached yet: about 4 minutes" in first.stdout, first.stdout[:2000]
     cached = sorted(p.name.split("-")[0] for p in (results / facts.HISTORY_CACHE_DIRECTORY).iterdir())
     assert cached == ["0.2.30", "plain"]
     second = run([str(ROOT / "run_all_benchmarks.sh"), "--history", "0.2.30,0.2.99", "--quick", "--instruction-rounds", "1",
                   "--results", str(results)], timeout=900)
     assert second.returncode == 0, second.stderr[-2000:]
     assert "0.2.30: from the cache" in second.stdout and "plain: from the cache" in second.stdout
+    assert "[history] 0 of 3 not cached yet" in second.stdout
     assert "[instructions]" not in second.stdout                    # nothing was counted again
     text = (results / "summary.txt").read_text()
     assert "RETRACE RELEASE HISTORY" in text and "sqlite3 SELECT by primary key" in text
