@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from retrace_bench import arms as arms_mod
-from retrace_bench import commands, facts, procs
+from retrace_bench import commands, facts, own_usage, procs
 from retrace_bench.agents import AGENTS
 from retrace_bench.inputs import InputError
 from retrace_bench.instructions import callgrind
@@ -433,7 +433,8 @@ def run_programs(args, arms, programs, run_dir: Path, keep: Path | None = None) 
     # The rounds that ran (--max-minutes can stop them before the rounds planned).
     ran = max((run.round for item in data for run in item.runs), default=0)
     programs_data.write(run_dir, [a.to_json() for a in arms],
-                        {"rounds": ran, "rounds_planned": rounds, "quick": args.quick, "max_trace_bytes": args.max_trace_bytes,
+                        {"rounds": ran, "rounds_planned": rounds, "rss_unmeasured": own_usage.helper()[1],
+                         "quick": args.quick, "max_trace_bytes": args.max_trace_bytes,
                          "seconds": time.monotonic() - started}, data)
     export_pyperf.export(data, [a.label for a in arms], run_dir)
     say(f"[programs] done in {time.monotonic() - started:.0f}s")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrace_bench import facts
+from retrace_bench import own_usage as own_usage_mod
 from retrace_bench.facts import TRACE_POLL_S
 
 _live: set[subprocess.Popen] = set()
@@ -164,13 +165,13 @@ def run(argv: list[str], env: dict, timeout: float, stdout_path: Path, stderr_pa
 @dataclass
 class Usage:
     """What a finished child used, from the kernel (wait4): CPU of all its threads and of the
-    children it waited for, and its peak resident memory."""
+    children it waited for, and its peak resident memory (None: not its own, see run_watched)."""
     cpu_s: float
-    peak_rss_kb: int
+    peak_rss_kb: int | None
 
 
 def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, stderr_path: Path,
-                watch=None, cwd=None) -> tuple[Outcome, Usage | None, str | None]:
+                watch=None, cwd=None, own_usage: bool = False) -> tuple[Outcome, Usage | None, str | None]:
     """run(), with the child's resource usage and a watcher: a thread calls `watch(process)` every
     facts.TRACE_POLL_S seconds, which returns why the child must be stopped (the disk guard, a hung
     replay) or
@@ -179,9 +180,21 @@ def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, s
     stopped), and the watch's reason when it stopped the child."""
     reasons: list = []
     done = threading.Event()
+    # own_usage: the child's CPU and peak RSS as the helper that forked it saw them (own_usage.py);
+    # without the helper, the CPU from wait4 and no peak RSS (it would count the driver's fork).
+    wrapped = own_usage_mod.wrap(argv) if own_usage else None
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         started = time.monotonic()
-        process = start(argv, env, out, err, cwd=cwd)
+        try:
+            process = start(wrapped[0] if wrapped else argv, env, out, err, cwd=cwd,
+                            pass_fds=(wrapped[2],) if wrapped else ())
+        except OSError:
+            if wrapped:
+                os.close(wrapped[1])
+            raise
+        finally:
+            if wrapped:
+                os.close(wrapped[2])
 
         def watcher():
             while not done.wait(TRACE_POLL_S):
@@ -201,9 +214,16 @@ def run_watched(argv: list[str], env: dict, timeout: float, stdout_path: Path, s
             done.set()
             thread.join()
             stop(process)
+        # The helper has exited: what it wrote is all there (an exec that failed raises, as Popen's would).
+        own = own_usage_mod.read(wrapped[1], argv[0]) if wrapped else None
     timed_out = reasons[:1] == ["timeout"]
     stopped = reasons[0] if reasons and not timed_out else None
-    usage = None if reasons else Usage(rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss)
+    if reasons:
+        usage = None
+    elif own is not None:
+        usage = Usage(own.cpu_s, own.peak_rss_kb)
+    else:
+        usage = Usage(rusage.ru_utime + rusage.ru_stime, None if own_usage else rusage.ru_maxrss)
     return Outcome(process.returncode, timed_out, seconds, timeout), usage, stopped
 
 

@@ -36,7 +36,7 @@ def program_row_lines(row, labels: list[str]) -> list[str]:
     plain = row.arms[0]
     figure = "time per iteration" if row.kind == "pyperformance" else "wall time"
     lines = [f"{head}: {figure} plain {fmt_seconds(plain.time_s)}, CPU {fmt_seconds(plain.cpu_s)}, "
-             f"RSS {plain.peak_rss_mb or 0:.0f} MB ({plain.processes} processes; medians, for scale: the ratios "
+             f"RSS {rss_text(plain.peak_rss_mb)} ({plain.processes} processes; medians, for scale: the ratios "
              "below carry the intervals)"]
     for arm in row.arms[1:]:
         if arm.failure and not arm.processes:
@@ -48,7 +48,7 @@ def program_row_lines(row, labels: list[str]) -> list[str]:
         trace = (f"trace {arm.trace_mb:.2f} MB ({arm.trace_mb_per_s:.2f} MB/s)"
                  if arm.trace_mb is not None and arm.trace_mb_per_s is not None else "trace n/a")
         lines.append(f"    {'':<16} CPU {fmt_seconds(arm.cpu_s)} = {ratio_text(row.cpu_ratio.get(arm.label))}; "
-                     f"RSS {arm.peak_rss_mb or 0:.0f} MB; {trace}")
+                     f"RSS {rss_text(arm.peak_rss_mb)}; {trace}")
         if arm.failure:
             lines.append(f"    {'':<16} {arm.failure_kind} in a later round: {arm.failure}")
         if arm.trace_note:
@@ -85,8 +85,13 @@ def program_instruction_lines(row, labels: list[str]) -> list[str]:
     return lines
 
 
-def programs_lines(result, rounds: int | None) -> list[str]:
-    """The summary's "Whole programs" sections: pyperformance, then the user's own commands."""
+def rss_text(mb: float | None) -> str:
+    return "n/a" if mb is None else f"{mb:.1f} MB" if mb < 10 else f"{mb:.0f} MB"
+
+
+def programs_lines(result, rounds: int | None, rss_unmeasured: str | None = None) -> list[str]:
+    """The summary's "Whole programs" sections: pyperformance, then the user's own commands.
+    `rss_unmeasured`: why no program's own peak RSS could be measured (the run's config says)."""
     labels = [a["label"] for a in result.arms]
     lines = []
     for kind, title in (("pyperformance", "WHOLE PROGRAMS (pyperformance, pyperf worker mode)"),
@@ -104,7 +109,9 @@ def programs_lines(result, rounds: int | None) -> list[str]:
                   ("Time = pyperf's own time per iteration (its values); " if kind == "pyperformance"
                    else "Time = the process's wall time, start-up included; ")
                   + "CPU = the whole process until it exited",
-                  "(Retrace's writer drains before a recorded process exits); RSS = peak resident memory. "
+                  "(Retrace's writer drains before a recorded process exits); RSS = the program's own peak "
+                  "resident memory" + (f" (n/a: {rss_unmeasured})" if rss_unmeasured else
+                                       " (forked by a small helper, so the driver's memory is not counted)") + ".",
                   "Child processes are not recorded.", ""]
         for row in rows:
             lines += program_row_lines(row, labels)
@@ -187,7 +194,8 @@ def section(directory: Path) -> Section | None:
     try:
         data = json.loads(read_text(path))
         result = analysis.analyse(data)
-        lines = programs_lines(result, data.get("config", {}).get("rounds"))
+        config = data.get("config", {})
+        lines = programs_lines(result, config.get("rounds"), config.get("rss_unmeasured"))
     except InputError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, statistics.StatisticsError,

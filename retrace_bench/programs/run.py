@@ -101,7 +101,8 @@ class ProgramRunner:
         out, err = base.with_suffix(".out"), base.with_suffix(".err")
         try:
             try:
-                outcome, usage, stopped = procs.run_watched(argv, env, self.timeout, out, err, guard, cwd)
+                outcome, usage, stopped = procs.run_watched(argv, env, self.timeout, out, err, guard, cwd,
+                                                                    own_usage=True)
             except OSError as error:            # the program or its directory is gone
                 run.failure = f"cannot start: {error.strerror or error}: {error.filename or argv[0]}"
                 return run, None

@@ -7,6 +7,8 @@ import subprocess
 import tempfile
 import time
 
+import pytest
+
 from retrace_bench import procs
 
 
@@ -39,3 +41,25 @@ def test_a_stray_is_named_even_when_it_has_exited():
     assert procs.command_line(child.pid) == f"sleep (pid {child.pid}, exited)"
     child.wait()
     assert procs.command_line(child.pid) == f"pid {child.pid} (gone before it could be named)"
+
+
+def test_a_programs_peak_rss_is_its_own_not_the_drivers_fork(tmp_path):
+    """Forked from the Python driver, `true` read 21 MB (the driver's copied memory); through the
+    helper, its own peak (about 1 MB, as /usr/bin/time -v says). Status, signal and a command that
+    cannot start are passed on as a plain start would."""
+    from retrace_bench import own_usage
+    path, why = own_usage.helper()
+    if path is None:
+        pytest.skip(why)
+    out, err = tmp_path / "out", tmp_path / "err"
+    outcome, usage, _ = procs.run_watched(["true"], dict(os.environ), 60, out, err, own_usage=True)
+    assert outcome.returncode == 0 and usage.peak_rss_kb < 5 * 1024, usage
+    plain_fork = procs.run_watched(["true"], dict(os.environ), 60, out, err)[1]
+    assert plain_fork.peak_rss_kb > usage.peak_rss_kb            # what the helper is for
+    outcome, usage, _ = procs.run_watched(["sh", "-c", "exit 3"], dict(os.environ), 60, out, err, own_usage=True)
+    assert outcome.returncode == 3 and usage is not None
+    outcome, _, _ = procs.run_watched(["sh", "-c", "kill -SEGV $$"], dict(os.environ), 60, out, err, own_usage=True)
+    assert outcome.returncode == -11
+    with pytest.raises(FileNotFoundError):
+        procs.run_watched(["no-such-command-xyz"], dict(os.environ), 60, out, err, own_usage=True)
+    assert not procs._live
