@@ -433,7 +433,7 @@ def run_programs(args, arms, programs, run_dir: Path, keep: Path | None = None) 
     # The rounds that ran (--max-minutes can stop them before the rounds planned).
     ran = max((run.round for item in data for run in item.runs), default=0)
     programs_data.write(run_dir, [a.to_json() for a in arms],
-                        {"rounds": ran, "rounds_planned": rounds, "rss_unmeasured": own_usage.helper()[1],
+                        {"rounds": ran, "rounds_planned": rounds, "peak_rss": "own" if own_usage.helper()[0] else f"n/a: {own_usage.helper()[1]}",
                          "quick": args.quick, "max_trace_bytes": args.max_trace_bytes,
                          "seconds": time.monotonic() - started}, data)
     export_pyperf.export(data, [a.label for a in arms], run_dir)

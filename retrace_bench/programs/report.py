@@ -89,9 +89,20 @@ def rss_text(mb: float | None) -> str:
     return "n/a" if mb is None else f"{mb:.1f} MB" if mb < 10 else f"{mb:.0f} MB"
 
 
-def programs_lines(result, rounds: int | None, rss_unmeasured: str | None = None) -> list[str]:
+#: What RSS is, by the run's config "peak_rss": "own" (the helper forked each program), "n/a: why",
+#: or missing (a run made before the helper: its RSS counts the driver's memory copied at the fork).
+def rss_meaning(peak_rss: str | None) -> str:
+    if peak_rss == "own":
+        return "RSS = the program's own peak resident memory (forked by a small helper, so the driver's is not counted)."
+    if peak_rss:
+        return f"RSS = peak resident memory: {peak_rss}."
+    return ("RSS = peak resident memory, counting the suite's driver's memory copied at the fork (about 21 MB; "
+            "this run predates the helper that measures a program's own).")
+
+
+def programs_lines(result, rounds: int | None, peak_rss: str | None = None) -> list[str]:
     """The summary's "Whole programs" sections: pyperformance, then the user's own commands.
-    `rss_unmeasured`: why no program's own peak RSS could be measured (the run's config says)."""
+    `peak_rss`: what the run's RSS figures are (rss_meaning)."""
     labels = [a["label"] for a in result.arms]
     lines = []
     for kind, title in (("pyperformance", "WHOLE PROGRAMS (pyperformance, pyperf worker mode)"),
@@ -109,10 +120,8 @@ def programs_lines(result, rounds: int | None, rss_unmeasured: str | None = None
                   ("Time = pyperf's own time per iteration (its values); " if kind == "pyperformance"
                    else "Time = the process's wall time, start-up included; ")
                   + "CPU = the whole process until it exited",
-                  "(Retrace's writer drains before a recorded process exits); RSS = the program's own peak "
-                  "resident memory" + (f" (n/a: {rss_unmeasured})" if rss_unmeasured else
-                                       " (forked by a small helper, so the driver's memory is not counted)") + ".",
-                  "Child processes are not recorded.", ""]
+                  "(Retrace's writer drains before a recorded process exits); child processes are not recorded.",
+                  rss_meaning(peak_rss), ""]
         for row in rows:
             lines += program_row_lines(row, labels)
         lines.append("")
@@ -195,7 +204,7 @@ def section(directory: Path) -> Section | None:
         data = json.loads(read_text(path))
         result = analysis.analyse(data)
         config = data.get("config", {})
-        lines = programs_lines(result, config.get("rounds"), config.get("rss_unmeasured"))
+        lines = programs_lines(result, config.get("rounds"), config.get("peak_rss"))
     except InputError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, statistics.StatisticsError,
