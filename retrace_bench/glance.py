@@ -48,7 +48,7 @@ class Glance:
     cpu_per_request: list[str] = field(default_factory=list)   # per app
     versions: list[str] = field(default_factory=list)     # a later release against the baseline, counted
     broke: list[str] = field(default_factory=list)        # what failed recorded and not plainly
-    stopped: list[str] = field(default_factory=list)      # recorded runs the disk guard or the timeout stopped
+    stopped: list[str] = field(default_factory=list)      # recorded runs the disk guard stopped
     failed: list[str] = field(default_factory=list)       # what failed without recording: not recording's cost
     replay: str | None = None      # round 1's recordings replayed: how many of each verdict (replay.py's words)
     health: list[str] = field(default_factory=list)
@@ -218,7 +218,7 @@ def text_lines(g: Glance | None) -> list[str]:
         lines.append(f"  per request ({r.app} {r.path}): throughput {r.throughput}; saturated p95 {r.p95}")
     lines += [f"  CPU per request, {c}" for c in g.cpu_per_request]
     lines += [f"  BROKE under recording: {b}" for b in g.broke] or ["  broke under recording: nothing"]
-    lines += [f"  STOPPED under recording (no figure): {b}" for b in g.stopped]
+    lines += [f"  STOPPED by the disk guard under recording (no figure): {b}" for b in g.stopped]
     lines += [f"  FAILED without recording too (not a cost of recording): {b}" for b in g.failed]
     if g.replay:
         lines.append(f"  replay of round 1's recordings (operations, programs, servers): {g.replay}")

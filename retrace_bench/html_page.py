@@ -70,7 +70,7 @@ def glance_html(g) -> str:
         parts.append(items([f"CPU per request, {c}" for c in g.cpu_per_request]))
     parts.append("<h3>Broke under recording</h3>" + (items(g.broke, "broke") or "<p>nothing</p>"))
     if g.stopped:
-        parts.append("<h3>Stopped under recording (no figure)</h3>" + items(g.stopped, "broke"))
+        parts.append("<h3>Stopped by the disk guard under recording (no figure)</h3>" + items(g.stopped, "broke"))
     if g.failed:
         parts.append("<h3>Failed without recording too (not a cost of recording)</h3>" + items(g.failed, "broke"))
     if g.replay:

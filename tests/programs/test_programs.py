@@ -12,9 +12,10 @@ import time
 
 import pytest
 
-from retrace_bench import arms, commands, driver, effects, facts, procs
+from retrace_bench import arms, commands, driver, effects, facts, glance, procs
 from retrace_bench import rounds
 from retrace_bench.ops import run as ops_run
+from retrace_bench.ops.analysis import RunResult
 from retrace_bench.programs import analysis as program_analysis
 from retrace_bench.programs import run as programs
 from retrace_bench.programs import pyperformance
@@ -169,6 +170,9 @@ def test_disk_guard_stops_a_recorded_program_and_the_run_goes_on(tmp_path):
     assert rows["quiet.py"].status == "measured" and "retrace" in rows["quiet.py"].time_ratio
     assert rows["quiet.py"].replay["retrace"]["verdict"] == "identical"
     assert rows["quiet.py"].output == "the same in every arm"
+    first = glance.glance(RunResult([a.to_json() for a in test_arms], {}, [], 0.95, {}, None), None, result, ())
+    text = "\n".join(glance.text_lines(first))
+    assert "STOPPED by the disk guard under recording (no figure): program flood.py" in text, text
 
 
 def test_a_program_that_breaks_only_when_recorded_is_a_result(tmp_path):
