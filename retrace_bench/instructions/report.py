@@ -29,11 +29,15 @@ def change_text(d: Effect) -> str:
     percent = f" ({d.percent:+.1f}%)" if d.percent is not None else ""
     if d.low is None:
         return f"{d.estimate:+,.0f}{percent}, no interval (one round): {d.verdict}"
-    return f"{d.estimate:+,.0f}{percent} [{d.confidence * 100:.3g}% CI {d.low:+,.0f} .. {d.high:+,.0f}]: {d.verdict}"
+    # The half-width as a share of A: what the ±2% resolution target of a versions run is judged on.
+    half = f", ±{(d.high - d.low) / 2 / abs(d.reference) * 100:.1f}% of A" if d.reference else ""
+    return (f"{d.estimate:+,.0f}{percent} [{d.confidence * 100:.3g}% CI {d.low:+,.0f} .. {d.high:+,.0f}{half}]: "
+            f"{d.verdict}")
 
 
 def method_lines(result: InstructionResult) -> list[str]:
     config = result.config
+    took = f" The section took {config['seconds']:.0f} s." if isinstance(config.get("seconds"), (int, float)) else ""
     return [f"  Counted by Valgrind's Callgrind ({config.get('valgrind', 'valgrind')}): {config.get('rounds', '?')} "
             f"process(es) per arm, each test in {config.get('windows', '?')} windows of calls and as many empty",
             "  ones after a discarded window; per process (calls window - empty window) / calls. caller = the",
@@ -45,7 +49,8 @@ def method_lines(result: InstructionResult) -> list[str]:
             f"  each interval {result.comparison_confidence:.1%}, 95% over the run's tests (Bonferroni): a recorded "
             "call's count moves",
             "  1-2% between processes.",
-            "  Instructions do not see waiting, kernel time or cache misses: wall time above is what a user feels.",
+            "  Instructions do not see waiting, kernel time or cache misses: wall time above is what a user feels."
+            + took,
             *extension_lines(config)]
 
 

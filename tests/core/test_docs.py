@@ -2,6 +2,7 @@
 benchmark's --help is documented in docs/, every link resolves, and every file the README names exists."""
 
 import re
+from pathlib import Path
 import sys
 
 import pytest
@@ -83,3 +84,68 @@ def test_each_example_is_what_its_archive_renders_today(page, tmp_path):
         for line in lines:
             shown = line.split("(...)")[0].split("...")[0] if "..." in line else line
             assert shown in rendered, f"{page}: this line is not what {archive} renders today: {line!r}"
+
+
+# --------------------------------------------------------------------------- every quoted number
+
+GOLDEN = ROOT / "tests" / "data" / "golden"
+ARCHIVES = ROOT / "tests" / "data" / "archives"
+#: A figure in a page's prose: a number with an optional sign, thousands separators, decimals and unit.
+FIGURE = re.compile(r"(?<![\w.])[-+±−]?\d[\d,]*(?:\.\d+)?(?=x\b|%|\s?µs|\s?ms|\s?s\b|\s?MB|\s?KB|\s?B\b|\b)")
+#: A number right after one of these is a threshold or a setting, not a figure read from a run.
+NOT_A_FIGURE = re.compile(r"(?:under|over|below|above|within|at most|at least|up to|than|to|every|of|-n|-c|-q|"
+                          r"--rounds|--target-ci|--max-minutes|--through=|Python|retracesoftware|release|test|tests|"
+                          r"round|rounds|process|processes)\s*[(\[`]?$", re.I)
+
+
+def archive_numbers(name: str) -> set[float]:
+    """Every number an archive's rendering holds (its summary as the analyzer renders it today, the
+    golden copy, and the text files the run wrote), as absolute values."""
+    texts = [p.read_text() for p in (GOLDEN / name).glob("summary.*")]
+    texts += [p.read_text(errors="replace") for p in (ARCHIVES / name).glob("*.txt") if p.name != "summary.txt"]
+    return {abs(float(m.replace(",", ""))) for text in texts
+            for m in re.findall(r"\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?", text) if m.replace(",", "")}
+
+
+def held(figure: str, numbers: set[float]) -> bool:
+    """The archive holds this figure: a number that rounds to it as the page writes it."""
+    text = figure.lstrip("+-±−").replace(",", "")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    value = float(text)
+    return any(round(n, decimals) == value for n in numbers)
+
+
+def quoted_figures(page: Path):
+    """(archive, figure, context) of every figure in a paragraph of `page` that names a reference
+    archive (code blocks are the examples test's)."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    for paragraph in re.split(r"\n\s*\n", text):
+        names = [n for n in re.findall(r"tests/data/archives/([\w.-]+?)/?`", paragraph) if (GOLDEN / n).is_dir()]
+        if not names:
+            continue
+        body = re.sub(r"tests/data/archives/[\w.-]+/?|\d{4}-\d{2}-\d{2}|\d+ min \d+ s|0\.2\.\d+|`[^`]*`", " ", paragraph)
+        for found in FIGURE.finditer(body):
+            if not NOT_A_FIGURE.search(body[max(0, found.start() - 30):found.start()]):
+                yield names, found.group(0), body[max(0, found.start() - 60):found.end() + 20].replace("\n", " ")
+
+
+@pytest.mark.parametrize("page", sorted(str(p.relative_to(ROOT)) for p in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]))
+def test_every_figure_a_page_quotes_from_an_archive_is_in_it(page):
+    """A number in a paragraph that names a reference archive is one that archive holds (as the
+    analyzer renders it today, to the digits the page gives): numbers no archive holds are not quoted."""
+    numbers_of = {}
+    missing = []
+    for names, figure, context in quoted_figures(ROOT / page):
+        numbers = set().union(*(numbers_of.setdefault(n, archive_numbers(n)) for n in names))
+        if not held(figure, numbers):
+            missing.append(f"{figure!r} in ...{context}...")
+    assert not missing, f"{page}: figures its archives do not hold:\n" + "\n".join(missing)
+
+
+def test_a_figure_the_archive_does_not_hold_is_found(tmp_path):
+    """The check above fails on a made-up figure."""
+    page = tmp_path / "page.md"
+    page.write_text("The run `tests/data/archives/v0.2.30_2026-11-29_195839/` measured 123,457.9 µs per call.\n")
+    found = list(quoted_figures(page))
+    assert [f for _, f, _ in found] == ["123,457.9"]
+    assert not held("123,457.9", archive_numbers("v0.2.30_2026-11-29_195839"))
