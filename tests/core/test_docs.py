@@ -22,7 +22,9 @@ def options(command) -> set[str]:
     return set(re.findall(r"^\s{2}(?:-\w[ ,\w]*, )?(--[a-z][a-z-]+)", result.stdout, re.M)) - {"--help"}
 
 
-@pytest.mark.parametrize("command", [["-m", "retrace_bench.driver"], [str(ROOT / "production_benchmark.py")]])
+@pytest.mark.parametrize("command", [["-m", "retrace_bench.driver"], [str(ROOT / "production_benchmark.py")],
+                                     [str(ROOT / "synthetic_benchmark.py")], [str(ROOT / "apps" / "webapp.py")],
+                                     [str(ROOT / "apps" / "asgiapp.py")]], ids=lambda c: c[-1].rsplit("/", 1)[-1])
 def test_every_option_is_documented(command):
     text = "\n".join(p.read_text() for p in DOCS)
     missing = sorted(o for o in options(command) if f"`{o}" not in text)
