@@ -276,6 +276,15 @@ def children_of(pid: int) -> list[int]:
     return [child for child, fields in process_stats() if int(fields[1]) == pid]
 
 
+def is_zombie(pid: int) -> bool:
+    """Exited and not reaped yet: nothing left running, only its exit status to collect."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True
+
+
 def command_line(pid: int) -> str:
     """A process's command line; for one that has exited and not been reaped yet (its command line
     is gone), its name from /proc/PID/stat; always with its pid."""
@@ -298,7 +307,8 @@ def stop_strays(progress=print) -> int:
         strays = children_of(os.getpid())
         if not strays:
             break
-        for pid in strays:
+        running = [pid for pid in strays if not is_zombie(pid)]   # an exited one is only reaped, not reported
+        for pid in running:
             names.append(command_line(pid))
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -309,7 +319,7 @@ def stop_strays(progress=print) -> int:
                 os.waitpid(pid, 0)
             except ChildProcessError:
                 pass
-        stopped += len(strays)
+        stopped += len(running)
     if stopped:
         shown = "; ".join(dict.fromkeys(n for n in names if n))
         progress(f"[cleanup] stopped {stopped} process(es) left running by a process of this run (a daemon, a "

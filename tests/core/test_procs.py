@@ -4,6 +4,7 @@ there)."""
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -63,3 +64,21 @@ def test_a_programs_peak_rss_is_its_own_not_the_drivers_fork(tmp_path):
     with pytest.raises(FileNotFoundError):
         procs.run_watched(["no-such-command-xyz"], dict(os.environ), 60, out, err, own_usage=True)
     assert not procs._live
+
+
+def test_cleanup_reports_what_was_left_running_and_only_reaps_what_had_exited(tmp_path):
+    """[cleanup] after a run: a child still running is stopped and named; one that had exited (a
+    zombie: nothing running) is reaped without a word."""
+    code = (
+        "import subprocess, sys, time\n"
+        f"sys.path.insert(0, {str(procs.__file__.rsplit('/retrace_bench/', 1)[0])!r})\n"
+        "from retrace_bench import procs\n"
+        "exited = subprocess.Popen(['true'])\n"
+        "running = subprocess.Popen(['sleep', '30'])\n"
+        "time.sleep(0.5)\n"
+        "said = []\n"
+        "print(procs.stop_strays(progress=said.append), said)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    count, _, said = done.stdout.partition(" ")
+    assert count == "1" and "sleep 30 (pid" in said and "true" not in said, done.stdout
