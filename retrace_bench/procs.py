@@ -286,14 +286,15 @@ def is_zombie(pid: int) -> bool:
 
 
 def command_line(pid: int) -> str:
-    """A process's command line; for one that has exited and not been reaped yet (its command line
-    is gone), its name from /proc/PID/stat; always with its pid."""
+    """A process's command line; where it has none (it exited and was not reaped yet, or it is in
+    the middle of an exec), its name from /proc/PID/stat; always with its pid."""
     try:
         line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()[:240]
         if line:
             return f"{line} (pid {pid})"
         stat = Path(f"/proc/{pid}/stat").read_text(errors="replace")
-        return f"{stat[stat.index('(') + 1:stat.rindex(')')]} (pid {pid}, exited)"
+        name = stat[stat.index('(') + 1:stat.rindex(')')]
+        return f"{name} (pid {pid}, exited)" if is_zombie(pid) else f"{name} (pid {pid})"
     except (OSError, ValueError):
         return f"pid {pid} (gone before it could be named)"
 

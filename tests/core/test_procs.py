@@ -31,14 +31,17 @@ def test_a_stray_is_named_even_when_it_has_exited():
     not reaped yet (its command line is gone) by its name, never '?'."""
     child = subprocess.Popen(["sleep", "30"])
     try:
-        for _ in range(100):                          # until it has exec'd (before, it is a copy of this one)
-            if procs.command_line(child.pid).startswith("sleep"):
-                break
+        for _ in range(250):                          # until its exec is complete (before, it is a copy of
+            if procs.command_line(child.pid) == f"sleep 30 (pid {child.pid})":   # this one; midway, the
+                break                                 # name is 'sleep' but the command line still empty)
             time.sleep(0.02)
         assert procs.command_line(child.pid) == f"sleep 30 (pid {child.pid})"
     finally:
         child.kill()
-    time.sleep(0.2)                                  # a zombie now: killed, not waited for
+    for _ in range(250):                              # a zombie soon: killed, not waited for
+        if procs.is_zombie(child.pid):
+            break
+        time.sleep(0.02)
     assert procs.command_line(child.pid) == f"sleep (pid {child.pid}, exited)"
     child.wait()
     assert procs.command_line(child.pid) == f"pid {child.pid} (gone before it could be named)"

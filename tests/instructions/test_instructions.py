@@ -291,10 +291,12 @@ print(json.dumps(out))
 
 
 @needs_valgrind
-def test_a_versions_comparison_wider_than_its_target_gets_more_processes_of_its_script_prefix(tmp_path):
-    """Two recorded arms of one release under Callgrind for real, 2 processes each: the recorded
-    clock read's caller half-width misses the target, so the recorded arms get more processes (up
-    to the maximum, 3 here), each running the script up to that test and no further; plain does not."""
+def test_a_test_the_plan_extends_gets_more_processes_of_its_script_prefix(tmp_path):
+    """Two recorded arms of one release under Callgrind for real, 2 processes each; the plan asks a
+    third for the recorded clock read (test 2), so the recorded arms get one more process each,
+    running the script up to that test and no further; plain does not. Whether a given spread misses
+    the target is the planner's test (below): here the plan is fixed, since on a quiet machine two
+    processes' counts can agree so closely that nothing misses it (CI's did)."""
     script = small_benchmark(tmp_path / "three_benchmark.py",
                              [("sum", "sum(range(5))"), ("time.time()", "time.time()"), ("len", "len('abc')")])
     code = f"""
@@ -303,7 +305,13 @@ sys.path.insert(0, {str(ROOT)!r})
 from retrace_bench import arms, facts, procs
 from retrace_bench.ops import instruction_run
 from retrace_bench.ops import run as ops_run
+from retrace_bench.instructions import analysis as instruction_analysis
 facts.INSTRUCTION_MAX_ROUNDS = 3
+real_plan = instruction_analysis.processes_for_target
+def fixed_plan(result, target_percent, most):
+    real_plan(result, target_percent, most)                  # runs, whatever it finds
+    return {{facts.result_name({str(script)!r}): {{2: 3}}}}
+instruction_analysis.processes_for_target = fixed_plan
 with procs.managed(), procs.private_dir("retrace-bench.") as scratch:
     runner = ops_run.Runner(scratch, 300)
     pinned = arms.pinned_version()
