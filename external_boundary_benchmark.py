@@ -8,13 +8,11 @@ server in a separate, never-recorded process. Each test measures one operation i
 import os
 import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 from contextlib import contextmanager
 from itertools import repeat
 
-from benchlib import BOUNDARY, Suite
+from benchlib import BOUNDARY, Suite, helper_server
 
 suite = Suite(__doc__.splitlines()[0])
 
@@ -97,19 +95,9 @@ while data := connection.recv(65536):
 @contextmanager
 def echo_connection():
     """A TCP connection to an echo server on 127.0.0.1 in a child process that is never recorded."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETRACE")}
-    env["RETRACE_NO_VENV_BOOTSTRAP"] = "1"
-    server = subprocess.Popen([sys.executable, "-c", ECHO_SERVER], env=env,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(server.stdout.readline())
-        with socket.create_connection(("127.0.0.1", port)) as connection:
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            yield connection
-    finally:
-        server.kill()
-        server.wait()
-        server.stdout.close()
+    with helper_server(ECHO_SERVER) as port, socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        yield connection
 
 
 @suite.test("loopback TCP round trip (64 B)", BOUNDARY, iterations=300, fixture=echo_connection)

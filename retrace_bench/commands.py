@@ -13,16 +13,30 @@ class CommandError(ValueError):
     """A command (--program, --app-cmd) that cannot run at all (said before anything runs)."""
 
 
-def fill_template(template: str, python: str, port: int | None = None) -> str:
-    """{python} (and {port}) filled in; any other braces (JSON in an argument) are left as they are."""
+def fill_template(template: str, python: str, port: int | None = None, variables: dict | None = None) -> str:
+    """{python} (and {port}, and the placeholders of the services whose `variables` are given) filled
+    in; any other braces (JSON in an argument) are left as they are."""
     text = template.replace("{python}", shlex.quote(python))
+    for name, placeholder in facts.SERVICE_PLACEHOLDERS.items():
+        value = (variables or {}).get(facts.SERVICE_VARIABLES[name][0])
+        if placeholder in text and value:
+            text = text.replace(placeholder, shlex.quote(value))
     return text.replace("{port}", str(port)) if port is not None else text
 
 
-def split_command(template: str, python: str, port: int | None = None) -> list[str]:
+def placeholder_problem(template: str, names) -> str | None:
+    """A service placeholder in the command whose service is not asked for (--services), or None."""
+    unasked = [p for n, p in facts.SERVICE_PLACEHOLDERS.items() if p in template and n not in names]
+    if unasked:
+        wanted = [n for n, p in facts.SERVICE_PLACEHOLDERS.items() if p in unasked]
+        return f"the command has {', '.join(unasked)}: add --services {','.join(wanted)}"
+    return None
+
+
+def split_command(template: str, python: str, port: int | None = None, variables: dict | None = None) -> list[str]:
     """The command's words (it is run directly, not by a shell); shell syntax is refused."""
     try:
-        argv = shlex.split(fill_template(template, python, port))
+        argv = shlex.split(fill_template(template, python, port, variables))
         operator = shell_operator(template)
     except ValueError as error:
         raise CommandError(f"cannot split the command {template!r}: {error}") from None

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from retrace_bench import arms as arms_mod
-from retrace_bench import commands, facts, own_usage, procs
+from retrace_bench import commands, facts, own_usage, procs, services
 from retrace_bench.agents import AGENTS
 from retrace_bench.inputs import InputError
 from retrace_bench.instructions import callgrind
@@ -24,10 +24,11 @@ from retrace_bench.instructions.budget import BudgetError, load
 from retrace_bench.ops import history as history_mod
 from retrace_bench.ops import history_report, instruction_run
 from retrace_bench.ops.analysis import target_misses
-from retrace_bench.ops.run import (REPLAY_TEXT, Plan, RunData, Runner, check_replay, discover_scripts, probe_trace_growth, profile_regimes, run_rounds, write_texts)
+from retrace_bench.ops.run import (REPLAY_TEXT, Plan, RunData, Runner, check_replay, discover_scripts, probe_trace_growth, profile_regimes, record_each_test, replay_each_test, run_rounds, write_texts)
 from retrace_bench.options import add_run_options, positive_float, positive_int, run_argv
 from retrace_bench.production import run as production_run
 from retrace_bench.production.load import missing_tools
+from retrace_bench.replay import IDENTICAL
 from retrace_bench.production.run import SHIPPED_APPS
 from retrace_bench.programs import data as programs_data
 from retrace_bench.programs import export_pyperf, pyperformance
@@ -143,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "e.g. \"{python} myjob.py --input data.csv\": {python} is the arm's interpreter; "
                              "run from the directory you are in. A command that does not start with {python} "
                              "is recorded through Retrace's env hook")
+    parser.add_argument("--services", metavar="NAMES",
+                        help=f"private servers for your --program commands ({', '.join(facts.SERVICE_TITLES)}), fresh ones for "
+                             "each process: DATABASE_URL, REDIS_URL and REDIS_SOCKET_URL in its environment, "
+                             "{postgres_url} and {redis_url} in its command (docs/programs.md#services)")
     parser.add_argument("--max-trace", default="1G", metavar="SIZE",
                         help="the disk guard: stop a recorded program whose trace passes SIZE (e.g. 500M, 2G; "
                              "default 1G), or that would leave less than "
@@ -206,6 +211,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.program_instructions and args.pyperformance == "none" and not args.program:
         parser.error("--program-instructions counts the programs' instructions: it needs programs "
                      "(--pyperformance or --program)")
+    args.service_list = []
+    if args.services is not None:
+        if not args.program:
+            parser.error("--services starts servers for --program commands: give one")
+        try:
+            args.service_list = services.parse_names(args.services)
+        except ValueError as error:
+            parser.error(f"--services: {error}")
+    for command in args.program:
+        problem = commands.placeholder_problem(command, args.service_list)
+        if problem:
+            parser.error(f"--program {command!r}: {problem}")
     args.app_list = [a.strip() for a in args.apps.split(",") if a.strip()]
     if len(set(args.app_list)) < len(args.app_list):
         parser.error(f"--apps: {args.apps!r} names an app twice")
@@ -287,7 +304,7 @@ def main(argv=None) -> int:
     sys.stdout = QuietOnBrokenPipe(sys.stdout)
     procs.absolute_tmpdir(os.environ.get(facts.CALLER_CWD_VARIABLE))
     args = parse_args(argv)
-    stale = procs.remove_stale_scratch()
+    stale = procs.remove_stale_scratch() + services.remove_stale()
     if stale:
         say(f"[setup] removed {stale} scratch director{'y' if stale == 1 else 'ies'} of runs that were killed")
     try:
@@ -407,7 +424,11 @@ def select_programs(args) -> list:
         name = commands.command_name(argv, sys.executable)
         name = name if name not in names else f"{name}#{number}"
         names.add(name)
-        chosen.append(programs_mod.Program(name, programs_mod.COMMAND, template=command, cwd=cwd))
+        chosen.append(programs_mod.Program(name, programs_mod.COMMAND, template=command, cwd=cwd,
+                                           services=tuple(args.service_list)))
+    missing = [services.missing(n) for n in args.service_list if services.missing(n)]
+    if missing:
+        raise RunError(f"--services: {'; '.join(missing)}")
     return chosen
 
 
@@ -474,22 +495,26 @@ def run_workloads(args, arms, scripts, run_dir: Path, programs=()) -> int:
         for arm in arms:
             if arm.recorded:
                 data.empty_trace_bytes[arm.label] = runner.measure_empty_trace(arm)
-        deadline = args.deadline
-        missing = run_rounds(runner, Plan(scripts, arms, args.rounds, bench_args, args.target, deadline,
-                                          misses=target_misses),
-                             data, texts)
-        data.config["missed_target"] = missing
-        for bench in data.benchmarks:
-            for arm in (a for a in arms if a.recorded):
-                if arm.label in bench.failures:
-                    continue
+        recorded = [a for a in arms if a.recorded]
+        # The servers the network scripts talk to, for everything but the replays, which run without them.
+        with services.provided(facts.services_of(scripts), progress=say) as status:
+            if status:
+                data.config["services"] = status
+            missing = run_rounds(runner, Plan(scripts, arms, args.rounds, bench_args, args.target, args.deadline,
+                                              misses=target_misses),
+                                 data, texts)
+            data.config["missed_target"] = missing
+            replayed = [(b, a) for b in data.benchmarks for a in recorded if a.label not in b.failures]
+            for bench, arm in replayed:
                 tests = [str(t["number"]) for t in bench.processes[0].record["tests"]] if bench.processes else []
                 probe_trace_growth(runner, arm, bench, [int(n) for n in tests])
-                if arm.label not in bench.failures:
+                if arm.label not in bench.failures and bench.script not in facts.NOT_PROFILED:
                     profile_regimes(runner, arm, bench, bench_args)
-                check_replay(runner, arm, bench, texts.get((REPLAY_TEXT, bench.name, arm.file_label), ""))
-        if scripts and not args.no_instructions:
-            count_instructions(args, runner, scripts, arms, data, run_dir / facts.CALLGRIND_DIRECTORY)
+            if scripts and not args.no_instructions:
+                count_instructions(args, runner, scripts, arms, data, run_dir / facts.CALLGRIND_DIRECTORY)
+        for bench, arm in replayed:
+            check_replay(runner, arm, bench, texts.get((REPLAY_TEXT, bench.name, arm.file_label), ""))
+        replay_alone(runner, replayed, status, bench_args)
     write_texts(run_dir, texts)
     write_atomically(run_dir / "run.json", json.dumps(data.to_json(), indent=1, ensure_ascii=False))
     if programs:
@@ -510,6 +535,23 @@ def run_workloads(args, arms, scripts, run_dir: Path, programs=()) -> int:
               f"(see {shown(args.results / 'summary.txt')})", file=sys.stderr)
         return 1
     return status
+
+
+def replay_alone(runner: Runner, replayed: list, status: dict, bench_args: list[str]) -> None:
+    """A script that needs services and whose whole process did not replay: each of its tests
+    recorded alone with the services up again, then replayed with them stopped, so that the
+    summary can say which tests replay without them."""
+    names = [n for n, s in status.items() if "version" in s]
+    again = [(b, a) for b, a in replayed if b.script in facts.SCRIPT_SERVICES and names
+             and b.replay.get(a.label, {}).get("verdict") != IDENTICAL]
+    if not again:
+        return
+    say(f"[replay] the whole process did not replay: each test of {', '.join(sorted({b.script for b, _ in again}))} "
+        "alone, recorded with the services and replayed without them")
+    with services.provided(names, progress=say):
+        kept = {(b.name, a.label): record_each_test(runner, a, b, bench_args) for b, a in again}
+    for bench, arm in again:
+        replay_each_test(runner, arm, bench, kept[bench.name, arm.label], [facts.SERVICE_TITLES[n] for n in names])
 
 
 def count_instructions(args, runner: Runner, scripts: list[str], arms, data: RunData, profile_dir: Path) -> None:

@@ -167,6 +167,47 @@ def result_name(script: str) -> str:
     return name.removesuffix(".py") if short in RESULT_NAMES.values() else short
 
 
+# --------------------------------------------------------------------------- network services
+#: The servers the suite starts for a run (retrace_bench/services.py): each one's title, the Debian
+#: package that has it, the account it runs as when the suite runs as root, and the conventional
+#: variables that tell a program where it is (TCP; REDIS_SOCKET_URL: Redis over its Unix socket).
+SERVICE_TITLES = {"postgres": "PostgreSQL", "redis": "Redis"}
+SERVICE_PACKAGES = {"postgres": "postgresql", "redis": "redis-server"}
+SERVICE_USERS = {"postgres": "postgres", "redis": "redis"}
+SERVICE_VARIABLES = {"postgres": ("DATABASE_URL",), "redis": ("REDIS_URL", "REDIS_SOCKET_URL")}
+#: What a user's command (--program, --app-cmd with --services) may hold: each filled in with the
+#: service's URL (its first variable's value).
+SERVICE_PLACEHOLDERS = {"postgres": "{postgres_url}", "redis": "{redis_url}"}
+#: The per-operation scripts that need services, and which: the driver starts them for these.
+SCRIPT_SERVICES = {"network_benchmark.py": ("postgres", "redis")}
+#: The seeded data: this many rows (PostgreSQL table kv) and keys (Redis key:N), each of this many bytes.
+SEED_ROWS, SEED_VALUE_BYTES = 1000, 100
+SERVICE_START_TIMEOUT_S = 60.0
+#: The FAQ's case: "only 0.3% of a 5 ms database query", measured on a query that waits 5 ms in the server.
+SPEC_QUERY_TEST = "PostgreSQL query waiting 5 ms"
+SPEC_QUERY_WAIT_S = 0.005
+SPEC_QUERY_PERCENT = 0.3
+
+
+#: Scripts timed in fewer rounds than the rest (rounded up to whole Williams designs): a process of
+#: network_benchmark.py takes 9-12 s (8 tests; the harness's drain waits, not the calls, dominate),
+#: so 8 rounds instead of 4 would add 1.5 minutes to the default run.
+SCRIPT_ROUNDS = {"network_benchmark.py": 4}
+
+
+#: Scripts whose recorded tests get no regime profile: network_benchmark.py's 8 profiles (an idle
+#: pause and a sustained loop each) take 29 s, which the default run's 11 minutes do not have; its
+#: trace growth and instruction counts still say what a call costs.
+NOT_PROFILED = {"network_benchmark.py": "not profiled (8 profiles of network calls take 29 s; "
+                                        "docs/benchmarks.md#network)"}
+
+
+def services_of(scripts) -> list[str]:
+    """The services that these per-operation scripts need, in a fixed order."""
+    wanted = {name for script in scripts for name in SCRIPT_SERVICES.get(Path(script).name, ())}
+    return [name for name in SERVICE_TITLES if name in wanted]
+
+
 # --------------------------------------------------------------------------- instructions (Callgrind)
 #: Instructions per call are counted under Valgrind's Callgrind (docs/instructions.md): one process
 #: per arm and round, each test in windows of calls opened and closed by Callgrind's monitor
@@ -212,6 +253,15 @@ INSTRUCTION_WORKERS = 2
 SELFCHECK_QUICK_INSTRUCTION_ROUNDS = 8
 #: Calls in a window: the test's own iteration count divided by this (at least 1).
 INSTRUCTION_CALLS_DIVISOR = 4
+#: Scripts counted in fewer processes per arm than the rest: network_benchmark.py's process takes
+#: 7 s plain and 12-13 s recorded under Callgrind (importing redis-py alone takes 8 s of a plain
+#: interpreter's 10 s there). In 3 processes its plain counts were identical and its recorded callers'
+#: varied by 0.2-2.9%: 3 (the fewest with a usable t) resolve its +21% to +130% changes.
+SCRIPT_INSTRUCTION_ROUNDS = {"network_benchmark.py": 3}
+
+
+def instruction_rounds_of(script: str, rounds: int) -> int:
+    return min(rounds, SCRIPT_INSTRUCTION_ROUNDS.get(Path(script).name, rounds))
 #: A recorded window stays open until the trace has not grown for this long (Retrace's writer has
 #: written everything the calls queued: it flushes every 10 ms), or the cap has passed. Measured at
 #: 0.1 s: the empty window after each window of calls counted only the idle polling (11,500-12,700

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 
 from retrace_bench import facts
 from retrace_bench.arms import recorded_labels
+from retrace_bench.ops.analysis import FAQ_QUERY_KINDS
+from retrace_bench.ops.report import finding_text
 from retrace_bench.render import fmt_us, order_text, ratio_text, rounds_text
-from retrace_bench.replay import verdict_word
+from retrace_bench.replay import IDENTICAL, verdict_word
 
 #: How a verdict reads in the glance's narrow columns.
 VERDICT_WORD = {facts.CANNOT_TELL: "cannot tell"}
@@ -43,6 +45,7 @@ class Glance:
     arm: str
     plain: str
     operations: list[Operation] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)       # the FAQ's 5 ms query, judged on the measured one
     programs: list[str] = field(default_factory=list)     # "time (geometric mean of 8): 2.25x [..] slower"
     requests: list[Request] = field(default_factory=list)
     cpu_per_request: list[str] = field(default_factory=list)   # per app
@@ -51,6 +54,7 @@ class Glance:
     stopped: list[str] = field(default_factory=list)      # recorded runs the disk guard stopped
     failed: list[str] = field(default_factory=list)       # what failed without recording: not recording's cost
     replay: str | None = None      # round 1's recordings replayed: how many of each verdict (replay.py's words)
+    replay_alone: list[str] = field(default_factory=list)   # per script: its tests recorded alone, replayed without services
     health: list[str] = field(default_factory=list)
 
 
@@ -124,6 +128,12 @@ def broke_rows(glance: Glance, result, programs, production) -> None:
         glance.broke += [f"program {entry}" for entry in programs.broke]
         glance.stopped += [f"program {entry}" for entry in programs.stopped]
     verdicts = [r["verdict"] for b in result.benchmarks for r in b.replay.values()]
+    for b in result.benchmarks:
+        for arm, r in b.replay.items():
+            if r.get("tests"):
+                same = sum(t["verdict"] == IDENTICAL for t in r["tests"].values())
+                glance.replay_alone.append(f"{b.name} ({arm}), each test recorded alone, {' and '.join(r['without'])} "
+                                           f"stopped: {same} of {len(r['tests'])} {verdict_word(IDENTICAL)}")
     if programs is not None:
         verdicts += [r["verdict"] for row in programs.rows for r in row.replay.values()]
     verdicts += [s["server_replay"]["verdict"] for s in production if s.get("server_replay")]
@@ -159,6 +169,12 @@ def version_rows(glance: Glance, result, instructions) -> None:
                                f"{tally(counted) or 'not counted'}; wall time {tally(wall)}")
 
 
+def claim_rows(glance: Glance, result) -> None:
+    """The spec's claims that a single operation's figure judges (the FAQ's 5 ms query), as the details say them."""
+    glance.claims = [f"{b.name}: {t.name}: {finding_text(f)}" for b in result.benchmarks for t in b.tests
+                     for f in t.findings if f.kind in FAQ_QUERY_KINDS and f.arm == glance.arm]
+
+
 def health_rows(glance: Glance, result) -> None:
     if not result.benchmarks:                  # --no-synthetic: the programs and production say theirs
         return
@@ -191,6 +207,7 @@ def glance(result, instructions=None, programs=None, production=()) -> Glance | 
     if programs is not None:
         g.programs = [f"{gm.figure} (geometric mean of {len(gm.programs)}): {ratio_text(gm.ratio)}"
                       for gm in programs.geomeans if gm.arm == g.arm and gm.against == g.plain]
+    claim_rows(g, result)
     version_rows(g, result, instructions)
     broke_rows(g, result, programs, production)
     production_rows(g, production)
@@ -212,6 +229,7 @@ def text_lines(g: Glance | None) -> list[str]:
                          f"{trace:>7}  {o.instructions}")
         lines.append("  plain/recorded: the caller's wall time, µs/op (means over processes); trace: bytes the "
                      "recording grows per call; instructions: caller and Retrace's writer, per call")
+    lines += [f"  spec, {c}" for c in g.claims]
     lines += [f"  versions, {v}" for v in g.versions]
     lines += [f"  programs, {p}" for p in g.programs]
     for r in g.requests:
@@ -222,5 +240,6 @@ def text_lines(g: Glance | None) -> list[str]:
     lines += [f"  FAILED without recording too (not a cost of recording): {b}" for b in g.failed]
     if g.replay:
         lines.append(f"  replay of round 1's recordings (operations, programs, servers): {g.replay}")
+    lines += [f"  replay without the services, {r}" for r in g.replay_alone]
     lines += [f"  health: {h}" for h in g.health]
     return lines

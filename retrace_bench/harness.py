@@ -228,6 +228,31 @@ def header_lines(script: str, state: RecordingState, fields: dict[str, str]) -> 
             + [state.header_line()])
 
 
+def unrecorded_env() -> dict:
+    """The environment for a helper process a test talks to (an echo or HTTP server): never recorded,
+    whatever asked for recording here, and with Retrace's env hook off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETRACE")}   # Retrace's and the suite's
+    env[HOOK_DISABLE_VARIABLE] = "1"
+    return env
+
+
+@contextmanager
+def helper_server(code: str):
+    """A never-recorded child process running `code`, which prints the port it listens on to its
+    standard output first; yields the port; the child is killed on the way out."""
+    import subprocess  # lazy: a measured process imports no more than it needs
+    server = subprocess.Popen([sys.executable, "-c", code], env=unrecorded_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        if not line.strip().isdigit():
+            raise RuntimeError(f"the helper server did not start (it printed {line!r})")
+        yield int(line)
+    finally:
+        server.kill()
+        server.wait()
+        server.stdout.close()
+
+
 # --------------------------------------------------------------------------- CPU accounting
 #
 # Retrace queues each recorded call; a writer thread serialises it later. The caller's wall time

@@ -33,7 +33,7 @@ STOP_GRACE_S = 5.0
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before it executes: the kernel sends it SIGKILL when the suite's process dies,
     however it dies (kill -9 included), so no benchmark, app or load generator outlives the run."""
     try:
@@ -42,12 +42,24 @@ def _die_with_parent() -> None:
         pass                                # not Linux: the group stop on the way out still applies
 
 
+def as_user(uid: int, gid: int) -> None:
+    """In a child before it executes: become that user (no supplementary groups), for good."""
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
 def start(argv: list[str], env: dict, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-          pass_fds=(), cwd=None, text=False, cpus: frozenset | None = None) -> subprocess.Popen:
+          pass_fds=(), cwd=None, text=False, cpus: frozenset | None = None,
+          user: tuple[int, int] | None = None) -> subprocess.Popen:
     """Start a child in a new session (its own process group), bound to die with the suite, and
-    register it; `cpus`: the CPUs it (and everything it starts) may run on, set before it executes."""
+    register it; `cpus`: the CPUs it (and everything it starts) may run on, set before it executes;
+    `user`: the (uid, gid) it runs as (the kernel clears the death signal on a change of user, so
+    the change comes first)."""
     def prepare():
-        _die_with_parent()
+        if user:
+            as_user(*user)
+        die_with_parent()
         if cpus:
             os.sched_setaffinity(0, cpus)
     process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
@@ -355,7 +367,7 @@ OWNER_FILE = ".owner"
 SCRATCH_PREFIXES = ("retrace-bench.", "retrace-prod.", "retrace-selfcheck.")
 
 
-def _start_time(pid: int) -> str | None:
+def start_time(pid: int) -> str | None:
     """A process's start time (clock ticks since boot), which tells it from a later one with the
     same pid; None when there is no such process."""
     try:
@@ -395,7 +407,7 @@ def remove_stale_scratch(parent: str | None = None) -> int:
             pid, started = (path / OWNER_FILE).read_text().split()
         except (OSError, ValueError):
             continue
-        if _start_time(int(pid)) != started:
+        if start_time(int(pid)) != started:
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     return removed
@@ -409,7 +421,7 @@ def make_private_dir(prefix: str, parent: str | None = None) -> Path:
     if mode != 0o700:
         shutil.rmtree(path)
         raise OSError(f"{path}: created with mode {mode:o}, not 0700")
-    (path / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
+    (path / OWNER_FILE).write_text(f"{os.getpid()} {start_time(os.getpid())}\n")
     return path
 
 

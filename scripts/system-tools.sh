@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Sourced by run_all_benchmarks.sh and run_tests.sh: the system tools the suite uses, from Debian's
 # packages: ab (apache2-utils) and hey for the production benchmark, valgrind (with its client-request
-# headers) and a C compiler for the instruction counts.
+# headers) and a C compiler for the instruction counts; postgresql and redis-server for the network
+# benchmarks' private servers (retrace_bench/services.py).
 
 # ensure_system_tools [PACKAGE ...]: the tools above, and each PACKAGE whose command has its name
 # (run_tests.sh adds chromium, for the test that renders report.html in a real browser); installs the missing ones with apt-get when running as root where apt-get
@@ -16,6 +17,8 @@ ensure_system_tools() {
         missing+=(valgrind)
     fi
     command -v cc >/dev/null || command -v gcc >/dev/null || missing+=(gcc)
+    compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
+    command -v redis-server >/dev/null || missing+=(redis-server)
     local extra
     for extra in "$@"; do
         command -v "$extra" >/dev/null || missing+=("$extra")

@@ -54,7 +54,8 @@ def run_instructions(runner, scripts: list[str], arms: list[Arm], rounds: int, w
     jobs = [(round_number, position, script, arm, [through_argument()]) for round_number in range(1, rounds + 1)
             for script in scripts
             for position, arm in enumerate(rotation(arms, round_number), 1)
-            if arm.label not in by_name[facts.result_name(script)].failures]
+            if arm.label not in by_name[facts.result_name(script)].failures
+            and round_number <= facts.instruction_rounds_of(script, rounds)]
     started = time.monotonic()
     progress(f"[instructions] {len(jobs)} processes under Callgrind, {worker_count()} at a time")
     seconds = run_jobs(runner, jobs, rounds, windows, extension, by_name, progress, profile_dir)

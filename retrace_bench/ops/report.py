@@ -18,7 +18,7 @@ from retrace_bench.instructions import report as instruction_report
 from retrace_bench.ops import analysis, parse
 from retrace_bench.ops.analysis import Comparison, Finding, RunResult, TestResult
 from retrace_bench.render import fmt_us, order_text, pyplot, rounds_text
-from retrace_bench.replay import verdict_word
+from retrace_bench.replay import IDENTICAL, verdict_word
 from retrace_bench.results import write_atomically
 from retrace_bench.rounds import Target
 from retrace_bench.section import Section
@@ -26,6 +26,7 @@ from retrace_bench.section import Section
 SECTION_TITLES = {
     "internal": "Internal code (spec Category A: 0% overhead expected)",
     "external": "External boundaries (spec Category B: +0.35-15 µs per operation expected)",
+    "network": "Network calls (spec Category B) to PostgreSQL, Redis and HTTP servers on this machine",
 }
 
 
@@ -55,6 +56,9 @@ FINDING_TEXT = {
     "spec_undetermined": lambda f: (f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs, interval up to {fmt_us(f['high_us'], True)}: too wide to judge the spec's claim (add rounds or --target-ci)"
                                     if f['high_us'] is not None else
                                     f"{f['figure']} {fmt_us(f['overhead_us'], True)} µs, no interval (one round): the spec's claim cannot be judged (add rounds)"),
+    "spec_query_met": lambda f: f"latency {fmt_us(f['overhead_us'], True)} µs ({f['percent']:+.2f}%, at most {f['high_percent']:.2f}%): as the FAQ says (\"only {facts.SPEC_QUERY_PERCENT}% of a 5 ms database query\")",
+    "spec_query_missed": lambda f: f"latency {fmt_us(f['overhead_us'], True)} µs ({f['percent']:+.2f}%): NOT as the FAQ says (\"only {facts.SPEC_QUERY_PERCENT}% of a 5 ms database query\")",
+    "spec_query_undetermined": lambda f: f"latency {fmt_us(f['overhead_us'], True)} µs ({f['percent']:+.2f}%, {'interval up to ' + format(f['high_percent'], '+.2f') + '%' if f['high_percent'] is not None else 'no interval: one round'}): too wide to judge the FAQ's \"only {facts.SPEC_QUERY_PERCENT}% of a 5 ms database query\" (add rounds)",
     "internal_over_100_recorded": lambda f: f"over {facts.RED_FLAG_INTERNAL_PERCENT}% on internal code: the spec calls this a measurement issue, but the trace grows {f['bytes_per_op']:.0f} B per call, so Retrace records this call and the cost is real",
     "internal_over_100": lambda f: f"over {facts.RED_FLAG_INTERNAL_PERCENT}% on internal code: the spec calls this a measurement issue; check the machine was idle and re-run",
     "boundary_over_50us": lambda f: f"more than {facts.RED_FLAG_BOUNDARY_US} µs per boundary crossing: the spec says investigate",
@@ -77,6 +81,9 @@ def recorded_text(t: TestResult, arm: str) -> str:
 
 def regimes_text(t: TestResult, arm: str) -> str:
     r = t.regimes.get(arm)
+    unprofiled = {facts.result_name(s): why for s, why in facts.NOT_PROFILED.items()}
+    if r is None and t.benchmark in unprofiled:
+        return unprofiled[t.benchmark]
     if r is None:
         b = t.bytes_per_op.get(arm)
         return ("not profiled (the trace does not grow with this call)"
@@ -157,6 +164,8 @@ def body_lines(result: RunResult, instructions=None, budget_checks=()) -> list[s
         lines += ["", f"## {SECTION_TITLES.get(b.name, b.name)} - {b.script}"]
         for arm, reason in b.failures.items():
             lines.append(f"  FAILED ({arm}): {reason}")
+        if b.script in facts.SCRIPT_SERVICES:
+            lines += services_lines(result.config.get("services", {}))
         if not b.tests:
             continue
         for name in sorted(duplicate_names(b)):
@@ -192,6 +201,13 @@ def body_lines(result: RunResult, instructions=None, budget_checks=()) -> list[s
         for arm, replay in b.replay.items():
             lines.append(f"  Replay check ({arm}): {verdict_word(replay['verdict'])}")
             lines += [f"    {d}" for d in replay.get("detail", [])]
+            alone = replay.get("tests", {})
+            if alone:
+                same = sum(t["verdict"] == IDENTICAL for t in alone.values())
+                lines.append(f"  Replay of each test recorded alone ({arm}; {' and '.join(replay['without']) or 'no service'} "
+                             f"stopped): {same} of {len(alone)} {verdict_word(IDENTICAL)}")
+                lines += [f"    test {number}: {verdict_word(t['verdict'])}" + (f" ({t['detail'][0]})" if t.get("detail") else "")
+                          for number, t in alone.items() if t["verdict"] != IDENTICAL]
     lines += instruction_report.text_lines(instructions, result.config, budget_checks)
     versions = version_summary(result)
     if versions:
@@ -274,6 +290,16 @@ def to_json(result: RunResult, production: dict | None = None) -> dict:
     if production is not None:
         data["production"] = production
     return data
+
+
+def services_lines(status: dict) -> list[str]:
+    """The servers the suite started for the network tests, or why one was not (its tests are not run)."""
+    started = [f"{facts.SERVICE_TITLES[n]} {s['version']} (as {s['user']})" for n, s in status.items() if "version" in s]
+    lines = ([f"  services: {', '.join(started)}: private servers on 127.0.0.1, started by the suite "
+              "(docs/benchmarks.md#network); the plain figures are this machine's local latency of each call"]
+             if started else [])
+    return lines + [f"  NOT RUN: the {facts.SERVICE_TITLES[n]} tests: {s['skipped']}" for n, s in status.items()
+                    if "skipped" in s]
 
 
 def duplicate_names(bench) -> set[str]:

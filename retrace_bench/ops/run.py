@@ -198,10 +198,14 @@ def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=
     rounds = Rounds(arms, plan.rounds, plan.deadline, progress)
     focus: dict[str, list[int]] | None = None        # None: every test of every script
     data.config["full_rounds"] = plan.rounds
+    period = design_period(len(arms))
     for round_number, order in rounds:
         for script in plan.scripts:
             bench = by_name[facts.result_name(script)]
             if focus is not None and bench.name not in focus:
+                continue
+            cap = facts.SCRIPT_ROUNDS.get(Path(script).name)
+            if focus is None and cap and round_number > -(-cap // period) * period:
                 continue
             only = [a for n in focus[bench.name] for a in ("--only", str(n))] if focus is not None else []
             for position, arm in enumerate(order, 1):
@@ -228,7 +232,6 @@ def run_rounds(runner: Runner, plan: Plan, data: RunData, texts: dict, progress=
                 progress(f"[rounds] every test meets the target after {round_number} rounds")
                 break
             count = sum(len(v) for v in focus.values())
-            period = design_period(len(arms))
             if not rounds.time_left_for(period):
                 progress(f"[rounds] {count} test(s) miss the target; no time left for "
                          f"{period} more rounds (--max-minutes)")
@@ -326,6 +329,39 @@ def compare_replay(runner: Runner, arm: Arm, recording: Path, recorded_text: str
             break
     return {"verdict": DIFFERS,
             "detail": detail + ([f"replay error: {printable(replayed.problem)}"] if replayed.problem else [])}
+
+
+def record_each_test(runner: Runner, arm: Arm, bench: BenchmarkData, bench_args: list[str], progress=say) -> list:
+    """For a script whose tests need services: each test recorded alone in a process of its own while
+    the services are up, kept for replay_each_test. [(number, name, recording or None, text or failure)]."""
+    kept = []
+    for test in (bench.processes[0].record["tests"] if bench.processes else []):
+        number = test["number"]
+        name = f"replay.{file_part(bench.name)}.{arm.file_label}.test{number}.retrace"
+        progress(f"[replay] {bench.script:<30} {arm.label:<18} recording test {number} alone ", end="")
+        result = runner.run(arm, bench.script, [*bench_args, "--only", str(number)], keep_as=name)
+        progress(f"FAILED ({result.failure})" if result.failure else "done")
+        kept.append((number, test["name"], None if result.failure else runner.scratch / name,
+                     result.failure or result.own_text))
+    return kept
+
+
+def replay_each_test(runner: Runner, arm: Arm, bench: BenchmarkData, kept: list, without: list[str], progress=say) -> None:
+    """Replay each test's own recording (record_each_test) with the services stopped: whether a
+    replay needs them. Into bench.replay[arm]["tests"] {number: outcome} and ["without"]."""
+    outcomes = {}
+    for number, name, recording, text in kept:
+        progress(f"[replay] {bench.script:<30} {arm.label:<18} test {number} alone, services stopped: ", end="")
+        if recording is None:
+            outcome = {"verdict": replay_words.NOT_RUN, "detail": [f"its recording failed: {text}"]}
+        else:
+            outcome = compare_replay(runner, arm, recording, text, LIVE_LINE_PREFIXES)
+            runner.keep_or_discard(recording, f"{file_part(bench.name)}.{arm.file_label}.test{number}")
+        outcomes[str(number)] = {**outcome, "name": name}
+        progress(outcome["verdict"])
+    bench.replay.setdefault(arm.label, {"verdict": replay_words.NOT_RUN, "detail": []})
+    bench.replay[arm.label]["tests"] = outcomes
+    bench.replay[arm.label]["without"] = without
 
 
 #: texts' key of the round-1 recorded process's own output, for the replay check.

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from retrace_bench import arms as arms_mod
-from retrace_bench import facts, procs
+from retrace_bench import commands, facts, procs, services
 from retrace_bench.agents import AGENTS
 from retrace_bench.arms import Arm
 from retrace_bench.commands import CommandError, is_python, launcher_refusal, recorded_command, split_command
@@ -89,12 +89,13 @@ def check_port_free(port: int) -> None:
 
 
 def app_command(template: str, port: int, arm: Arm, recording: Path | None,
-                sink: Sink | None = None, scratch: Path | None = None) -> tuple[list[str], dict]:
+                sink: Sink | None = None, scratch: Path | None = None,
+                variables: dict | None = None) -> tuple[list[str], dict]:
     """The app's command line and environment in `arm` (recorded when `recording` is given, as any
     program is: programs.recorded_command). An agent arm's command is wrapped in the agent's
-    launcher, pointed at the sink."""
-    argv = split_command(template, arm.python, port)
-    env = Arm("plain", "plain", arm.python).env(os.environ)
+    launcher, pointed at the sink. `variables`: its servers' (--services), in both."""
+    argv = split_command(template, arm.python, port, variables)
+    env = {**Arm("plain", "plain", arm.python).env(os.environ), **(variables or {})}
     if arm.agent:
         if sink is None and AGENTS[arm.agent].evidence == "sink":
             raise ValueError("an agent arm needs a sink")
@@ -231,11 +232,12 @@ def breakdown_between(before: dict, after: dict) -> dict[str, dict[str, float]]:
     return parts
 
 
-def start_app(args, arm: Arm, scratch: Path, name: str, recording: Path | None, sink: Sink | None) -> App:
+def start_app(args, arm: Arm, scratch: Path, name: str, recording: Path | None, sink: Sink | None,
+              variables: dict | None = None) -> App:
     port = args.port or free_port()
     if args.port:
         check_port_free(port)
-    argv, env = app_command(args.app_cmd, port, arm, recording, sink, scratch)
+    argv, env = app_command(args.app_cmd, port, arm, recording, sink, scratch, variables)
     env["TMPDIR"] = str(scratch)         # whatever the app makes in temp stays in the scratch dir
     # Started on every CPU: the warm-up runs unpinned (run_arm), so that a race that only fires with
     # the app's threads on two cores shows; the measured load is pinned after it.
@@ -246,8 +248,11 @@ def idle_trace_size(args, arm: Arm, scratch: Path) -> int:
     """The app recorded while idle (started, answered once, stopped): the baseline that a
     recorded load's trace is compared with."""
     recording = scratch / f"idle.{arm.file_label}.retrace"
-    app = start_app(args, arm, scratch, f"idle.{arm.file_label}", recording, None)
-    app.stop()
+    try:
+        with services.for_each_process(args.service_list) as variables:
+            start_app(args, arm, scratch, f"idle.{arm.file_label}", recording, None, variables).stop()
+    except services.ServiceError as error:
+        raise BenchmarkError(f"its services: {error}") from None
     size = recording.stat().st_size if recording.is_file() else 0
     keep_recording(args, recording)
     return size
@@ -309,9 +314,19 @@ def replay_server(arm: Arm, scratch: Path, timeout: float) -> dict:
 
 
 def run_arm(args, arm: Arm, round_: int, scratch: Path, sink: Sink | None, keep_for_replay: bool = False) -> ArmRun:
+    """One arm's app under the loads: with --services, on fresh servers of its own."""
+    try:
+        with services.for_each_process(args.service_list) as variables:
+            return run_arm_with(args, arm, round_, scratch, sink, keep_for_replay, variables)
+    except services.ServiceError as error:
+        raise BenchmarkError(f"its services: {error}") from None
+
+
+def run_arm_with(args, arm: Arm, round_: int, scratch: Path, sink: Sink | None, keep_for_replay: bool,
+                 variables: dict) -> ArmRun:
     recording = scratch / f"app.{arm.file_label}.{round_}.retrace" if arm.recorded else None
     evidence = AgentEvidence(arm, sink, scratch)
-    app = start_app(args, arm, scratch, f"{arm.file_label}.{round_}", recording, sink)
+    app = start_app(args, arm, scratch, f"{arm.file_label}.{round_}", recording, sink, variables)
     run = ArmRun(arm.label, round_, {}, startup_s=app.startup_s)
     try:
         for path in args.paths:        # unpinned, at the load's concurrency: concurrency breakage shows here
@@ -394,6 +409,10 @@ def parse_args(argv=None):
                                    "count; 1 with --quick)",
                     quick="a smoke run: -n 100 --warmup 20 --rounds 1 --rate-requests 10", timeout_of="one load",
                     kept_in="RESULTS/recordings")
+    parser.add_argument("--services", metavar="NAMES",
+                        help=f"with --app-cmd: private servers for your app ({', '.join(facts.SERVICE_TITLES)}), "
+                             "fresh ones for each arm's start: DATABASE_URL, REDIS_URL and REDIS_SOCKET_URL in its "
+                             "environment, {postgres_url} and {redis_url} in its command")
     parser.add_argument("--port", type=positive_int, help="fixed port (default: a free one per start)")
     parser.add_argument("--start-timeout", type=positive_float, default=60,
                         help="seconds to wait for the app (60)")
@@ -431,6 +450,19 @@ def parse_args(argv=None):
         refusal = launcher_refusal(argv, os.getcwd()) if is_python(argv, sys.executable) else None
         if refusal:
             parser.error(f"--app-cmd: {refusal}")
+    args.service_list = []
+    if args.services is not None:
+        if args.app_cmd is None:
+            parser.error("--services starts servers for your own app: it needs --app-cmd")
+        try:
+            args.service_list = services.parse_names(args.services)
+        except ValueError as error:
+            parser.error(f"--services: {error}")
+        missing = [services.missing(n) for n in args.service_list if services.missing(n)]
+        if missing:
+            parser.error(f"--services: {'; '.join(missing)}")
+    if args.app_cmd is not None and commands.placeholder_problem(args.app_cmd, args.service_list):
+        parser.error(f"--app-cmd: {commands.placeholder_problem(args.app_cmd, args.service_list)}")
     for path in args.paths or []:
         if not path.startswith("/"):
             parser.error(f"--path {path!r}: a path starts with / (e.g. /api/orders/7)")

@@ -27,6 +27,7 @@ class Program:
     requirements: tuple[str, ...] = ()     # pyperformance: packages beyond pyperf
     unavailable: str | None = None         # why it has no measurement here (its row says so)
     cwd: str | None = None
+    services: tuple[str, ...] = ()         # a command's servers (--services): fresh ones for each process
 
 
 @dataclass

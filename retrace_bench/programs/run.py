@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from retrace_bench import facts, procs
+from retrace_bench import facts, procs, services
 from retrace_bench.arms import Arm, rotation
 from retrace_bench.commands import CommandError, is_python, recorded_command, split_command
 from retrace_bench.instructions import callgrind
@@ -73,18 +73,30 @@ class ProgramRunner:
         self.empty_trace = empty_trace        # python -> bytes of an empty script's recording
         self.numbers = itertools.count(1)     # next() is atomic: two counting workers share the runner
 
-    def argv(self, program: Program, settings: Settings | None, python: str, output: Path) -> list[str]:
+    def argv(self, program: Program, settings: Settings | None, python: str, output: Path,
+             variables: dict | None = None) -> list[str]:
         if program.kind == PYPERFORMANCE:
             s = settings or Settings()
             return [python, program.script, "--worker", "--loops", str(s.loops), "--warmups", str(s.warmups),
                     "--values", str(s.values), "--output", str(output), *program.extra_args]
-        return split_command(program.template, python)
+        return split_command(program.template, python, variables=variables)
 
     def run(self, arm: Arm, program: Program, python: str, round_: int, position: int,
             settings: Settings | None = None, keep_as: Path | None = None, prefix: list[str] | None = None,
             extra_env: dict | None = None) -> tuple[ProgramRun, list | None]:
         """One process; its figures, and pyperf's benchmarks (JSON) for a pyperformance benchmark.
-        `prefix`: a command the process runs under (Callgrind), with `extra_env` in its environment."""
+        `prefix`: a command the process runs under (Callgrind), with `extra_env` in its environment.
+        A command with --services gets fresh servers for this process alone."""
+        try:
+            with services.for_each_process(program.services) as variables:
+                return self.run_with(arm, program, python, round_, position, settings, keep_as, prefix,
+                                     {**(extra_env or {}), **variables})
+        except services.ServiceError as error:
+            return ProgramRun(arm.label, round_, position, failure=f"its services: {error}"), None
+
+    def run_with(self, arm: Arm, program: Program, python: str, round_: int, position: int,
+                 settings: Settings | None, keep_as: Path | None, prefix: list[str] | None,
+                 extra_env: dict) -> tuple[ProgramRun, list | None]:
         base = self.scratch / f"p{next(self.numbers):05d}"
         recording = base.with_suffix(".retrace") if arm.recorded else None
         output = base.with_suffix(".pyperf.json")
@@ -93,7 +105,7 @@ class ProgramRunner:
         tmp.mkdir(mode=0o700)
         env = Arm(arm.label, "plain", python, extra_env=arm.extra_env).env(os.environ)
         env["TMPDIR"] = str(tmp)           # what the program makes in temp stays in scratch
-        argv, env, _ = recorded_command(self.argv(program, settings, python, output), python, env, recording)
+        argv, env, _ = recorded_command(self.argv(program, settings, python, output, extra_env), python, env, recording)
         argv, env = [*(prefix or []), *argv], {**env, **(extra_env or {})}
         cwd = program.cwd or str(self.scratch)
         run = ProgramRun(arm.label, round_, position)

@@ -273,9 +273,9 @@ time.sleep(300)
         os.kill(manager.pid, signal.SIGKILL)
         manager.wait()
         deadline = time.monotonic() + 10
-        while procs._start_time(child) is not None and time.monotonic() < deadline:
+        while procs.start_time(child) is not None and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert procs._start_time(child) is None, "the child outlived its killed manager"
+        assert procs.start_time(child) is None, "the child outlived its killed manager"
     finally:
         manager.kill()
 
