@@ -386,7 +386,11 @@ def parse_names(text: str) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m retrace_bench.services", description=__doc__.split("\n\n")[1])
+    parser = argparse.ArgumentParser(
+        prog="python -m retrace_bench.services",
+        description="Run CMD with private PostgreSQL and Redis servers (Debian's packages), started for it and "
+                    "stopped and removed when it ends: DATABASE_URL, REDIS_URL and REDIS_SOCKET_URL tell it where "
+                    "they are; its exit status is passed back (docs/benchmarks.md#network).")
     parser.add_argument("--services", default=",".join(facts.SERVICE_TITLES), metavar="NAMES",
                         help=f"comma-separated, of {', '.join(facts.SERVICE_TITLES)} (default: all)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
@@ -398,6 +402,10 @@ def main(argv=None) -> int:
         parser.error(str(error))
     if not command:
         parser.error("no command: give one after --")
+    if not shutil.which(command[0]):
+        print(f"error: {command[0]}: not found", file=sys.stderr)
+        return 127
+    procs.absolute_tmpdir()                     # TMPDIR=. : the servers run in their own directories
     remove_stale()
     try:
         with procs.managed(reap=True), provided(names, progress=lambda line: print(line, file=sys.stderr), strict=True):
@@ -411,9 +419,9 @@ def main(argv=None) -> int:
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except FileNotFoundError as error:
+    except OSError as error:                    # found, but not executable
         print(f"error: {command[0]}: {error.strerror}", file=sys.stderr)
-        return 127
+        return 126
     except KeyboardInterrupt:
         print("\ninterrupted: the servers were stopped and removed", file=sys.stderr)
         return 130

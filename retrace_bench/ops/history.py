@@ -221,7 +221,8 @@ def run_history(spec: str, releases: list[str], published: list[str], results: P
                 rounds: int | None, timeout: float) -> dict:
     """The releases of the spec (select_releases) and plain, each from the cache or measured now;
     history.json's data."""
-    scripts = discover_scripts()
+    # Not the scripts that need servers: a history starts none (docs/versions.md).
+    scripts = [s for s in discover_scripts() if s not in facts.SCRIPT_SERVICES]
     if not scripts:
         raise HistoryError(f"no {facts.BENCHMARK_GLOB} found in {ROOT}")
     rounds = rounds or (facts.QUICK_INSTRUCTION_ROUNDS if quick else facts.INSTRUCTION_ROUNDS)
