@@ -541,7 +541,7 @@ def replay_alone(runner: Runner, replayed: list, status: dict, bench_args: list[
     """A script that needs services and whose whole process did not replay: each of its tests
     recorded alone with the services up again, then replayed with them stopped, so that the
     summary can say which tests replay without them."""
-    names = [n for n, s in status.items() if "version" in s]
+    names = services.started(status)
     again = [(b, a) for b, a in replayed if b.script in facts.SCRIPT_SERVICES and names
              and b.replay.get(a.label, {}).get("verdict") != IDENTICAL]
     if not again:

@@ -330,6 +330,11 @@ def start(name: str, progress=print) -> Service:
     return service
 
 
+def started(status: dict) -> list[str]:
+    """The names of the servers that `provided`'s status says started (the others say why not)."""
+    return [name for name, entry in status.items() if "skipped" not in entry]
+
+
 @contextmanager
 def provided(names, progress=print, strict: bool = False):
     """The servers `names` for the duration, their variables set in os.environ (and removed after).

@@ -7,7 +7,7 @@ import statistics
 from dataclasses import asdict
 from pathlib import Path
 
-from retrace_bench import facts
+from retrace_bench import facts, services
 from retrace_bench.arms import design_period
 from retrace_bench.arms import recorded_labels
 from retrace_bench.effects import Effect
@@ -294,12 +294,12 @@ def to_json(result: RunResult, production: dict | None = None) -> dict:
 
 def services_lines(status: dict) -> list[str]:
     """The servers the suite started for the network tests, or why one was not (its tests are not run)."""
-    started = [f"{facts.SERVICE_TITLES[n]} {s['version']} (as {s['user']})" for n, s in status.items() if "version" in s]
+    started = [f"{facts.SERVICE_TITLES[n]} {status[n]['version']} (as {status[n]['user']})" for n in services.started(status)]
     lines = ([f"  services: {', '.join(started)}: private servers on 127.0.0.1, started by the suite "
               "(docs/benchmarks.md#network); the plain figures are this machine's local latency of each call"]
              if started else [])
-    return lines + [f"  NOT RUN: the {facts.SERVICE_TITLES[n]} tests: {s['skipped']}" for n, s in status.items()
-                    if "skipped" in s]
+    return lines + [f"  NOT RUN: the {facts.SERVICE_TITLES[n]} tests: {status[n]['skipped']}"
+                    for n in status if n not in services.started(status)]
 
 
 def duplicate_names(bench) -> set[str]:

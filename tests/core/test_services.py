@@ -228,3 +228,15 @@ def test_a_program_with_services_gets_fresh_servers_for_each_process(tmp_path):
     runs = [r for item in data["programs"] for r in item["runs"]]
     assert len(runs) >= 4 and not [r for r in runs if r.get("failure")]
     assert service_dirs() == before                 # every process's servers stopped and removed
+
+
+def test_the_summary_says_which_servers_ran_and_why_the_others_did_not():
+    from retrace_bench.ops.report import services_lines
+    status = {"postgres": {"version": "15.18", "user": "postgres"},
+              "redis": {"skipped": "Redis is not installed (Debian's redis-server: sudo apt-get install redis-server)"}}
+    assert services.started(status) == ["postgres"]
+    lines = services_lines(status)
+    assert lines[0].startswith("  services: PostgreSQL 15.18 (as postgres): private servers on 127.0.0.1")
+    assert lines[1:] == ["  NOT RUN: the Redis tests: Redis is not installed (Debian's redis-server: "
+                         "sudo apt-get install redis-server)"]
+    assert services_lines({}) == []
