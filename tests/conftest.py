@@ -33,6 +33,25 @@ def needs_load_tools(test):
     return pytest.mark.slow(_load_tools_skip(test))
 
 
+#: Set by .ci/run, whose test command installs the servers: there a missing server fails its tests
+#: instead of skipping them, so that a CI that lost PostgreSQL or Redis cannot pass.
+REQUIRE_SERVERS_VARIABLE = "RETRACE_BENCH_REQUIRE_SERVERS"
+
+
+def _missing_servers() -> list[str]:
+    from retrace_bench import facts, services
+    return [services.missing(n) for n in facts.SERVICE_TITLES if services.missing(n)]
+
+
+def needs_servers(test):
+    """Starts the real PostgreSQL and Redis: skipped where one is not installed (saying which and
+    the apt-get command), except under REQUIRE_SERVERS_VARIABLE, where it runs and fails."""
+    missing = _missing_servers()
+    if missing and not os.environ.get(REQUIRE_SERVERS_VARIABLE):
+        return pytest.mark.skip(reason="; ".join(missing))(test)
+    return test
+
+
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in RETRACE_VARIABLES + SUITE_VARIABLES}
     env.update(extra)

@@ -13,11 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, processes_under, run
+from conftest import ROOT, needs_servers, processes_under, run
 from retrace_bench import facts, procs, services
 
-MISSING = [services.missing(n) for n in facts.SERVICE_TITLES if services.missing(n)]
-needs_servers = pytest.mark.skipif(bool(MISSING), reason="; ".join(MISSING))
 
 
 def service_dirs() -> set[Path]:

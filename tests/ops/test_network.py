@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, copy_repo, processes_under, run
+from conftest import ROOT, copy_repo, needs_servers, processes_under, run
 from retrace_bench import facts, services
 from retrace_bench.ops import parse
 
 pytestmark = pytest.mark.slow
-MISSING = [services.missing(n) for n in facts.SERVICE_TITLES if services.missing(n)]
-needs_servers = pytest.mark.skipif(bool(MISSING), reason="; ".join(MISSING))
 SCRIPT = "network_benchmark.py"
 
 
